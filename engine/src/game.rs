@@ -1,0 +1,1 @@
+use bevy::prelude::*; pub fn _x(_: &mut App) {}

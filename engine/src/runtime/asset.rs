@@ -1,0 +1,106 @@
+//! Mods as Bevy assets: the `.wasm` loader validates the ABI version and
+//! compiles the module with wasmtime on Bevy's IO task pool, off the main thread.
+
+use super::error::ModLoadError;
+use bevy::asset::{AssetLoader, LoadContext, io::Reader};
+use bevy::prelude::*;
+use mod_api::abi::{self, ABI_MAJOR, ABI_MINOR, ABI_SECTION};
+use wasmtime::wasmparser::{Parser, Payload};
+
+/// A compiled mod, ready to instantiate. Cheap to clone (wasmtime's
+/// `Module` is reference-counted).
+#[derive(Asset, TypePath, Clone)]
+pub struct ModAsset {
+    /// The asset path of the file, as errors name it.
+    pub file: String,
+    pub module: wasmtime::Module,
+    /// ABI version the mod declared.
+    pub abi: (u16, u16),
+}
+
+/// Loads `.wasm` files as [`ModAsset`]s.
+#[derive(TypePath)]
+pub struct ModLoader {
+    pub(crate) engine: wasmtime::Engine,
+}
+
+/// Reads the ABI version from the module's custom section, before anything
+/// is compiled or run.
+pub fn read_abi_version(file: &str, bytes: &[u8]) -> Result<(u16, u16), ModLoadError> {
+    let mut version = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload =
+            payload.map_err(|e| ModLoadError::NotWasm { file: file.to_string(), cause: e.to_string() })?;
+        if let Payload::CustomSection(section) = payload
+            && section.name() == ABI_SECTION
+        {
+            let data = section.data();
+            if data.len() != 4 {
+                return Err(ModLoadError::NotWasm {
+                    file: file.to_string(),
+                    cause: format!("the `{ABI_SECTION}` section is {} bytes, not 4", data.len()),
+                });
+            }
+            version = Some((u16::from_le_bytes([data[0], data[1]]), u16::from_le_bytes([data[2], data[3]])));
+        }
+    }
+    version.ok_or_else(|| ModLoadError::NoAbiVersion { file: file.to_string() })
+}
+
+/// Checks bytes against the ABI and compiles them.
+pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<ModAsset, ModLoadError> {
+    let (major, minor) = read_abi_version(file, bytes)?;
+    if major != ABI_MAJOR || minor > ABI_MINOR {
+        return Err(ModLoadError::AbiMismatch {
+            file: file.to_string(),
+            mod_major: major,
+            mod_minor: minor,
+            host_major: ABI_MAJOR,
+            host_minor: ABI_MINOR,
+        });
+    }
+    let module = wasmtime::Module::new(engine, bytes)
+        .map_err(|e| ModLoadError::Compile { file: file.to_string(), cause: format!("{e:#}") })?;
+    for export in [abi::exports::MEMORY, abi::exports::ALLOC, abi::exports::INIT, abi::exports::RUN] {
+        if module.get_export(export).is_none() {
+            return Err(ModLoadError::MissingExport { file: file.to_string(), export });
+        }
+    }
+    for import in module.imports() {
+        let known = import.module() == abi::IMPORT_MODULE
+            && [abi::imports::LOG, abi::imports::PANIC].contains(&import.name());
+        if !known {
+            return Err(ModLoadError::UnknownImport {
+                file: file.to_string(),
+                module: import.module().to_string(),
+                name: import.name().to_string(),
+            });
+        }
+    }
+    Ok(ModAsset { file: file.to_string(), module, abi: (major, minor) })
+}
+
+impl AssetLoader for ModLoader {
+    type Asset = ModAsset;
+    type Settings = ();
+    type Error = ModLoadError;
+
+    async fn load(
+        &self,
+        reader: &mut dyn Reader,
+        _settings: &(),
+        load_context: &mut LoadContext<'_>,
+    ) -> Result<ModAsset, ModLoadError> {
+        let file = load_context.path().to_string();
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|source| ModLoadError::Io { file: file.clone(), source })?;
+        compile(&self.engine, &file, &bytes)
+    }
+
+    fn extensions(&self) -> &[&str] {
+        &["wasm"]
+    }
+}

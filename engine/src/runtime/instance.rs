@@ -1,0 +1,706 @@
+//! One running mod: its wasmtime `Store`, its registered systems, and the
+//! bulk data path between the Bevy world and the mod's frame buffer.
+//!
+//! Per system run (ABI.md, "Frame buffer"):
+//! 1. lay out the frame: header, parameter slots, then per query one batch
+//!    per matching table (entity ids and one column per term, 16-aligned);
+//! 2. grow the mod's buffer with `mod_alloc` only if the frame outgrew it;
+//! 3. copy table columns into the mod's memory, one `memcpy` per column;
+//! 4. call `mod_run` once;
+//! 5. copy back only the columns the system may write, then apply its
+//!    commands and publish its messages.
+
+use super::components::{ModComponents, NamedComponent};
+use super::error::ModError;
+use super::messages::{ChannelId, ModMessages};
+use bevy::ecs::component::ComponentId;
+use bevy::ecs::storage::TableId;
+use bevy::prelude::*;
+use mod_api::abi::{
+    self, Access, BatchHeader, DATA_ALIGN, FRAME_HEADER_SIZE, FrameHeader, ModDescriptor, ParamDecl,
+    QueryHeader, ScheduleLabel, align_up, op,
+};
+use std::collections::HashMap;
+use wasmtime::{Caller, Engine, Instance, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
+
+/// Limits applied to every mod instance.
+#[derive(Clone, Debug)]
+pub struct ModLimits {
+    /// Wall-clock budget of one call into a mod, in epoch ticks (milliseconds).
+    pub call_deadline_ms: u64,
+    /// Largest linear memory a mod may grow to, in bytes.
+    pub max_memory_bytes: usize,
+    /// Most entities one system run may spawn.
+    pub max_spawns_per_run: usize,
+    /// Most messages one system run may send on one channel.
+    pub max_messages_per_run: usize,
+}
+
+impl Default for ModLimits {
+    fn default() -> Self {
+        ModLimits {
+            call_deadline_ms: 10,
+            max_memory_bytes: 256 << 20,
+            max_spawns_per_run: 10_000,
+            max_messages_per_run: 100_000,
+        }
+    }
+}
+
+/// What the host keeps inside each mod's `Store`.
+pub struct HostState {
+    module: String,
+    panic: Option<String>,
+    limits: StoreLimits,
+}
+
+/// Adds the host functions (ABI.md, "Provided by the host") to `linker`.
+pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    fn guest_str(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> String {
+        const MAX: usize = 4096;
+        let Some(memory) = caller.get_export(abi::exports::MEMORY).and_then(|e| e.into_memory()) else {
+            return String::from("<mod has no memory>");
+        };
+        let data = memory.data(&caller);
+        let (ptr, len) = (ptr as u32 as usize, (len as u32 as usize).min(MAX));
+        match data.get(ptr..ptr.saturating_add(len)) {
+            Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            None => format!("<invalid string: {len} bytes at {ptr:#x}>"),
+        }
+    }
+    linker.func_wrap(abi::IMPORT_MODULE, abi::imports::LOG, |mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| {
+        let text = guest_str(&mut caller, ptr, len);
+        let module = &caller.data().module;
+        match level {
+            abi::level::ERROR => error!(target: "mod", "[{module}] {text}"),
+            abi::level::WARN => warn!(target: "mod", "[{module}] {text}"),
+            abi::level::INFO => info!(target: "mod", "[{module}] {text}"),
+            abi::level::DEBUG => debug!(target: "mod", "[{module}] {text}"),
+            _ => trace!(target: "mod", "[{module}] {text}"),
+        }
+    })?;
+    linker.func_wrap(abi::IMPORT_MODULE, abi::imports::PANIC, |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| {
+        let text = guest_str(&mut caller, ptr, len);
+        caller.data_mut().panic = Some(text);
+    })?;
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+struct Term {
+    component: NamedComponent,
+    write: bool,
+}
+
+struct QueryPlan {
+    terms: Vec<Term>,
+    required: Vec<ComponentId>,
+    without: Vec<ComponentId>,
+    tables: Vec<TableId>,
+    archetypes_seen: usize,
+}
+
+impl QueryPlan {
+    /// Adds the tables of archetypes created since the last run.
+    fn update(&mut self, world: &World) {
+        let archetypes = world.archetypes();
+        for archetype in archetypes.iter().skip(self.archetypes_seen) {
+            let matches = self.required.iter().all(|&c| archetype.contains(c))
+                && !self.without.iter().any(|&c| archetype.contains(c));
+            if matches && !self.tables.contains(&archetype.table_id()) {
+                self.tables.push(archetype.table_id());
+            }
+        }
+        self.archetypes_seen = archetypes.len();
+    }
+}
+
+enum ParamPlan {
+    Query(QueryPlan),
+    Reader { channel: ChannelId, cursor: u64 },
+    Writer { channel: ChannelId },
+    Commands,
+    Guest,
+}
+
+/// A registered mod system.
+pub struct SystemPlan {
+    pub name: String,
+    pub schedule: ScheduleLabel,
+    index: i32,
+    params: Vec<ParamPlan>,
+}
+
+/// Where one batch's blocks went in the frame.
+struct BatchLayout {
+    table: TableId,
+    len: usize,
+    header_at: usize,
+    entities_at: usize,
+    columns_at: Vec<usize>,
+}
+
+/// One instantiated mod.
+pub struct ModInstance {
+    store: Store<HostState>,
+    memory: Memory,
+    run: TypedFunc<(i32, i32), i32>,
+    alloc: TypedFunc<(i32, i32), i32>,
+    buffer_ptr: u32,
+    buffer_cap: u32,
+    limits: ModLimits,
+    pub descriptor: ModDescriptor,
+    components: Vec<NamedComponent>,
+    systems: Vec<SystemPlan>,
+    /// System indices per schedule, in an order that respects before/after.
+    order: HashMap<ScheduleLabel, Vec<usize>>,
+    /// Per-query batch layouts of the current run (reused).
+    batches: Vec<Vec<BatchLayout>>,
+    /// Scratch for aligned component values while applying commands.
+    scratch: Vec<u128>,
+}
+
+impl ModInstance {
+    /// Instantiates `module`, checks and applies its descriptor.
+    pub fn new(
+        engine: &Engine,
+        linker: &Linker<HostState>,
+        module: &wasmtime::Module,
+        file: &str,
+        limits: &ModLimits,
+        world: &mut World,
+    ) -> Result<ModInstance, ModError> {
+        let state = HostState {
+            module: file.to_string(),
+            panic: None,
+            limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(1).build(),
+        };
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(limits.call_deadline_ms);
+        let instantiate_err = |cause: String| ModError::Instantiate { module: file.to_string(), cause };
+        let instance: Instance =
+            linker.instantiate(&mut store, module).map_err(|e| instantiate_err(format!("{e:#}")))?;
+        let memory = instance
+            .get_memory(&mut store, abi::exports::MEMORY)
+            .ok_or_else(|| instantiate_err("the export `memory` is not a memory".into()))?;
+        let typed_err = |name: &str, e: wasmtime::Error| instantiate_err(format!("export `{name}` has the wrong signature: {e}"));
+        let run = instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, abi::exports::RUN)
+            .map_err(|e| typed_err(abi::exports::RUN, e))?;
+        let alloc = instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, abi::exports::ALLOC)
+            .map_err(|e| typed_err(abi::exports::ALLOC, e))?;
+        let init = instance
+            .get_typed_func::<(), i64>(&mut store, abi::exports::INIT)
+            .map_err(|e| typed_err(abi::exports::INIT, e))?;
+
+        let packed = init.call(&mut store, ()).map_err(|e| trap_error(&mut store, file, abi::exports::INIT, e, limits))?;
+        let (ptr, len) = (packed as u32 as usize, (packed as u64 >> 32) as usize);
+        let descriptor_err = |cause: String| ModError::Descriptor { module: file.to_string(), cause };
+        let text = memory
+            .data(&store)
+            .get(ptr..ptr.saturating_add(len))
+            .ok_or_else(|| descriptor_err(format!("mod_init returned {len} bytes at {ptr:#x}, outside the mod's memory")))?;
+        let text = std::str::from_utf8(text).map_err(|e| descriptor_err(format!("descriptor is not UTF-8: {e}")))?;
+        let descriptor: ModDescriptor =
+            ron::from_str(text).map_err(|e| descriptor_err(format!("descriptor does not parse: {e}")))?;
+        store.data_mut().module = format!("{} ({file})", descriptor.name);
+
+        let mut this = ModInstance {
+            store,
+            memory,
+            run,
+            alloc,
+            buffer_ptr: 0,
+            buffer_cap: 0,
+            limits: limits.clone(),
+            descriptor: descriptor.clone(),
+            components: Vec::new(),
+            systems: Vec::new(),
+            order: HashMap::new(),
+            batches: Vec::new(),
+            scratch: Vec::new(),
+        };
+        this.apply_descriptor(world, &descriptor).map_err(descriptor_err)?;
+        Ok(this)
+    }
+
+    /// Name as logs show it: `name (file)`.
+    pub fn label(&self) -> &str {
+        &self.store.data().module
+    }
+
+    fn apply_descriptor(&mut self, world: &mut World, d: &ModDescriptor) -> Result<(), String> {
+        world.init_resource::<ModComponents>();
+        world.init_resource::<ModMessages>();
+        for c in &d.components {
+            let named = world.resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, &c.name, c.size, c.align))?;
+            self.components.push(named);
+        }
+        let mut channels = Vec::new();
+        for m in &d.messages {
+            let mut bus = world.resource_mut::<ModMessages>();
+            channels.push(bus.channel(&m.name, m.size as usize, m.align as usize)?);
+        }
+        let mut names = HashMap::new();
+        for (index, s) in d.systems.iter().enumerate() {
+            if names.insert(s.name.clone(), index).is_some() {
+                return Err(format!("two systems are named {}", s.name));
+            }
+            let mut params = Vec::new();
+            for p in &s.params {
+                params.push(self.plan_param(p, &channels, world).map_err(|e| format!("system {}: {e}", s.name))?);
+            }
+            self.systems.push(SystemPlan { name: s.name.clone(), schedule: s.schedule, index: index as i32, params });
+        }
+        for schedule in [ScheduleLabel::Startup, ScheduleLabel::Update, ScheduleLabel::FixedUpdate] {
+            self.order.insert(schedule, order_systems(d, schedule)?);
+        }
+        Ok(())
+    }
+
+    fn component(&self, local: u32) -> Result<NamedComponent, String> {
+        self.components.get(local as usize).copied().ok_or_else(|| format!("unknown component id {local}"))
+    }
+
+    fn plan_param(&self, p: &ParamDecl, channels: &[ChannelId], world: &World) -> Result<ParamPlan, String> {
+        let channel = |m: u32| channels.get(m as usize).copied().ok_or_else(|| format!("unknown message id {m}"));
+        Ok(match p {
+            ParamDecl::Query { terms, with, without, .. } => {
+                let mut plan = QueryPlan { terms: Vec::new(), required: Vec::new(), without: Vec::new(), tables: Vec::new(), archetypes_seen: 0 };
+                for t in terms {
+                    let component = self.component(t.component)?;
+                    plan.terms.push(Term { component, write: t.access == Access::Write });
+                    if !t.optional {
+                        plan.required.push(component.id);
+                    }
+                }
+                for &w in with {
+                    plan.required.push(self.component(w)?.id);
+                }
+                for &w in without {
+                    plan.without.push(self.component(w)?.id);
+                }
+                plan.update(world);
+                ParamPlan::Query(plan)
+            }
+            ParamDecl::MessageReader { message } => {
+                // A new reader starts at the messages still held, like Bevy's.
+                ParamPlan::Reader { channel: channel(*message)?, cursor: 0 }
+            }
+            ParamDecl::MessageWriter { message } => ParamPlan::Writer { channel: channel(*message)? },
+            ParamDecl::Commands => ParamPlan::Commands,
+            ParamDecl::Guest => ParamPlan::Guest,
+        })
+    }
+
+    /// Runs every system of `schedule`, in order. Stops at the first error.
+    pub fn run_schedule(&mut self, schedule: ScheduleLabel, world: &mut World, header: &FrameHeader) -> Result<(), ModError> {
+        let order = self.order.get(&schedule).cloned().unwrap_or_default();
+        for (n, i) in order.into_iter().enumerate() {
+            let mut h = *header;
+            h.seed = header.seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            self.run_system(i, world, &h)?;
+        }
+        Ok(())
+    }
+
+    /// The systems this mod registered.
+    pub fn systems(&self) -> impl Iterator<Item = &SystemPlan> {
+        self.systems.iter()
+    }
+
+    fn run_system(&mut self, i: usize, world: &mut World, header: &FrameHeader) -> Result<(), ModError> {
+        let system_err = |this: &Self, cause: String| ModError::System {
+            module: this.label().to_string(),
+            system: this.systems[i].name.clone(),
+            cause,
+        };
+        // 1. Layout.
+        let nparams = self.systems[i].params.len();
+        let mut size = align_up(FRAME_HEADER_SIZE + 8 * nparams, DATA_ALIGN);
+        let mut slots = vec![abi::ParamSlot::default(); nparams];
+        self.batches.resize_with(nparams, Vec::new);
+        {
+            let messages = world.resource::<ModMessages>();
+            for (p, param) in self.systems[i].params.iter_mut().enumerate() {
+                match param {
+                    ParamPlan::Query(q) => {
+                        q.update(world);
+                        let batches = &mut self.batches[p];
+                        batches.clear();
+                        let stride = align_up(size_of::<BatchHeader>() + 4 * q.terms.len(), 4);
+                        let tables = world.storages().tables.iter().len();
+                        let live: Vec<(TableId, usize)> = q
+                            .tables
+                            .iter()
+                            .filter(|t| t.as_usize() < tables)
+                            .map(|&t| (t, world.storages().tables[t].entity_count() as usize))
+                            .filter(|&(_, len)| len > 0)
+                            .collect();
+                        let head_at = size;
+                        size = align_up(size + size_of::<QueryHeader>() + stride * live.len(), DATA_ALIGN);
+                        for (n, (table, len)) in live.into_iter().enumerate() {
+                            let entities_at = size;
+                            size = align_up(size + 8 * len, DATA_ALIGN);
+                            let mut columns_at = Vec::with_capacity(q.terms.len());
+                            for t in &q.terms {
+                                if world.storages().tables[table].has_column(t.component.id) {
+                                    columns_at.push(size);
+                                    size = align_up(size + t.component.size as usize * len, DATA_ALIGN);
+                                } else {
+                                    columns_at.push(0);
+                                }
+                            }
+                            let header_at = head_at + size_of::<QueryHeader>() + n * stride;
+                            batches.push(BatchLayout { table, len, header_at, entities_at, columns_at });
+                        }
+                        slots[p] = abi::ParamSlot { offset: head_at as u32, len: (size - head_at) as u32 };
+                    }
+                    ParamPlan::Reader { channel, cursor } => {
+                        let (bytes, _) = messages.unread(*channel, *cursor);
+                        slots[p] = abi::ParamSlot { offset: size as u32, len: bytes.len() as u32 };
+                        size = align_up(size + bytes.len(), DATA_ALIGN);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if size > u32::MAX as usize / 2 {
+            return Err(system_err(self, format!("frame of {size} bytes is too large")));
+        }
+
+        // 2. Buffer.
+        if size as u32 > self.buffer_cap {
+            let cap = (size as u32).max(self.buffer_cap + self.buffer_cap / 2).max(64 * 1024);
+            self.store.set_epoch_deadline(self.limits.call_deadline_ms);
+            let ptr = self
+                .alloc
+                .call(&mut self.store, (cap as i32, DATA_ALIGN as i32))
+                .map_err(|e| trap_error(&mut self.store, &self.systems[i].name, abi::exports::ALLOC, e, &self.limits))?;
+            let mem_len = self.memory.data_size(&self.store);
+            if ptr as u32 as usize + cap as usize > mem_len || !(ptr as u32 as usize).is_multiple_of(DATA_ALIGN) {
+                return Err(system_err(self, format!("mod_alloc returned {ptr:#x} for {cap} bytes, outside memory or misaligned")));
+            }
+            self.buffer_ptr = ptr as u32;
+            self.buffer_cap = cap;
+        }
+
+        // 3. Copy in.
+        let base = self.buffer_ptr as usize;
+        {
+            let (mem, _) = self.memory.data_and_store_mut(&mut self.store);
+            let frame = &mut mem[base..base + size];
+            let mut h = *header;
+            h.param_count = nparams as u32;
+            // SAFETY: FrameHeader is repr(C) plain data of FRAME_HEADER_SIZE bytes.
+            frame[..FRAME_HEADER_SIZE].copy_from_slice(unsafe {
+                std::slice::from_raw_parts(&h as *const FrameHeader as *const u8, FRAME_HEADER_SIZE)
+            });
+            for (p, slot) in slots.iter().enumerate() {
+                let at = FRAME_HEADER_SIZE + 8 * p;
+                frame[at..at + 4].copy_from_slice(&slot.offset.to_le_bytes());
+                frame[at + 4..at + 8].copy_from_slice(&slot.len.to_le_bytes());
+            }
+            let messages = world.resource::<ModMessages>();
+            for (p, param) in self.systems[i].params.iter().enumerate() {
+                match param {
+                    ParamPlan::Query(q) => write_query(frame, slots[p].offset as usize, q, &self.batches[p], world),
+                    ParamPlan::Reader { channel, cursor } => {
+                        let (bytes, _) = messages.unread(*channel, *cursor);
+                        let at = slots[p].offset as usize;
+                        frame[at..at + bytes.len()].copy_from_slice(bytes);
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        // 4. Call.
+        self.store.set_epoch_deadline(self.limits.call_deadline_ms);
+        self.store.data_mut().panic = None;
+        let index = self.systems[i].index;
+        let status = self
+            .run
+            .call(&mut self.store, (index, base as i32))
+            .map_err(|e| trap_error(&mut self.store, &self.systems[i].name, abi::exports::RUN, e, &self.limits))?;
+        if status != abi::status::OK {
+            return Err(system_err(self, format!("mod_run returned status {status}")));
+        }
+
+        // 5. Copy out, commands, messages.
+        let change_tick = world.change_tick();
+        let mem_len = self.memory.data_size(&self.store);
+        let mut commands = Vec::new();
+        let mut sent: Vec<(ChannelId, Vec<u8>)> = Vec::new();
+        {
+            let mem = self.memory.data(&self.store);
+            let frame = &mem[base..base + size];
+            let read_slot = |p: usize| -> (usize, usize) {
+                let at = FRAME_HEADER_SIZE + 8 * p;
+                let word = |o: usize| u32::from_le_bytes(frame[o..o + 4].try_into().unwrap()) as usize;
+                (word(at), word(at + 4))
+            };
+            for (p, param) in self.systems[i].params.iter_mut().enumerate() {
+                match param {
+                    ParamPlan::Query(q) => read_back_query(frame, q, &self.batches[p], world, change_tick),
+                    ParamPlan::Reader { channel, cursor } => {
+                        *cursor = world.resource::<ModMessages>().unread(*channel, *cursor).1;
+                    }
+                    ParamPlan::Writer { channel } => {
+                        let (ptr, len) = read_slot(p);
+                        let record = world.resource::<ModMessages>().record_size(*channel);
+                        if len == 0 {
+                            continue;
+                        }
+                        let bytes = mem.get(ptr..ptr.saturating_add(len)).filter(|_| ptr + len <= mem_len);
+                        let Some(bytes) = bytes.filter(|b| b.len().is_multiple_of(record)) else {
+                            return Err(system_err(self, format!("message writer slot {p} points at {len} bytes at {ptr:#x}: outside memory or not whole records")));
+                        };
+                        if len / record > self.limits.max_messages_per_run {
+                            return Err(system_err(self, format!("sent {} messages in one run; the limit is {}", len / record, self.limits.max_messages_per_run)));
+                        }
+                        sent.push((*channel, bytes.to_vec()));
+                    }
+                    ParamPlan::Commands => {
+                        let (ptr, len) = read_slot(p);
+                        let Some(bytes) = mem.get(ptr..ptr.saturating_add(len)) else {
+                            return Err(system_err(self, format!("command slot points at {len} bytes at {ptr:#x}, outside memory")));
+                        };
+                        commands.push(bytes.to_vec());
+                    }
+                    ParamPlan::Guest => {}
+                }
+            }
+        }
+        for bytes in commands {
+            self.apply_commands(world, &bytes).map_err(|e| system_err(self, e))?;
+        }
+        let mut bus = world.resource_mut::<ModMessages>();
+        for (channel, bytes) in sent {
+            bus.write_raw(channel, &bytes);
+        }
+        Ok(())
+    }
+
+    /// Applies a command stream (ABI.md, "Command stream"). Every read is
+    /// bounds-checked; a malformed stream is an error for the mod.
+    fn apply_commands(&mut self, world: &mut World, bytes: &[u8]) -> Result<(), String> {
+        let mut r = Cursor { bytes, at: 0 };
+        let mut spawns = 0;
+        while r.at < bytes.len() {
+            let opcode = r.u32()?;
+            match opcode {
+                op::DECLARE_COMPONENT => {
+                    let local = r.u32()?;
+                    let (size, align, name_len) = (r.u32()?, r.u32()?, r.u32()? as usize);
+                    let name = std::str::from_utf8(r.take(name_len)?).map_err(|_| "component name is not UTF-8".to_string())?.to_string();
+                    r.pad()?;
+                    if local as usize != self.components.len() {
+                        return Err(format!("declared component {name} as id {local}, expected {}", self.components.len()));
+                    }
+                    let c = world.resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, &name, size, align))?;
+                    self.components.push(c);
+                }
+                op::SPAWN | op::INSERT => {
+                    let entity = if opcode == op::INSERT { Some(r.entity(world)?) } else { None };
+                    let count = r.u32()? as usize;
+                    let mut ids = Vec::with_capacity(count.min(64));
+                    let mut offsets = Vec::with_capacity(count.min(64));
+                    self.scratch.clear();
+                    for _ in 0..count {
+                        let c = self.component(r.u32()?)?;
+                        let data = r.take(c.size as usize)?;
+                        r.pad()?;
+                        if ids.contains(&c.id) {
+                            return Err("a bundle names the same component twice".into());
+                        }
+                        let at = self.scratch.len() * 16;
+                        self.scratch.resize(self.scratch.len() + (c.size as usize).div_ceil(16), 0);
+                        bytemuck::cast_slice_mut::<u128, u8>(&mut self.scratch)[at..at + data.len()].copy_from_slice(data);
+                        ids.push(c.id);
+                        offsets.push(at);
+                    }
+                    let mut e = match entity {
+                        Some(Some(e)) => world.entity_mut(e),
+                        Some(None) => continue, // despawned already: warned in `entity`
+                        None => {
+                            spawns += 1;
+                            if spawns > self.limits.max_spawns_per_run {
+                                return Err(format!("spawned more than {} entities in one run", self.limits.max_spawns_per_run));
+                            }
+                            world.spawn_empty()
+                        }
+                    };
+                    let base = self.scratch.as_mut_ptr() as *mut u8;
+                    let ptrs = offsets.iter().map(|&o| {
+                        // SAFETY: `o` is a 16-aligned offset inside `scratch` holding the component's bytes.
+                        unsafe { bevy::ptr::OwningPtr::new(std::ptr::NonNull::new_unchecked(base.add(o))) }
+                    });
+                    // SAFETY: each pointer holds a valid value of the component with the matching id
+                    // (plain bytes with the declared layout, no drop glue).
+                    unsafe { e.insert_by_ids(&ids, ptrs) };
+                }
+                op::REMOVE => {
+                    let entity = r.entity(world)?;
+                    let c = self.component(r.u32()?)?;
+                    if let Some(e) = entity {
+                        world.entity_mut(e).remove_by_id(c.id);
+                    }
+                }
+                op::DESPAWN => {
+                    if let Some(e) = r.entity(world)? {
+                        world.despawn(e);
+                    }
+                }
+                other => return Err(format!("unknown command opcode {other} at byte {}", r.at - 4)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Turns a failed call into a [`ModError`] naming the mod, the function and
+/// the cause: the panic message the SDK reported, the deadline, or the trap.
+fn trap_error(store: &mut Store<HostState>, function: &str, export: &str, e: wasmtime::Error, limits: &ModLimits) -> ModError {
+    let module = store.data().module.clone();
+    let panic = store.data_mut().panic.take();
+    let cause = if let Some(msg) = panic {
+        format!("panicked: {msg}")
+    } else if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+        format!("ran past its deadline of {} ms and was stopped", limits.call_deadline_ms)
+    } else {
+        format!("{e:#}").replace('\n', " ")
+    };
+    let function = if function == export { function.to_string() } else { format!("{function} ({export})") };
+    ModError::Trap { module, function, cause }
+}
+
+/// Sorts the systems of one schedule so every `after`/`before` holds, keeping
+/// registration order otherwise.
+fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<Vec<usize>, String> {
+    let members: Vec<usize> = (0..d.systems.len()).filter(|&i| d.systems[i].schedule == schedule).collect();
+    let index_of = |name: &str| members.iter().copied().find(|&i| d.systems[i].name == name);
+    let mut edges: Vec<(usize, usize)> = Vec::new();
+    for &i in &members {
+        let s = &d.systems[i];
+        for a in &s.after {
+            let j = index_of(a).ok_or_else(|| format!("system {} runs after {a}, which is not a {schedule:?} system of this mod", s.name))?;
+            edges.push((j, i));
+        }
+        for b in &s.before {
+            let j = index_of(b).ok_or_else(|| format!("system {} runs before {b}, which is not a {schedule:?} system of this mod", s.name))?;
+            edges.push((i, j));
+        }
+    }
+    let mut done = Vec::new();
+    let mut left = members.clone();
+    while !left.is_empty() {
+        let ready = left.iter().position(|&i| edges.iter().all(|&(a, b)| b != i || done.contains(&a)));
+        let Some(pos) = ready else {
+            let names: Vec<&str> = left.iter().map(|&i| d.systems[i].name.as_str()).collect();
+            return Err(format!("systems order themselves in a cycle: {}", names.join(", ")));
+        };
+        done.push(left.remove(pos));
+    }
+    Ok(done)
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let end = end.ok_or_else(|| format!("command stream ends early at byte {} (needs {n} more)", self.at))?;
+        let s = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    fn pad(&mut self) -> Result<(), String> {
+        let n = align_up(self.at, 4) - self.at;
+        self.take(n).map(|_| ())
+    }
+    /// An entity from the stream; `None` (with a warning) if it no longer exists.
+    fn entity(&mut self, world: &World) -> Result<Option<Entity>, String> {
+        let bits = self.u64()?;
+        let e = Entity::try_from_bits(bits).ok_or_else(|| format!("{bits:#x} is not an entity id"))?;
+        if world.get_entity(e).is_err() {
+            warn!(target: "mod", "command for entity {e} ignored: it does not exist (any more)");
+            return Ok(None);
+        }
+        Ok(Some(e))
+    }
+}
+
+fn put_u32(frame: &mut [u8], at: usize, v: u32) {
+    frame[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn write_query(frame: &mut [u8], head_at: usize, q: &QueryPlan, batches: &[BatchLayout], world: &World) {
+    let stride = align_up(size_of::<BatchHeader>() + 4 * q.terms.len(), 4);
+    put_u32(frame, head_at, batches.len() as u32);
+    put_u32(frame, head_at + 4, stride as u32);
+    for b in batches {
+        let table = &world.storages().tables[b.table];
+        put_u32(frame, b.header_at, b.len as u32);
+        put_u32(frame, b.header_at + 4, b.entities_at as u32);
+        for (n, e) in table.entities().iter().enumerate() {
+            let at = b.entities_at + 8 * n;
+            frame[at..at + 8].copy_from_slice(&e.to_bits().to_le_bytes());
+        }
+        for (n, (t, &at)) in q.terms.iter().zip(&b.columns_at).enumerate() {
+            put_u32(frame, b.header_at + size_of::<BatchHeader>() + 4 * n, at as u32);
+            if at == 0 {
+                continue;
+            }
+            let bytes = t.component.size as usize * b.len;
+            if let Some(src) = column_ptr(table, t.component, b.len) {
+                // SAFETY: the column holds `len` values of `size` bytes; the
+                // destination range was laid out for exactly that.
+                unsafe { std::ptr::copy_nonoverlapping(src, frame[at..at + bytes].as_mut_ptr(), bytes) };
+            }
+        }
+    }
+}
+
+fn read_back_query(frame: &[u8], q: &QueryPlan, batches: &[BatchLayout], world: &World, tick: bevy::ecs::change_detection::Tick) {
+    for b in batches {
+        let table = &world.storages().tables[b.table];
+        for (t, &at) in q.terms.iter().zip(&b.columns_at) {
+            if !t.write || at == 0 {
+                continue;
+            }
+            let bytes = t.component.size as usize * b.len;
+            if let Some(dst) = column_ptr(table, t.component, b.len) {
+                // SAFETY: as in `write_query`; the caller has exclusive world
+                // access and the column's cells are `UnsafeCell`s.
+                unsafe { std::ptr::copy_nonoverlapping(frame[at..at + bytes].as_ptr(), dst, bytes) };
+            }
+            if let Some(ticks) = table.get_changed_ticks_slice_for(t.component.id) {
+                for cell in ticks {
+                    // SAFETY: exclusive world access; nothing else borrows the ticks.
+                    unsafe { *cell.get() = tick };
+                }
+            }
+        }
+    }
+}
+
+/// Raw pointer to the first byte of a component column with `len` rows.
+fn column_ptr(table: &bevy::ecs::storage::Table, c: NamedComponent, len: usize) -> Option<*mut u8> {
+    let column = table.get_column(c.id)?;
+    // SAFETY: the column stores `len * size` bytes of plain data; viewing them
+    // as `UnsafeCell<u8>` grants shared-mutable access to those bytes only.
+    let cells = unsafe { column.get_data_slice::<u8>(len * c.size as usize) };
+    Some(cells.as_ptr() as *mut u8)
+}

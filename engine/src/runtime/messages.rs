@@ -1,0 +1,128 @@
+//! The message bus shared by the engine and every mod: one channel per
+//! message name, fixed-size records, double-buffered like Bevy's `Messages`
+//! (a message is readable during the frame it was sent and the next).
+//! Readers keep a cursor, so each reader sees each message once.
+
+use bevy::prelude::*;
+use bytemuck::Pod;
+use std::collections::HashMap;
+
+/// Index of a channel in [`ModMessages`].
+pub type ChannelId = usize;
+
+pub(crate) struct Channel {
+    pub name: String,
+    pub size: usize,
+    pub align: usize,
+    /// Records, oldest first; the first has sequence number `first_seq`.
+    records: Vec<u8>,
+    first_seq: u64,
+    /// Sequence number where the current frame's messages start.
+    frame_start: u64,
+}
+
+impl Channel {
+    fn next_seq(&self) -> u64 {
+        self.first_seq + (self.records.len() / self.size.max(1)) as u64
+    }
+}
+
+/// Every message channel. Engine code uses [`ModMessages::write`] and
+/// [`ModMessages::read`] with the `mod_api` message types.
+#[derive(Resource, Default)]
+pub struct ModMessages {
+    channels: Vec<Channel>,
+    by_name: HashMap<String, ChannelId>,
+}
+
+impl ModMessages {
+    /// The channel for `name`, created on first use. Fails if the channel
+    /// exists with another record layout.
+    pub fn channel(&mut self, name: &str, size: usize, align: usize) -> Result<ChannelId, String> {
+        if let Some(&id) = self.by_name.get(name) {
+            let c = &self.channels[id];
+            if c.size != size || c.align != align {
+                return Err(format!(
+                    "message {name} is {size} bytes (align {align}) here but {} bytes (align {}) where it was first declared",
+                    c.size, c.align
+                ));
+            }
+            return Ok(id);
+        }
+        if size == 0 || !align.is_power_of_two() || !size.is_multiple_of(align) || align > 16 {
+            return Err(format!("message {name} has an invalid layout: size {size}, align {align}"));
+        }
+        let id = self.channels.len();
+        self.channels.push(Channel {
+            name: name.to_string(),
+            size,
+            align,
+            records: Vec::new(),
+            first_seq: 0,
+            frame_start: 0,
+        });
+        self.by_name.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    fn typed<T: mod_api::Message + Pod>(&mut self) -> ChannelId {
+        self.channel(T::NAME, size_of::<T>(), align_of::<T>())
+            .expect("engine message types define their channel's layout")
+    }
+
+    /// Appends whole records (`bytes.len()` is a multiple of the record size).
+    pub(crate) fn write_raw(&mut self, id: ChannelId, bytes: &[u8]) {
+        self.channels[id].records.extend_from_slice(bytes);
+    }
+
+    /// The unread records for a reader at `cursor`, and the cursor after them.
+    pub(crate) fn unread(&self, id: ChannelId, cursor: u64) -> (&[u8], u64) {
+        let c = &self.channels[id];
+        let from = cursor.max(c.first_seq);
+        let start = ((from - c.first_seq) as usize * c.size).min(c.records.len());
+        (&c.records[start..], c.next_seq())
+    }
+
+    pub(crate) fn record_size(&self, id: ChannelId) -> usize {
+        self.channels[id].size
+    }
+
+    /// Number of records held in channel `id` (this frame's and last frame's).
+    pub fn held(&self, id: ChannelId) -> usize {
+        let c = &self.channels[id];
+        c.records.len() / c.size
+    }
+
+    /// Engine → mods: sends one message.
+    pub fn write<T: mod_api::Message + Pod>(&mut self, message: T) {
+        let id = self.typed::<T>();
+        self.write_raw(id, bytemuck::bytes_of(&message));
+    }
+
+    /// Mods → engine: the messages of type `T` sent since `cursor`.
+    pub fn read<T: mod_api::Message + Pod>(&mut self, cursor: &mut u64) -> Vec<T> {
+        let id = self.typed::<T>();
+        let (bytes, next) = self.unread(id, *cursor);
+        *cursor = next;
+        bytes.chunks_exact(size_of::<T>()).map(bytemuck::pod_read_unaligned).collect()
+    }
+
+    /// The name of channel `id`.
+    pub fn name(&self, id: ChannelId) -> &str {
+        &self.channels[id].name
+    }
+
+    /// Drops the messages of the frame before last (runs in `First`).
+    pub fn update(&mut self) {
+        for c in &mut self.channels {
+            let drop = ((c.frame_start - c.first_seq) as usize * c.size).min(c.records.len());
+            c.records.drain(..drop);
+            c.first_seq = c.frame_start;
+            c.frame_start = c.next_seq();
+        }
+    }
+}
+
+pub(crate) fn update_messages(mut messages: ResMut<ModMessages>) {
+    messages.update();
+}

@@ -1,0 +1,384 @@
+//! The modding runtime as a Bevy plugin.
+//!
+//! Core concepts, in the spirit of wasmtime's own docs:
+//! - one wasmtime [`Engine`](wasmtime::Engine) and one [`Linker`](wasmtime::Linker)
+//!   per process, in [`WasmRuntime`]; a background thread ticks the engine's
+//!   epoch every millisecond, which is how a call's deadline is enforced;
+//! - one [`ModAsset`] per `.wasm` file, compiled on Bevy's IO pool;
+//! - one [`ModInstance`] (one `Store`) per running mod, created at a frame
+//!   boundary in `First`, never while mod code is on the stack;
+//! - one exclusive driver system per schedule (`Update`, `FixedUpdate`) that
+//!   runs every running mod's systems for that schedule, mods in file-name
+//!   order, systems in their declared order.
+//!
+//! A mod that fails (load error, trap, bad output) is marked
+//! [`ModStatus::Failed`] with an error naming it and the cause; the game and
+//! the other mods go on.
+
+mod asset;
+mod components;
+mod error;
+mod instance;
+mod messages;
+
+pub use asset::{ModAsset, ModLoader, compile, read_abi_version};
+pub use components::{ModComponents, NamedComponent};
+pub use error::{ModError, ModLoadError};
+pub use instance::{HostState, ModInstance, ModLimits};
+pub use messages::{ChannelId, ModMessages};
+
+use bevy::asset::io::{AssetSourceBuilder, AssetSourceId};
+use bevy::asset::{AssetPath, LoadState};
+use bevy::input::keyboard::KeyCode as BevyKey;
+use bevy::prelude::*;
+use mod_api::abi::{FrameHeader, ScheduleLabel};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Name of the asset source that serves the mod folder.
+pub const MOD_SOURCE: &str = "mods";
+
+/// Runs WebAssembly mods from a folder.
+///
+/// NOTE: add it *before* `DefaultPlugins`/`AssetPlugin`: it registers the
+/// `mods://` asset source, which Bevy only accepts before the asset plugin.
+pub struct ModdingPlugin {
+    /// The folder whose `*.wasm` files are loaded, each as one mod.
+    pub mods_dir: PathBuf,
+    /// CPU, memory and quota limits for every mod.
+    pub limits: ModLimits,
+    /// Base of the per-call random seeds mods see (`Time::seed`).
+    pub seed: u64,
+}
+
+impl Default for ModdingPlugin {
+    fn default() -> Self {
+        ModdingPlugin { mods_dir: PathBuf::from("assets/mods"), limits: ModLimits::default(), seed: 0x5EED }
+    }
+}
+
+/// System sets of the runtime, for ordering engine systems around mods.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ModSystems {
+    /// `First`: loaded mods start, message buffers turn over.
+    Activate,
+    /// `PreUpdate`: keyboard state is captured for mods.
+    Input,
+    /// `Update`: mod `Update` systems run.
+    Update,
+    /// `FixedUpdate`: mod `FixedUpdate` systems run.
+    FixedUpdate,
+}
+
+/// Where a mod is in its life.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ModStatus {
+    /// Compiling.
+    Loading,
+    /// Instantiated; its systems run every frame.
+    Running,
+    /// Stopped; the error names the mod and the cause.
+    Failed(String),
+}
+
+/// One mod file and what became of it.
+pub struct ModEntry {
+    /// The file name within the mod folder.
+    pub file: String,
+    /// Name and version from the mod's descriptor (empty until it starts).
+    pub name: String,
+    pub version: String,
+    pub status: ModStatus,
+    handle: Option<Handle<ModAsset>>,
+    instance: Option<ModInstance>,
+}
+
+impl ModEntry {
+    /// The running instance, if any.
+    pub fn instance(&self) -> Option<&ModInstance> {
+        self.instance.as_ref()
+    }
+}
+
+/// Every mod of the mod folder, in load order (file name order).
+#[derive(Resource, Default)]
+pub struct ModRegistry {
+    pub mods: Vec<ModEntry>,
+    /// Set once the folder was read.
+    pub discovered: bool,
+}
+
+impl ModRegistry {
+    /// True once every mod has started or failed.
+    pub fn settled(&self) -> bool {
+        self.discovered && self.mods.iter().all(|m| m.status != ModStatus::Loading)
+    }
+    /// The mod whose descriptor name or file is `name`.
+    pub fn get(&self, name: &str) -> Option<&ModEntry> {
+        self.mods.iter().find(|m| m.name == name || m.file == name)
+    }
+}
+
+/// Sent when a mod starts running.
+#[derive(Message, Debug, Clone)]
+pub struct ModStarted {
+    pub file: String,
+    pub name: String,
+}
+
+/// Sent when a mod fails to load or stops with an error.
+#[derive(Message, Debug, Clone)]
+pub struct ModFailed {
+    pub file: String,
+    pub error: String,
+}
+
+/// The process-wide wasmtime state.
+#[derive(Resource, Clone)]
+pub struct WasmRuntime {
+    pub engine: wasmtime::Engine,
+    pub linker: Arc<wasmtime::Linker<HostState>>,
+    pub limits: ModLimits,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl WasmRuntime {
+    /// One engine with epoch interruption, its linker, and the epoch ticker.
+    pub fn new(limits: ModLimits) -> Self {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let engine = wasmtime::Engine::new(&config).expect("a default wasmtime config is valid");
+        let mut linker = wasmtime::Linker::new(&engine);
+        instance::define_imports(&mut linker).expect("host functions have distinct names");
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let (weak, stop) = (engine.weak(), ticker_stop.clone());
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .expect("can spawn the epoch thread");
+        WasmRuntime { engine, linker: Arc::new(linker), limits, ticker_stop }
+    }
+}
+
+impl Drop for WasmRuntime {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.ticker_stop) == 2 {
+            self.ticker_stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Inputs to the frame header, captured once per frame.
+#[derive(Resource, Default)]
+pub struct ModFrameInput {
+    pub header: FrameHeader,
+    seed: u64,
+}
+
+#[derive(Resource)]
+struct ModsDir(PathBuf);
+
+impl Plugin for ModdingPlugin {
+    fn build(&self, app: &mut App) {
+        let dir = self.mods_dir.to_string_lossy().into_owned();
+        app.register_asset_source(MOD_SOURCE, AssetSourceBuilder::platform_default(&dir, None));
+        let runtime = WasmRuntime::new(self.limits.clone());
+        app.insert_resource(runtime)
+            .insert_resource(ModsDir(self.mods_dir.clone()))
+            .insert_resource(ModFrameInput { seed: self.seed, ..default() })
+            .init_resource::<ModRegistry>()
+            .init_resource::<ModMessages>()
+            .init_resource::<ModComponents>()
+            .add_message::<ModStarted>()
+            .add_message::<ModFailed>()
+            .add_systems(Startup, discover_mods)
+            .add_systems(First, (messages::update_messages, activate_mods).chain().in_set(ModSystems::Activate))
+            .add_systems(PreUpdate, capture_input.in_set(ModSystems::Input))
+            .add_systems(Update, run_update_mods.in_set(ModSystems::Update))
+            .add_systems(FixedUpdate, run_fixed_mods.in_set(ModSystems::FixedUpdate));
+        // NOTE: keyboard state must be read after Bevy's input systems update it.
+        app.configure_sets(PreUpdate, ModSystems::Input.after(bevy::input::InputSystems));
+        let world = app.world_mut();
+        world.resource_scope(|world, mut comps: Mut<ModComponents>| {
+            use mod_api::{Collider, Label, Sprite, Transform2d, Velocity};
+            comps.register_static::<Transform2d>(world);
+            comps.register_static::<Velocity>(world);
+            comps.register_static::<Sprite>(world);
+            comps.register_static::<Label>(world);
+            comps.register_static::<Collider>(world);
+        });
+    }
+
+    fn finish(&self, app: &mut App) {
+        let engine = app.world().resource::<WasmRuntime>().engine.clone();
+        app.init_asset::<ModAsset>().register_asset_loader(ModLoader { engine });
+    }
+}
+
+/// Reads the mod folder and starts loading every `*.wasm`, in name order.
+fn discover_mods(dir: Res<ModsDir>, server: Res<AssetServer>, mut registry: ResMut<ModRegistry>, mut failed: MessageWriter<ModFailed>) {
+    registry.discovered = true;
+    let entries = match std::fs::read_dir(&dir.0) {
+        Ok(entries) => entries,
+        Err(e) => {
+            let error = format!("cannot read the mod folder {}: {e}", dir.0.display());
+            error!("{error}");
+            failed.write(ModFailed { file: dir.0.display().to_string(), error });
+            return;
+        }
+    };
+    let mut files: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    files.sort();
+    info!("found {} mod(s) in {}: {}", files.len(), dir.0.display(), files.join(", "));
+    for file in files {
+        let path = AssetPath::from(file.clone()).with_source(AssetSourceId::from(MOD_SOURCE));
+        let handle = server.load::<ModAsset>(path);
+        registry.mods.push(ModEntry {
+            file,
+            name: String::new(),
+            version: String::new(),
+            status: ModStatus::Loading,
+            handle: Some(handle),
+            instance: None,
+        });
+    }
+}
+
+/// At the frame boundary: instantiates mods whose compile finished, and runs
+/// their `Startup` systems.
+fn activate_mods(world: &mut World) {
+    world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
+        let runtime = world.resource::<WasmRuntime>().clone();
+        for entry in registry.mods.iter_mut().filter(|m| m.status == ModStatus::Loading) {
+            let Some(handle) = entry.handle.clone() else { continue };
+            let state = world.resource::<AssetServer>().load_state(&handle);
+            match state {
+                LoadState::Loaded => {
+                    let Some(asset) = world.resource::<Assets<ModAsset>>().get(&handle).cloned() else { continue };
+                    let header = world.resource::<ModFrameInput>().header;
+                    let started = ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, &entry.file, &runtime.limits, world)
+                        .and_then(|mut instance| {
+                            instance.run_schedule(ScheduleLabel::Startup, world, &header)?;
+                            Ok(instance)
+                        });
+                    match started {
+                        Ok(instance) => {
+                            entry.name = instance.descriptor.name.clone();
+                            entry.version = instance.descriptor.version.clone();
+                            entry.status = ModStatus::Running;
+                            info!("mod {} {} started from {}", entry.name, entry.version, entry.file);
+                            world.write_message(ModStarted { file: entry.file.clone(), name: entry.name.clone() });
+                            entry.instance = Some(instance);
+                        }
+                        Err(e) => fail(world, entry, e.to_string()),
+                    }
+                }
+                LoadState::Failed(err) => {
+                    let error = error_chain(&*err);
+                    fail(world, entry, error);
+                }
+                _ => {}
+            }
+        }
+    });
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn fail(world: &mut World, entry: &mut ModEntry, error: String) {
+    error!("mod {} failed: {error}", entry.file);
+    entry.status = ModStatus::Failed(error.clone());
+    entry.instance = None;
+    world.write_message(ModFailed { file: entry.file.clone(), error });
+}
+
+/// Bevy keys in the bit order of [`mod_api::KeyCode`].
+const KEYS: [BevyKey; 61] = {
+    use BevyKey::*;
+    [
+        KeyA, KeyB, KeyC, KeyD, KeyE, KeyF, KeyG, KeyH, KeyI, KeyJ, KeyK, KeyL, KeyM, KeyN, KeyO, KeyP, KeyQ, KeyR,
+        KeyS, KeyT, KeyU, KeyV, KeyW, KeyX, KeyY, KeyZ, Digit0, Digit1, Digit2, Digit3, Digit4, Digit5, Digit6,
+        Digit7, Digit8, Digit9, ArrowUp, ArrowDown, ArrowLeft, ArrowRight, Space, Enter, Escape, Tab, Backspace,
+        ShiftLeft, ShiftRight, ControlLeft, ControlRight, F1, F2, F3, F4, F5, F6, F7, F8, F9, F10, F11, F12,
+    ]
+};
+
+fn capture_input(keys: Option<Res<ButtonInput<BevyKey>>>, mut input: ResMut<ModFrameInput>) {
+    let h = &mut input.header;
+    h.keys_pressed = [0; 8];
+    h.keys_just_pressed = [0; 8];
+    h.keys_just_released = [0; 8];
+    let Some(keys) = keys else { return };
+    for (bit, key) in KEYS.iter().enumerate() {
+        let set = |s: &mut [u32; 8], on: bool| s[bit / 32] |= (on as u32) << (bit % 32);
+        set(&mut h.keys_pressed, keys.pressed(*key));
+        set(&mut h.keys_just_pressed, keys.just_pressed(*key));
+        set(&mut h.keys_just_released, keys.just_released(*key));
+    }
+}
+
+fn run_update_mods(world: &mut World) {
+    run_mods(world, ScheduleLabel::Update);
+}
+
+fn run_fixed_mods(world: &mut World) {
+    run_mods(world, ScheduleLabel::FixedUpdate);
+}
+
+/// Runs every running mod's systems of `schedule`.
+fn run_mods(world: &mut World, schedule: ScheduleLabel) {
+    let header = {
+        let time = world.resource::<Time>();
+        let (delta, elapsed) = (time.delta_secs(), time.elapsed_secs_f64());
+        let mut input = world.resource_mut::<ModFrameInput>();
+        if schedule == ScheduleLabel::Update {
+            input.header.frame += 1;
+        }
+        input.seed = splitmix(input.seed);
+        FrameHeader { delta_secs: delta, elapsed_secs: elapsed, seed: input.seed, ..input.header }
+    };
+    world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
+        for (n, entry) in registry.mods.iter_mut().enumerate() {
+            let Some(instance) = entry.instance.as_mut() else { continue };
+            let _span = info_span!("mod", name = %entry.name).entered();
+            let mut h = header;
+            h.seed = splitmix(header.seed ^ n as u64);
+            if let Err(e) = instance.run_schedule(schedule, world, &h) {
+                fail(world, entry, e.to_string());
+            }
+        }
+    });
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

@@ -1,0 +1,139 @@
+//! Derives and the `#[mod_main]` attribute of `mod-api`. Misuse is reported
+//! as a compile error on the offending token, naming the fix.
+
+use proc_macro::TokenStream;
+use quote::quote;
+use syn::{DeriveInput, ItemFn, parse_macro_input};
+
+/// Component and message types cross the host boundary as bytes, so their
+/// layout must be fixed: `#[repr(C)]` or `#[repr(transparent)]`, no generics.
+fn check_plain_data(input: &DeriveInput, what: &str) -> Result<(), syn::Error> {
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            format!("a mod {what} cannot be generic: its name and layout are fixed in the ABI"),
+        ));
+    }
+    let fixed = input.attrs.iter().any(|a| {
+        a.path().is_ident("repr")
+            && a.parse_args_with(syn::punctuated::Punctuated::<syn::Ident, syn::Token![,]>::parse_terminated)
+                .map(|ids| ids.iter().any(|i| i == "C" || i == "transparent"))
+                .unwrap_or(false)
+    });
+    if !fixed {
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            format!("a mod {what} needs a fixed layout: add #[repr(C)] above `struct {}`", input.ident),
+        ));
+    }
+    if !matches!(input.data, syn::Data::Struct(_)) {
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            format!("a mod {what} must be a struct of plain data (numbers, arrays, Vec2, Entity)"),
+        ));
+    }
+    Ok(())
+}
+
+fn derive_named(input: TokenStream, what: &str, trait_path: proc_macro2::TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    if let Err(e) = check_plain_data(&input, what) {
+        return e.to_compile_error().into();
+    }
+    let ident = &input.ident;
+    let name = ident.to_string();
+    quote! {
+        // SAFETY: checked #[repr(C)] / #[repr(transparent)] struct; `Copy` is a supertrait.
+        unsafe impl #trait_path for #ident {
+            const NAME: &'static str = concat!(module_path!(), "::", #name);
+        }
+    }
+    .into()
+}
+
+/// Makes a `#[repr(C)]`, `Copy` struct a component shared by name with the
+/// engine and other mods.
+#[proc_macro_derive(Component)]
+pub fn derive_component(input: TokenStream) -> TokenStream {
+    derive_named(input, "component", quote!(::mod_api::Component))
+}
+
+/// Makes a `#[repr(C)]`, `Copy` struct a message shared by name with the
+/// engine and other mods.
+#[proc_macro_derive(Message)]
+pub fn derive_message(input: TokenStream) -> TokenStream {
+    derive_named(input, "message", quote!(::mod_api::Message))
+}
+
+/// Makes a type a resource of this mod, readable with `Res` and writable
+/// with `ResMut`. It lives in the mod's memory; add it with
+/// `app.init_resource::<T>()`.
+#[proc_macro_derive(Resource)]
+pub fn derive_resource(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    let ident = &input.ident;
+    let (imp, ty, wh) = input.generics.split_for_impl();
+    quote! {
+        impl #imp ::mod_api::Resource for #ident #ty #wh {
+            fn fetch(_: &::mod_api::FrameCtx) -> *mut Self {
+                ::mod_api::__private::fetch_mod_resource::<Self>()
+            }
+        }
+        impl #imp ::mod_api::__private::ModResource for #ident #ty #wh {}
+    }
+    .into()
+}
+
+/// Marks the mod's entry point, `fn main(app: &mut App)`, and exports what
+/// the host calls: `mod_init`, `mod_run`, `mod_alloc`, plus the ABI version
+/// section. One per mod crate.
+#[proc_macro_attribute]
+pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        let attr = proc_macro2::TokenStream::from(attr);
+        return syn::Error::new_spanned(attr, "#[mod_main] takes no arguments")
+            .to_compile_error()
+            .into();
+    }
+    let func = parse_macro_input!(item as ItemFn);
+    if func.sig.inputs.len() != 1 || !func.sig.generics.params.is_empty() || func.sig.asyncness.is_some() {
+        return syn::Error::new_spanned(
+            &func.sig,
+            "#[mod_main] goes on `fn NAME(app: &mut App)`: one parameter, no generics, not async",
+        )
+        .to_compile_error()
+        .into();
+    }
+    let name = &func.sig.ident;
+    quote! {
+        #func
+
+        #[doc(hidden)]
+        #[used]
+        #[unsafe(link_section = "bevy_mod_abi")]
+        static __MOD_ABI_VERSION: [u8; 4] = {
+            let major = ::mod_api::abi::ABI_MAJOR.to_le_bytes();
+            let minor = ::mod_api::abi::ABI_MINOR.to_le_bytes();
+            [major[0], major[1], minor[0], minor[1]]
+        };
+
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn mod_init() -> i64 {
+            ::mod_api::__private::init(#name, env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        }
+
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn mod_run(system: i32, frame: i32) -> i32 {
+            ::mod_api::__private::run(system, frame)
+        }
+
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn mod_alloc(size: i32, align: i32) -> i32 {
+            ::mod_api::__private::alloc(size, align)
+        }
+    }
+    .into()
+}

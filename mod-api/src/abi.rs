@@ -1,0 +1,240 @@
+//! The ABI between the host and a mod: constants, byte layouts and the
+//! init-time descriptor. This module is the machine-readable half of
+//! `mod-api/ABI.md`; both change together, and a breaking change bumps
+//! [`ABI_MAJOR`].
+//!
+//! Everything here is shared by the host (`engine`) and the guest SDK, so the
+//! two can never disagree about a layout.
+
+use serde::{Deserialize, Serialize};
+
+/// Major version of the ABI. A mod built against another major is refused.
+pub const ABI_MAJOR: u16 = 1;
+/// Minor version: additions only. A host accepts mods with a minor up to its own.
+pub const ABI_MINOR: u16 = 0;
+
+/// Name of the custom section that carries the ABI version a mod was built
+/// against: 4 bytes, `major: u16 LE`, `minor: u16 LE`. The host reads it
+/// before compiling or running anything.
+pub const ABI_SECTION: &str = "bevy_mod_abi";
+
+/// The wasm import module name of every host function.
+pub const IMPORT_MODULE: &str = "bevy_mod";
+
+/// Names of the functions a mod exports.
+pub mod exports {
+    /// `mod_alloc(size: i32, align: i32) -> i32`: a guest buffer for the host.
+    pub const ALLOC: &str = "mod_alloc";
+    /// `mod_init() -> i64`: registers everything; returns `(len << 32) | ptr`
+    /// of the RON [`ModDescriptor`](super::ModDescriptor).
+    pub const INIT: &str = "mod_init";
+    /// `mod_run(system: i32, frame_ptr: i32) -> i32`: runs one system.
+    pub const RUN: &str = "mod_run";
+    /// The mod's linear memory.
+    pub const MEMORY: &str = "memory";
+}
+
+/// Names of the functions the host provides (module [`IMPORT_MODULE`]).
+pub mod imports {
+    /// `log(level: i32, ptr: i32, len: i32)`.
+    pub const LOG: &str = "log";
+    /// `panic(ptr: i32, len: i32)`: the message of a panic about to trap.
+    pub const PANIC: &str = "panic";
+}
+
+/// Status codes returned by `mod_run`. Fixed numbers, never reused.
+pub mod status {
+    /// The system ran.
+    pub const OK: i32 = 0;
+    /// `mod_run` was called with a system index the mod never registered.
+    pub const UNKNOWN_SYSTEM: i32 = 1;
+    /// The frame buffer did not match the system's declared parameters.
+    pub const BAD_FRAME: i32 = 2;
+}
+
+/// Log levels of the `log` import.
+pub mod level {
+    pub const ERROR: i32 = 1;
+    pub const WARN: i32 = 2;
+    pub const INFO: i32 = 3;
+    pub const DEBUG: i32 = 4;
+    pub const TRACE: i32 = 5;
+}
+
+/// The fixed head of the frame buffer the host writes before each `mod_run`.
+/// Offsets in parameter slots are relative to the start of this header.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FrameHeader {
+    /// Seconds since the previous run of this schedule (fixed step in `FixedUpdate`).
+    pub delta_secs: f32,
+    /// Number of [`ParamSlot`]s that follow the header.
+    pub param_count: u32,
+    /// Seconds since the game started.
+    pub elapsed_secs: f64,
+    /// Frames since the game started.
+    pub frame: u64,
+    /// A fresh pseudo-random seed for this call (deterministic in headless runs).
+    pub seed: u64,
+    /// Keys held down, one bit per [`KeyCode`](crate::KeyCode) value.
+    pub keys_pressed: [u32; 8],
+    /// Keys pressed this frame.
+    pub keys_just_pressed: [u32; 8],
+    /// Keys released this frame.
+    pub keys_just_released: [u32; 8],
+}
+
+/// Size of [`FrameHeader`] in bytes (checked at compile time).
+pub const FRAME_HEADER_SIZE: usize = 128;
+const _: () = assert!(core::mem::size_of::<FrameHeader>() == FRAME_HEADER_SIZE);
+
+/// One slot per declared parameter, right after the header.
+///
+/// Input parameters (queries, message readers): `offset`/`len` locate the
+/// host-written data, relative to the header. Output parameters (message
+/// writers, commands): the host zeroes the slot, the guest writes the
+/// absolute address and byte length of its output before returning.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParamSlot {
+    pub offset: u32,
+    pub len: u32,
+}
+
+/// Head of a query parameter's data: `batch_count` batches follow, each a
+/// [`BatchHeader`] and then one `u32` column offset per column term of the
+/// query (in declaration order; `0` for an absent optional column).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QueryHeader {
+    pub batch_count: u32,
+    /// Bytes from the start of one batch header to the next.
+    pub batch_stride: u32,
+}
+
+/// One batch: the matching entities of one table, as contiguous columns.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BatchHeader {
+    /// Number of entities (rows) in the batch.
+    pub len: u32,
+    /// Offset of `len` entity ids (`u64`), or 0 if the query did not ask for them.
+    pub entities: u32,
+}
+
+/// Alignment of every data block the host writes into the frame buffer.
+pub const DATA_ALIGN: usize = 16;
+
+/// Opcodes of the command stream (guest → host), see `ABI.md`.
+pub mod op {
+    /// `u32 local_id, u32 size, u32 align, u32 name_len, name bytes (padded to 4)`.
+    pub const DECLARE_COMPONENT: u32 = 1;
+    /// `u32 count`, then `count × (u32 local_id, bytes padded to 4)`.
+    pub const SPAWN: u32 = 2;
+    /// `u64 entity, u32 count`, then components as for SPAWN.
+    pub const INSERT: u32 = 3;
+    /// `u64 entity, u32 local_id`.
+    pub const REMOVE: u32 = 4;
+    /// `u64 entity`.
+    pub const DESPAWN: u32 = 5;
+}
+
+/// The schedules a mod system can run in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ScheduleLabel {
+    /// Once, when the mod starts.
+    Startup,
+    /// Every frame.
+    Update,
+    /// At the fixed time step.
+    FixedUpdate,
+}
+
+/// Read or write access of a query term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// One component column of a query.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryTerm {
+    /// Local component id (index into [`ModDescriptor::components`] or a later declaration).
+    pub component: u32,
+    pub access: Access,
+    /// `Option<&T>`: entities without the component still match.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// A system parameter, as the host needs to know it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParamDecl {
+    /// Host writes matching entities' columns; writes back `Write` terms.
+    Query {
+        terms: Vec<QueryTerm>,
+        #[serde(default)]
+        with: Vec<u32>,
+        #[serde(default)]
+        without: Vec<u32>,
+        #[serde(default)]
+        entities: bool,
+    },
+    /// Host writes the unread messages of a channel.
+    MessageReader { message: u32 },
+    /// Guest writes messages for a channel.
+    MessageWriter { message: u32 },
+    /// Guest writes a command stream.
+    Commands,
+    /// A parameter served entirely from the header or the guest's own memory
+    /// (time, keyboard, locals, mod resources); its slot is left empty.
+    Guest,
+}
+
+/// A component type a mod uses. Types with the same name share one Bevy
+/// component across mods and the engine; their layouts must agree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentDecl {
+    pub name: String,
+    pub size: u32,
+    pub align: u32,
+}
+
+/// A message type a mod reads or writes; shared by name like components.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDecl {
+    pub name: String,
+    pub size: u32,
+    pub align: u32,
+}
+
+/// One mod system.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemDecl {
+    /// Unique within the mod (the Rust SDK uses the function's path).
+    pub name: String,
+    pub schedule: ScheduleLabel,
+    pub params: Vec<ParamDecl>,
+    /// Names of systems of the same mod and schedule this one runs after.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// Names of systems of the same mod and schedule this one runs before.
+    #[serde(default)]
+    pub before: Vec<String>,
+}
+
+/// What `mod_init` returns, as RON text. Not on the per-frame path.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModDescriptor {
+    pub name: String,
+    pub version: String,
+    pub components: Vec<ComponentDecl>,
+    pub messages: Vec<MessageDecl>,
+    pub systems: Vec<SystemDecl>,
+}
+
+/// Rounds `n` up to a multiple of `align` (a power of two).
+pub const fn align_up(n: usize, align: usize) -> usize {
+    (n + align - 1) & !(align - 1)
+}

@@ -1,0 +1,135 @@
+//! The mod's entry point registrar, the counterpart of Bevy's `App`.
+
+use super::param::{ErasedSystem, IntoModSystem};
+use super::registry;
+use crate::abi::{ParamDecl, ScheduleLabel, SystemDecl};
+
+/// What the mod's `#[mod_main]` function receives: register systems and
+/// resources, name the mod.
+pub struct App {
+    pub(crate) name: String,
+    pub(crate) version: String,
+}
+
+impl App {
+    /// The mod's name, as the host's log and report show it (defaults to the
+    /// crate name).
+    pub fn name(&mut self, name: &str) -> &mut Self {
+        self.name = name.to_string();
+        self
+    }
+    /// The mod's version (defaults to the crate version).
+    pub fn version(&mut self, version: &str) -> &mut Self {
+        self.version = version.to_string();
+        self
+    }
+    /// Adds systems to a schedule: `app.add_systems(Update, (aim, fire.after(aim)))`.
+    pub fn add_systems<M>(&mut self, schedule: ScheduleLabel, systems: impl IntoSystemConfigs<M>) -> &mut Self {
+        for config in systems.into_configs().0 {
+            let (params, system) = (config.build)();
+            let decl = SystemDecl {
+                name: config.name.to_string(),
+                schedule,
+                params,
+                after: config.after,
+                before: config.before,
+            };
+            registry::with(|r| r.systems.push((decl, system)));
+        }
+        self
+    }
+    /// Adds a mod resource with its default value.
+    pub fn init_resource<T: crate::Resource + Default>(&mut self) -> &mut Self {
+        self.insert_resource(T::default())
+    }
+    /// Adds (or replaces) a mod resource.
+    pub fn insert_resource<T: crate::Resource>(&mut self, value: T) -> &mut Self {
+        registry::with(|r| r.resources.insert(core::any::TypeId::of::<T>(), Box::new(value)));
+        self
+    }
+}
+
+type Builder = Box<dyn FnOnce() -> (Vec<ParamDecl>, Box<dyn ErasedSystem>)>;
+
+#[doc(hidden)]
+pub struct SystemConfig {
+    name: &'static str,
+    build: Builder,
+    after: Vec<String>,
+    before: Vec<String>,
+}
+
+/// One or more systems with their ordering, built by [`IntoSystemConfigs`].
+pub struct SystemConfigs(Vec<SystemConfig>);
+
+#[doc(hidden)]
+pub struct IsSystem;
+#[doc(hidden)]
+pub struct IsTuple;
+
+/// Systems and tuples of systems, with ordering: `.after(x)`, `.before(x)`,
+/// `.chain()`. Ordering is between systems of the same mod and schedule.
+pub trait IntoSystemConfigs<Marker>: Sized {
+    #[doc(hidden)]
+    fn into_configs(self) -> SystemConfigs;
+    /// Runs these systems after `other`.
+    fn after<M>(self, other: impl IntoModSystem<M>) -> SystemConfigs {
+        let name = other.system_name().to_string();
+        let mut c = self.into_configs();
+        c.0.iter_mut().for_each(|s| s.after.push(name.clone()));
+        c
+    }
+    /// Runs these systems before `other`.
+    fn before<M>(self, other: impl IntoModSystem<M>) -> SystemConfigs {
+        let name = other.system_name().to_string();
+        let mut c = self.into_configs();
+        c.0.iter_mut().for_each(|s| s.before.push(name.clone()));
+        c
+    }
+    /// Runs these systems one after another, in the order given.
+    fn chain(self) -> SystemConfigs {
+        let mut c = self.into_configs();
+        for i in 1..c.0.len() {
+            let prev = c.0[i - 1].name.to_string();
+            c.0[i].after.push(prev);
+        }
+        c
+    }
+}
+
+impl<M, S: IntoModSystem<M>> IntoSystemConfigs<(IsSystem, M)> for S {
+    fn into_configs(self) -> SystemConfigs {
+        let name = self.system_name();
+        SystemConfigs(vec![SystemConfig {
+            name,
+            build: Box::new(move || self.build()),
+            after: Vec::new(),
+            before: Vec::new(),
+        }])
+    }
+}
+
+impl IntoSystemConfigs<()> for SystemConfigs {
+    fn into_configs(self) -> SystemConfigs {
+        self
+    }
+}
+
+macro_rules! impl_configs_tuple {
+    ($($c:ident $m:ident $i:tt),*) => {
+        impl<$($m, $c: IntoSystemConfigs<$m>),*> IntoSystemConfigs<(IsTuple, $($m,)*)> for ($($c,)*) {
+            fn into_configs(self) -> SystemConfigs {
+                let mut all = Vec::new();
+                $(all.extend(self.$i.into_configs().0);)*
+                SystemConfigs(all)
+            }
+        }
+    };
+}
+impl_configs_tuple!(A MA 0, B MB 1);
+impl_configs_tuple!(A MA 0, B MB 1, C MC 2);
+impl_configs_tuple!(A MA 0, B MB 1, C MC 2, D MD 3);
+impl_configs_tuple!(A MA 0, B MB 1, C MC 2, D MD 3, E ME 4);
+impl_configs_tuple!(A MA 0, B MB 1, C MC 2, D MD 3, E ME 4, F MF 5);
+impl_configs_tuple!(A MA 0, B MB 1, C MC 2, D MD 3, E ME 4, F MF 5, G MG 6);
+impl_configs_tuple!(A MA 0, B MB 1, C MC 2, D MD 3, E ME 4, F MF 5, G MG 6, H MH 7);

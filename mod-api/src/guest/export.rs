@@ -1,0 +1,66 @@
+//! The functions `#[mod_main]` exports (ABI.md, "Exported by the mod").
+
+use super::app::App;
+use super::param::FrameCtx;
+use super::registry;
+use crate::abi::{ModDescriptor, status};
+use std::cell::RefCell;
+
+thread_local! {
+    /// The one buffer the host writes frames into (`mod_alloc`), and the
+    /// descriptor text, both kept alive until replaced.
+    static HOST_BUFFER: RefCell<Vec<u128>> = const { RefCell::new(Vec::new()) };
+    static DESCRIPTOR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// `mod_alloc`: a buffer of at least `size` bytes, 16-byte aligned, for the
+/// host to write frames into. It replaces (and frees) the previous one.
+pub fn alloc(size: i32, _align: i32) -> i32 {
+    let words = (size.max(0) as usize).div_ceil(16);
+    HOST_BUFFER.with(|b| {
+        let mut b = b.borrow_mut();
+        *b = vec![0u128; words.max(1)];
+        b.as_mut_ptr() as i32
+    })
+}
+
+/// `mod_init`: runs the mod's entry point and returns its descriptor.
+pub fn init(main: fn(&mut App), crate_name: &str, crate_version: &str) -> i64 {
+    std::panic::set_hook(Box::new(|info| super::sys::panic_message(&info.to_string())));
+    let mut app = App { name: crate_name.to_string(), version: crate_version.to_string() };
+    main(&mut app);
+    let descriptor = registry::with(|r| {
+        r.components_known_to_host = r.components.len() as u32;
+        ModDescriptor {
+            name: app.name.clone(),
+            version: app.version.clone(),
+            components: r.components.clone(),
+            messages: r.messages.clone(),
+            systems: r.systems.iter().map(|(d, _)| d.clone()).collect(),
+        }
+    });
+    let text = ron::to_string(&descriptor).expect("a descriptor always serializes");
+    DESCRIPTOR.with(|d| {
+        *d.borrow_mut() = text;
+        let d = d.borrow();
+        ((d.len() as i64) << 32) | (d.as_ptr() as u32 as i64)
+    })
+}
+
+/// `mod_run`: runs system `system` on the frame at `frame_ptr`.
+pub fn run(system: i32, frame_ptr: i32) -> i32 {
+    // Take the system out so it can register things (components) while running.
+    let taken = registry::with(|r| {
+        r.systems.get_mut(system as usize).map(|(_, s)| core::mem::replace(s, Box::new(Placeholder)))
+    });
+    let Some(mut sys) = taken else { return status::UNKNOWN_SYSTEM };
+    // SAFETY: the host wrote a frame for this system at `frame_ptr`.
+    unsafe { sys.run(&FrameCtx::new(frame_ptr as usize as *mut u8)) };
+    registry::with(|r| r.systems[system as usize].1 = sys);
+    status::OK
+}
+
+struct Placeholder;
+impl super::param::ErasedSystem for Placeholder {
+    unsafe fn run(&mut self, _: &FrameCtx) {}
+}

@@ -1,0 +1,21 @@
+//! The guest side of the ABI: what runs inside the mod.
+
+mod app;
+mod commands;
+pub(crate) mod export;
+mod log;
+mod message;
+mod param;
+mod query;
+mod registry;
+mod resource;
+mod sys;
+
+pub use crate::abi::ScheduleLabel;
+pub use app::{App, IntoSystemConfigs, SystemConfigs};
+pub use commands::{Bundle, Commands, EntityCommands};
+pub use log::{__log_fmt, log};
+pub use message::{MessageReader, MessageWriter};
+pub use param::{FrameCtx, IntoModSystem, Local, SystemParam};
+pub use query::{Query, QueryData, QueryFilter, With, Without};
+pub use resource::{Keyboard, ModResource, Res, ResMut, Resource, Rng, Time, fetch_mod_resource};

@@ -1,0 +1,404 @@
+//! `Query<D, F>`: the entities matching a filter, as contiguous columns.
+//!
+//! The host writes one batch per matching table: a length, the entity ids
+//! and one column per component term (ABI.md, "Query data"). Iterating is
+//! plain pointer arithmetic over those columns; `for_each_mut` and
+//! `iter_batches_mut` keep the loops simple enough for LLVM to vectorise.
+
+use super::param::{FrameCtx, SystemParam};
+use super::registry;
+use crate::abi::{Access, BatchHeader, ParamDecl, QueryHeader, QueryTerm};
+use crate::{Component, Entity};
+use core::marker::PhantomData;
+
+/// Reads the next column pointers of one batch, in term order.
+#[doc(hidden)]
+pub struct ColumnCursor<'f> {
+    frame: &'f FrameCtx,
+    cols: *const u32,
+    entities: *const u64,
+}
+
+impl ColumnCursor<'_> {
+    fn next(&mut self) -> *mut u8 {
+        // SAFETY: the host wrote one offset per term; `QueryData::fetch`
+        // consumes exactly as many as `terms` declared.
+        let offset = unsafe { self.cols.read_unaligned() };
+        // SAFETY: advancing within the batch's offset array.
+        self.cols = unsafe { self.cols.add(1) };
+        if offset == 0 { core::ptr::null_mut() } else { self.frame.at(offset) }
+    }
+}
+
+/// The data a query fetches per entity: `&T`, `&mut T`, `Option<&T>`,
+/// `Option<&mut T>`, [`Entity`], and tuples of these (up to 8).
+///
+/// # Safety
+/// `terms` must declare exactly the columns `fetch` consumes.
+pub unsafe trait QueryData {
+    /// One entity's data.
+    type Item<'a>;
+    /// One batch's data, as slices.
+    type Slice<'a>;
+    #[doc(hidden)]
+    type Fetch: Copy;
+    /// The same data without write access (what `iter` yields).
+    type ReadOnly: QueryData<Fetch = Self::Fetch>;
+    #[doc(hidden)]
+    fn terms(terms: &mut Vec<QueryTerm>);
+    #[doc(hidden)]
+    unsafe fn fetch(cursor: &mut ColumnCursor<'_>) -> Self::Fetch;
+    #[doc(hidden)]
+    unsafe fn item<'a>(fetch: Self::Fetch, row: usize) -> Self::Item<'a>;
+    #[doc(hidden)]
+    unsafe fn slice<'a>(fetch: Self::Fetch, len: usize) -> Self::Slice<'a>;
+}
+
+// SAFETY: one read column.
+unsafe impl<T: Component> QueryData for &T {
+    type Item<'a> = &'a T;
+    type Slice<'a> = &'a [T];
+    type Fetch = *const T;
+    type ReadOnly = Self;
+    fn terms(terms: &mut Vec<QueryTerm>) {
+        let component = registry::component_id::<T>();
+        terms.push(QueryTerm { component, access: Access::Read, optional: false });
+    }
+    unsafe fn fetch(cursor: &mut ColumnCursor<'_>) -> *const T {
+        cursor.next() as *const T
+    }
+    unsafe fn item<'a>(fetch: *const T, row: usize) -> &'a T {
+        // SAFETY: row < batch len; the column holds len aligned `T`s.
+        unsafe { &*fetch.add(row) }
+    }
+    unsafe fn slice<'a>(fetch: *const T, len: usize) -> &'a [T] {
+        // SAFETY: as above.
+        unsafe { core::slice::from_raw_parts(fetch, len) }
+    }
+}
+
+// SAFETY: one written column.
+unsafe impl<T: Component> QueryData for &mut T {
+    type Item<'a> = &'a mut T;
+    type Slice<'a> = &'a mut [T];
+    type Fetch = *const T;
+    type ReadOnly = &'static T;
+    fn terms(terms: &mut Vec<QueryTerm>) {
+        let component = registry::component_id::<T>();
+        terms.push(QueryTerm { component, access: Access::Write, optional: false });
+    }
+    unsafe fn fetch(cursor: &mut ColumnCursor<'_>) -> *const T {
+        cursor.next() as *const T
+    }
+    unsafe fn item<'a>(fetch: *const T, row: usize) -> &'a mut T {
+        // SAFETY: row < batch len; each row is handed out once per iteration.
+        unsafe { &mut *(fetch as *mut T).add(row) }
+    }
+    unsafe fn slice<'a>(fetch: *const T, len: usize) -> &'a mut [T] {
+        // SAFETY: as above.
+        unsafe { core::slice::from_raw_parts_mut(fetch as *mut T, len) }
+    }
+}
+
+// SAFETY: one optional read column.
+unsafe impl<T: Component> QueryData for Option<&T> {
+    type Item<'a> = Option<&'a T>;
+    type Slice<'a> = Option<&'a [T]>;
+    type Fetch = *const T;
+    type ReadOnly = Self;
+    fn terms(terms: &mut Vec<QueryTerm>) {
+        let component = registry::component_id::<T>();
+        terms.push(QueryTerm { component, access: Access::Read, optional: true });
+    }
+    unsafe fn fetch(cursor: &mut ColumnCursor<'_>) -> *const T {
+        cursor.next() as *const T
+    }
+    unsafe fn item<'a>(fetch: *const T, row: usize) -> Option<&'a T> {
+        // SAFETY: null means the batch lacks the column.
+        (!fetch.is_null()).then(|| unsafe { &*fetch.add(row) })
+    }
+    unsafe fn slice<'a>(fetch: *const T, len: usize) -> Option<&'a [T]> {
+        // SAFETY: as above.
+        (!fetch.is_null()).then(|| unsafe { core::slice::from_raw_parts(fetch, len) })
+    }
+}
+
+// SAFETY: one optional written column.
+unsafe impl<T: Component> QueryData for Option<&mut T> {
+    type Item<'a> = Option<&'a mut T>;
+    type Slice<'a> = Option<&'a mut [T]>;
+    type Fetch = *const T;
+    type ReadOnly = Option<&'static T>;
+    fn terms(terms: &mut Vec<QueryTerm>) {
+        let component = registry::component_id::<T>();
+        terms.push(QueryTerm { component, access: Access::Write, optional: true });
+    }
+    unsafe fn fetch(cursor: &mut ColumnCursor<'_>) -> *const T {
+        cursor.next() as *const T
+    }
+    unsafe fn item<'a>(fetch: *const T, row: usize) -> Option<&'a mut T> {
+        // SAFETY: null means the batch lacks the column.
+        (!fetch.is_null()).then(|| unsafe { &mut *(fetch as *mut T).add(row) })
+    }
+    unsafe fn slice<'a>(fetch: *const T, len: usize) -> Option<&'a mut [T]> {
+        // SAFETY: as above.
+        (!fetch.is_null()).then(|| unsafe { core::slice::from_raw_parts_mut(fetch as *mut T, len) })
+    }
+}
+
+// SAFETY: no column; reads the batch's entity ids.
+unsafe impl QueryData for Entity {
+    type Item<'a> = Entity;
+    type Slice<'a> = &'a [Entity];
+    type Fetch = *const Entity;
+    type ReadOnly = Self;
+    fn terms(_: &mut Vec<QueryTerm>) {}
+    unsafe fn fetch(cursor: &mut ColumnCursor<'_>) -> *const Entity {
+        cursor.entities as *const Entity
+    }
+    unsafe fn item<'a>(fetch: *const Entity, row: usize) -> Self::Item<'a> {
+        // SAFETY: the host always writes entity ids (ABI.md).
+        unsafe { *fetch.add(row) }
+    }
+    unsafe fn slice<'a>(fetch: *const Entity, len: usize) -> &'a [Entity] {
+        // SAFETY: as above.
+        unsafe { core::slice::from_raw_parts(fetch, len) }
+    }
+}
+
+macro_rules! impl_query_data_tuple {
+    ($($d:ident $i:tt),*) => {
+        // SAFETY: the terms of each element, in order.
+        #[allow(clippy::unused_unit, unused_variables)]
+        unsafe impl<$($d: QueryData),*> QueryData for ($($d,)*) {
+            type Item<'a> = ($($d::Item<'a>,)*);
+            type Slice<'a> = ($($d::Slice<'a>,)*);
+            type Fetch = ($($d::Fetch,)*);
+            type ReadOnly = ($($d::ReadOnly,)*);
+            fn terms(terms: &mut Vec<QueryTerm>) { $($d::terms(terms);)* }
+            unsafe fn fetch(cursor: &mut ColumnCursor<'_>) -> Self::Fetch {
+                // SAFETY: forwarded.
+                ($(unsafe { $d::fetch(cursor) },)*)
+            }
+            unsafe fn item<'a>(fetch: Self::Fetch, row: usize) -> Self::Item<'a> {
+                // SAFETY: forwarded.
+                ($(unsafe { $d::item(fetch.$i, row) },)*)
+            }
+            unsafe fn slice<'a>(fetch: Self::Fetch, len: usize) -> Self::Slice<'a> {
+                // SAFETY: forwarded.
+                ($(unsafe { $d::slice(fetch.$i, len) },)*)
+            }
+        }
+    };
+}
+impl_query_data_tuple!();
+impl_query_data_tuple!(A 0);
+impl_query_data_tuple!(A 0, B 1);
+impl_query_data_tuple!(A 0, B 1, C 2);
+impl_query_data_tuple!(A 0, B 1, C 2, D 3);
+impl_query_data_tuple!(A 0, B 1, C 2, D 3, E 4);
+impl_query_data_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+impl_query_data_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+impl_query_data_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
+/// Filters that narrow a query without fetching data: [`With`], [`Without`]
+/// and tuples of them.
+pub trait QueryFilter {
+    #[doc(hidden)]
+    fn filter(with: &mut Vec<u32>, without: &mut Vec<u32>);
+}
+
+/// Only entities that have `T`.
+pub struct With<T>(PhantomData<T>);
+/// Only entities that do not have `T`.
+pub struct Without<T>(PhantomData<T>);
+
+impl<T: Component> QueryFilter for With<T> {
+    fn filter(with: &mut Vec<u32>, _: &mut Vec<u32>) {
+        with.push(registry::component_id::<T>());
+    }
+}
+impl<T: Component> QueryFilter for Without<T> {
+    fn filter(_: &mut Vec<u32>, without: &mut Vec<u32>) {
+        without.push(registry::component_id::<T>());
+    }
+}
+macro_rules! impl_filter_tuple {
+    ($($f:ident),*) => {
+        #[allow(unused_variables)]
+        impl<$($f: QueryFilter),*> QueryFilter for ($($f,)*) {
+            fn filter(with: &mut Vec<u32>, without: &mut Vec<u32>) { $($f::filter(with, without);)* }
+        }
+    };
+}
+impl_filter_tuple!();
+impl_filter_tuple!(A);
+impl_filter_tuple!(A, B);
+impl_filter_tuple!(A, B, C);
+impl_filter_tuple!(A, B, C, D);
+
+/// The entities that have every component in `D` and pass the filter `F`,
+/// like Bevy's `Query`. Write access (`&mut T`) is copied back to the world
+/// after the system returns; read-only columns are not.
+pub struct Query<'s, D: QueryData, F: QueryFilter = ()> {
+    frame: &'s FrameCtx,
+    header: *const QueryHeader,
+    _marker: PhantomData<(D, F)>,
+}
+
+impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
+    fn batch(&self, i: usize) -> (*const BatchHeader, ColumnCursor<'s>) {
+        // SAFETY: the host wrote `batch_count` batches at `batch_stride`.
+        unsafe {
+            let h = &*self.header;
+            let batch = (self.header as *const u8)
+                .add(size_of::<QueryHeader>() + i * h.batch_stride as usize)
+                as *const BatchHeader;
+            let b = &*batch;
+            let cursor = ColumnCursor {
+                frame: self.frame,
+                cols: (batch as *const u8).add(size_of::<BatchHeader>()) as *const u32,
+                entities: self.frame.at(b.entities) as *const u64,
+            };
+            (batch, cursor)
+        }
+    }
+
+    fn batch_count(&self) -> usize {
+        // SAFETY: see `batch`.
+        unsafe { (*self.header).batch_count as usize }
+    }
+
+    fn batch_fetch<Q: QueryData<Fetch = D::Fetch>>(&self, i: usize) -> (usize, D::Fetch) {
+        let (batch, mut cursor) = self.batch(i);
+        // SAFETY: the batch was written for this query's terms.
+        unsafe { ((*batch).len as usize, Q::fetch(&mut cursor)) }
+    }
+
+    /// Number of matching entities.
+    pub fn len(&self) -> usize {
+        (0..self.batch_count()).map(|i| self.batch_fetch::<D>(i).0).sum()
+    }
+
+    /// True if no entity matches.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with every matching entity's data, read-only.
+    pub fn for_each(&self, mut f: impl FnMut(<D::ReadOnly as QueryData>::Item<'_>)) {
+        for i in 0..self.batch_count() {
+            let (len, fetch) = self.batch_fetch::<D::ReadOnly>(i);
+            for row in 0..len {
+                // SAFETY: row < len.
+                f(unsafe { D::ReadOnly::item(fetch, row) });
+            }
+        }
+    }
+
+    /// Calls `f` with every matching entity's data. The fastest way to touch
+    /// every entity: a plain loop per table.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(D::Item<'_>)) {
+        for i in 0..self.batch_count() {
+            let (len, fetch) = self.batch_fetch::<D>(i);
+            for row in 0..len {
+                // SAFETY: row < len; each row is visited once.
+                f(unsafe { D::item(fetch, row) });
+            }
+        }
+    }
+
+    /// Every matching entity's data, read-only.
+    pub fn iter(&self) -> impl Iterator<Item = <D::ReadOnly as QueryData>::Item<'_>> + '_ {
+        (0..self.batch_count()).flat_map(move |i| {
+            let (len, fetch) = self.batch_fetch::<D::ReadOnly>(i);
+            // SAFETY: row < len.
+            (0..len).map(move |row| unsafe { D::ReadOnly::item(fetch, row) })
+        })
+    }
+
+    /// Every matching entity's data.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = D::Item<'_>> + '_ {
+        let this = &*self;
+        (0..this.batch_count()).flat_map(move |i| {
+            let (len, fetch) = this.batch_fetch::<D>(i);
+            // SAFETY: row < len; `&mut self` is held, each row handed out once.
+            (0..len).map(move |row| unsafe { D::item(fetch, row) })
+        })
+    }
+
+    /// The data as one tuple of slices per table: `(positions, velocities)`.
+    /// Loops over slices vectorise well (build mods with `simd128`).
+    pub fn iter_batches_mut(&mut self) -> impl Iterator<Item = D::Slice<'_>> + '_ {
+        let this = &*self;
+        (0..this.batch_count()).map(move |i| {
+            let (len, fetch) = this.batch_fetch::<D>(i);
+            // SAFETY: each batch is handed out once while `&mut self` is held.
+            unsafe { D::slice(fetch, len) }
+        })
+    }
+
+    fn find(&self, entity: Entity) -> Option<(usize, D::Fetch)> {
+        for i in 0..self.batch_count() {
+            let (batch, _) = self.batch(i);
+            let (len, fetch) = self.batch_fetch::<D>(i);
+            // SAFETY: the host always writes `len` entity ids.
+            let ids = unsafe {
+                core::slice::from_raw_parts(self.frame.at((*batch).entities) as *const Entity, len)
+            };
+            if let Some(row) = ids.iter().position(|&e| e == entity) {
+                return Some((row, fetch));
+            }
+        }
+        None
+    }
+
+    /// `entity`'s data, if it matches the query.
+    pub fn get(&self, entity: Entity) -> Option<<D::ReadOnly as QueryData>::Item<'_>> {
+        // SAFETY: row found in the batch.
+        self.find(entity).map(|(row, fetch)| unsafe { D::ReadOnly::item(fetch, row) })
+    }
+
+    /// `entity`'s data, if it matches the query.
+    pub fn get_mut(&mut self, entity: Entity) -> Option<D::Item<'_>> {
+        // SAFETY: row found in the batch; `&mut self` is held.
+        self.find(entity).map(|(row, fetch)| unsafe { D::item(fetch, row) })
+    }
+
+    /// True if `entity` matches the query.
+    pub fn contains(&self, entity: Entity) -> bool {
+        self.find(entity).is_some()
+    }
+
+    /// The only matching entity's data, or `None` if there are none or several.
+    pub fn single(&self) -> Option<<D::ReadOnly as QueryData>::Item<'_>> {
+        let mut it = self.iter();
+        let first = it.next()?;
+        it.next().is_none().then_some(first)
+    }
+
+    /// The only matching entity's data, or `None` if there are none or several.
+    pub fn single_mut(&mut self) -> Option<D::Item<'_>> {
+        if self.len() != 1 {
+            return None;
+        }
+        self.iter_mut().next()
+    }
+}
+
+// SAFETY: declares the terms `fetch` reads (through `QueryData::terms`).
+unsafe impl<D: QueryData + 'static, F: QueryFilter + 'static> SystemParam for Query<'_, D, F> {
+    type State = ();
+    type Item<'s> = Query<'s, D, F>;
+    fn init() -> ((), ParamDecl) {
+        let mut terms = Vec::new();
+        D::terms(&mut terms);
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        F::filter(&mut with, &mut without);
+        ((), ParamDecl::Query { terms, with, without, entities: true })
+    }
+    unsafe fn fetch<'s>(_: &'s mut (), frame: &'s FrameCtx, slot: usize) -> Query<'s, D, F> {
+        let header = frame.at(frame.slot(slot).offset) as *const QueryHeader;
+        Query { frame, header, _marker: PhantomData }
+    }
+}
