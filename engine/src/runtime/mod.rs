@@ -108,6 +108,8 @@ pub struct ModRegistry {
     pub mods: Vec<ModEntry>,
     /// Set once the folder was read.
     pub discovered: bool,
+    /// Set once the first set of mods was started together.
+    started_once: bool,
 }
 
 impl ModRegistry {
@@ -262,6 +264,17 @@ fn discover_mods(dir: Res<ModsDir>, server: Res<AssetServer>, mut registry: ResM
 /// their `Startup` systems.
 fn activate_mods(world: &mut World) {
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
+        // The first time, start every mod in the same frame, in file order,
+        // once all have compiled: a mod's first messages must not be lost to
+        // a mod that happened to compile a little later.
+        let server = world.resource::<AssetServer>();
+        let compiling = registry.mods.iter().any(|m| {
+            m.handle.as_ref().is_some_and(|h| matches!(server.load_state(h), LoadState::Loading | LoadState::NotLoaded))
+        });
+        if compiling && !registry.started_once {
+            return;
+        }
+        registry.started_once = registry.discovered;
         let runtime = world.resource::<WasmRuntime>().clone();
         for entry in registry.mods.iter_mut().filter(|m| m.status == ModStatus::Loading) {
             let Some(handle) = entry.handle.clone() else { continue };
@@ -319,7 +332,7 @@ fn fail(world: &mut World, entry: &mut ModEntry, error: String) {
 }
 
 /// Bevy keys in the bit order of [`mod_api::KeyCode`].
-const KEYS: [BevyKey; 61] = {
+pub(crate) const KEYS: [BevyKey; 61] = {
     use BevyKey::*;
     [
         KeyA, KeyB, KeyC, KeyD, KeyE, KeyF, KeyG, KeyH, KeyI, KeyJ, KeyK, KeyL, KeyM, KeyN, KeyO, KeyP, KeyQ, KeyR,

@@ -1,1 +1,0 @@
-use bevy::prelude::*; pub fn _x(_: &mut App) {}

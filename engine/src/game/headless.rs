@@ -1,0 +1,212 @@
+//! Headless runs (tests, tools, CI) and the RON report.
+//!
+//! `--headless --frames N` runs the same game without a window or GPU, at a
+//! fixed 1/60 s step, for N frames counted from the moment every mod has
+//! started (or failed), so runs are reproducible however long compiling takes.
+
+use super::{GameConfig, Scoreboard};
+use crate::runtime::{ModRegistry, ModStatus};
+use bevy::app::{AppExit, ScheduleRunnerPlugin};
+use bevy::input::InputPlugin;
+use bevy::input::keyboard::KeyCode as BevyKey;
+use bevy::log::LogPlugin;
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The fixed step of headless runs.
+pub const STEP: Duration = Duration::from_nanos(16_666_667);
+
+/// How long a headless run waits for its mods to compile and start.
+pub const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Scripted keyboard input, as RON:
+///
+/// ```ron
+/// InputScript(events: [
+///     (frame: 10, key: "ArrowUp", pressed: true),
+///     (frame: 40, key: "ArrowUp", pressed: false),
+/// ])
+/// ```
+/// `frame` counts from 1, the first frame after the mods started; `key` is a
+/// Bevy `KeyCode` name among those mods can read (`mod_api::KeyCode`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InputScript {
+    pub events: Vec<InputEvent>,
+}
+
+/// One key going down or up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InputEvent {
+    pub frame: u64,
+    pub key: String,
+    pub pressed: bool,
+}
+
+impl InputScript {
+    /// Parses a script; errors name the file, the position and the bad key.
+    pub fn load(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read input script {}: {e}", path.display()))?;
+        let script: InputScript = ron::from_str(&text).map_err(|e| format!("input script {}: {e}", path.display()))?;
+        for ev in &script.events {
+            if key_by_name(&ev.key).is_none() {
+                return Err(format!(
+                    "input script {}: unknown key {:?} at frame {}; keys are Bevy KeyCode names like \"KeyA\", \"ArrowUp\", \"Space\", \"Enter\"",
+                    path.display(),
+                    ev.key,
+                    ev.frame
+                ));
+            }
+        }
+        Ok(script)
+    }
+}
+
+fn key_by_name(name: &str) -> Option<BevyKey> {
+    mod_api::KeyCode::ALL.iter().position(|k| k.bevy_name() == name).map(|i| crate::runtime::KEYS[i])
+}
+
+/// What a run leaves behind: each mod's fate and the game's numbers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    /// Frames run since the mods started.
+    pub frames: u64,
+    pub mods: Vec<ModReport>,
+    pub score: u32,
+    pub lives: u32,
+    pub wave: u32,
+    pub game_over: bool,
+    /// Game entities (those with a `Transform2d`) at exit.
+    pub entities: usize,
+}
+
+/// One mod in the [`Report`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModReport {
+    pub file: String,
+    pub name: String,
+    pub version: String,
+    pub status: ModStatus,
+}
+
+/// Frames run since every mod settled.
+#[derive(Resource, Default, Debug)]
+pub struct RunFrames {
+    pub ran: u64,
+    pub target: Option<u64>,
+    started: Option<Instant>,
+}
+
+#[derive(Resource)]
+struct Script(InputScript);
+
+/// Minimal plugins, fixed time step, scripted input, frame limit.
+pub fn add_headless_plugins(app: &mut App, config: &GameConfig) {
+    app.add_plugins((
+        MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::ZERO)),
+        LogPlugin::default(),
+        AssetPlugin { file_path: super::absolute(std::path::Path::new("assets")).to_string_lossy().into_owned(), ..default() },
+        InputPlugin,
+    ))
+    .insert_resource(TimeUpdateStrategy::ManualDuration(STEP))
+    .insert_resource(Time::<Fixed>::from_duration(STEP))
+    .insert_resource(RunFrames { target: config.frames, ..default() })
+    .add_systems(First, count_frames)
+    .add_systems(PreUpdate, play_script.after(bevy::input::InputSystems).before(crate::runtime::ModSystems::Input));
+    if let Some(path) = &config.input {
+        match InputScript::load(path) {
+            Ok(script) => {
+                app.insert_resource(Script(script));
+            }
+            Err(e) => {
+                error!("{e}");
+                app.insert_resource(Script(InputScript::default()));
+            }
+        }
+    }
+}
+
+fn count_frames(registry: Res<ModRegistry>, mut frames: ResMut<RunFrames>, mut exit: MessageWriter<AppExit>) {
+    let started = *frames.started.get_or_insert_with(Instant::now);
+    if registry.settled() {
+        frames.ran += 1;
+        if frames.target.is_some_and(|t| frames.ran > t) {
+            exit.write(AppExit::Success);
+        }
+    } else if started.elapsed() > LOAD_TIMEOUT {
+        error!("mods did not finish loading within {LOAD_TIMEOUT:?}; stopping");
+        exit.write(AppExit::from_code(2));
+    }
+}
+
+fn play_script(script: Option<Res<Script>>, frames: Res<RunFrames>, mut keys: ResMut<ButtonInput<BevyKey>>) {
+    let Some(script) = script else { return };
+    for ev in script.0.events.iter().filter(|e| e.frame == frames.ran) {
+        let Some(key) = key_by_name(&ev.key) else { continue };
+        if ev.pressed {
+            keys.press(key);
+        } else {
+            keys.release(key);
+        }
+    }
+}
+
+/// The report of the world as it is now.
+pub fn report(world: &mut World) -> Report {
+    let entities = world.query::<&mod_api::Transform2d>().iter(world).count();
+    let board = *world.resource::<Scoreboard>();
+    let frames = world.get_resource::<RunFrames>().map_or(0, |f| f.ran.min(f.target.unwrap_or(u64::MAX)));
+    let mods = world
+        .resource::<ModRegistry>()
+        .mods
+        .iter()
+        .map(|m| ModReport { file: m.file.clone(), name: m.name.clone(), version: m.version.clone(), status: m.status.clone() })
+        .collect();
+    Report { frames, mods, score: board.score, lives: board.lives, wave: board.wave, game_over: board.game_over, entities }
+}
+
+#[derive(Resource)]
+struct ReportPath(PathBuf);
+
+/// Writes the report when the app exits.
+pub fn add_report(app: &mut App, path: PathBuf) {
+    app.insert_resource(ReportPath(path)).add_systems(Last, write_report_on_exit);
+}
+
+fn write_report_on_exit(world: &mut World) {
+    let exiting = !world.resource::<Messages<AppExit>>().is_empty();
+    if !exiting {
+        return;
+    }
+    let report = report(world);
+    let path = world.resource::<ReportPath>().0.clone();
+    let text = ron::ser::to_string_pretty(&report, ron::ser::PrettyConfig::default()).expect("reports serialize");
+    match std::fs::write(&path, text) {
+        Ok(()) => info!("report written to {}", path.display()),
+        Err(e) => error!("cannot write the report to {}: {e}", path.display()),
+    }
+}
+
+/// Windowed: saves a screenshot at `frame` (counted from the mods' start), then exits.
+pub fn add_screenshot(app: &mut App, path: PathBuf, frame: u64) {
+    app.init_resource::<RunFrames>()
+        .insert_resource(ScreenshotAt(path, frame, false))
+        .add_systems(First, count_frames)
+        .add_systems(Update, take_screenshot);
+}
+
+#[derive(Resource)]
+struct ScreenshotAt(PathBuf, u64, bool);
+
+fn take_screenshot(mut commands: Commands, mut at: ResMut<ScreenshotAt>, frames: Res<RunFrames>, mut exit: MessageWriter<AppExit>) {
+    use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+    if frames.ran == at.1 && !at.2 {
+        at.2 = true;
+        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(at.0.clone()));
+    }
+    if frames.ran == at.1 + 30 {
+        exit.write(AppExit::Success);
+    }
+}

@@ -1,0 +1,184 @@
+//! The demo game's engine side. Its rules live in mods (`mods/ship`,
+//! `mods/rocks`, `mods/rules`, `mods/mover`); the engine supplies:
+//! - drawing: [`mod_api::Transform2d`], [`mod_api::Sprite`] and
+//!   [`mod_api::Label`] are mirrored into Bevy's `Transform`, `Sprite`, `Text2d`;
+//! - collisions: circle overlaps of [`mod_api::Collider`]s become
+//!   [`mod_api::Collision`] messages for the mods;
+//! - the HUD: score, lives and wave from [`mod_api::ScoreChanged`] messages,
+//!   and every mod error on screen;
+//! - headless runs ([`headless`]): fixed time step, scripted input, report.
+
+pub mod headless;
+mod hud;
+
+use crate::runtime::{ModMessages, ModSystems, ModdingPlugin};
+use bevy::prelude::*;
+use mod_api::{Collider, Collision, ScoreChanged, Transform2d};
+use std::path::PathBuf;
+
+/// Width and height of the play field in world units; (0, 0) is its centre.
+pub const FIELD: Vec2 = Vec2::new(1280.0, 720.0);
+
+/// Options of one game run, from the command line or a test.
+#[derive(Clone, Debug)]
+pub struct GameConfig {
+    /// The folder whose `.wasm` files are the mods.
+    pub mods_dir: PathBuf,
+    /// No window, no GPU, fixed time step.
+    pub headless: bool,
+    /// Headless: frames to run once the mods have started, then exit.
+    pub frames: Option<u64>,
+    /// Headless: scripted keyboard input (RON, see [`headless::InputScript`]).
+    pub input: Option<PathBuf>,
+    /// Write a RON [`headless::Report`] here at exit.
+    pub report: Option<PathBuf>,
+    /// Windowed: save a screenshot at frame `.1` to `.0`, then exit.
+    pub screenshot: Option<(PathBuf, u64)>,
+    /// Base of mods' random seeds.
+    pub seed: u64,
+}
+
+impl Default for GameConfig {
+    fn default() -> Self {
+        GameConfig {
+            mods_dir: PathBuf::from("assets/mods"),
+            headless: false,
+            frames: None,
+            input: None,
+            report: None,
+            screenshot: None,
+            seed: 0x5EED,
+        }
+    }
+}
+
+/// What the HUD shows and the report records, from the mods' [`ScoreChanged`].
+#[derive(Resource, Default, Debug, Clone, Copy)]
+pub struct Scoreboard {
+    pub score: u32,
+    pub lives: u32,
+    pub wave: u32,
+    pub game_over: bool,
+    /// True once any mod reported a score.
+    pub reported: bool,
+}
+
+/// Builds the game's `App`, windowed or headless.
+pub fn build_app(config: &GameConfig) -> App {
+    let mut app = App::new();
+    let modding = ModdingPlugin { mods_dir: absolute(&config.mods_dir), seed: config.seed, ..default() };
+    // NOTE: the modding plugin registers an asset source, so it goes before the asset plugin.
+    app.add_plugins(modding);
+    if config.headless {
+        headless::add_headless_plugins(&mut app, config);
+    } else {
+        let assets = absolute(std::path::Path::new("assets")).to_string_lossy().into_owned();
+        app.add_plugins(DefaultPlugins.set(AssetPlugin { file_path: assets, ..default() }).set(WindowPlugin {
+            primary_window: Some(Window {
+                title: "Rocks — a game made of WebAssembly mods".into(),
+                resolution: (FIELD.x as u32, FIELD.y as u32).into(),
+                resizable: false,
+                ..default()
+            }),
+            ..default()
+        }));
+        app.insert_resource(ClearColor(Color::srgb(0.02, 0.02, 0.06)))
+            .add_systems(Startup, spawn_camera)
+            .add_systems(PostUpdate, (add_render_components, sync_transforms, sync_sprites, sync_labels).chain());
+        hud::add_hud(&mut app);
+        if let Some((path, frame)) = config.screenshot.clone() {
+            headless::add_screenshot(&mut app, path, frame);
+        }
+    }
+    app.init_resource::<Scoreboard>()
+        .add_systems(Update, detect_collisions.before(ModSystems::Update))
+        .add_systems(Update, read_scores.after(ModSystems::Update));
+    if let Some(report) = &config.report {
+        headless::add_report(&mut app, report.clone());
+    }
+    app
+}
+
+pub(crate) fn absolute(p: &std::path::Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+fn spawn_camera(mut commands: Commands) {
+    commands.spawn(Camera2d);
+}
+
+/// Sends a [`Collision`] `{a, b}` for every overlapping pair where
+/// `a.mask & b.layer != 0`.
+pub fn detect_collisions(colliders: Query<(Entity, &Transform2d, &Collider)>, mut messages: ResMut<ModMessages>) {
+    let all: Vec<_> = colliders.iter().collect();
+    for &(ea, ta, ca) in &all {
+        if ca.mask == 0 {
+            continue;
+        }
+        for &(eb, tb, cb) in &all {
+            if ea == eb || ca.mask & cb.layer == 0 {
+                continue;
+            }
+            let reach = ca.radius * ta.scale + cb.radius * tb.scale;
+            if ta.translation.distance_squared(tb.translation) <= reach * reach {
+                let a = mod_api::Entity(ea.to_bits());
+                let b = mod_api::Entity(eb.to_bits());
+                messages.write(Collision { a, b });
+            }
+        }
+    }
+}
+
+fn read_scores(mut messages: ResMut<ModMessages>, mut cursor: Local<u64>, mut board: ResMut<Scoreboard>) {
+    if let Some(last) = messages.read::<ScoreChanged>(&mut cursor).last() {
+        *board = Scoreboard {
+            score: last.score,
+            lives: last.lives,
+            wave: last.wave,
+            game_over: last.game_over != 0,
+            reported: true,
+        };
+    }
+}
+
+fn to_transform(t: &Transform2d) -> Transform {
+    Transform::from_xyz(t.translation.x, t.translation.y, 0.0)
+        .with_rotation(Quat::from_rotation_z(t.rotation))
+        .with_scale(Vec3::splat(t.scale))
+}
+
+fn add_render_components(mut commands: Commands, new: Query<(Entity, &Transform2d), Without<Transform>>) {
+    for (e, t) in &new {
+        commands.entity(e).insert((to_transform(t), Visibility::default()));
+    }
+}
+
+fn sync_transforms(mut q: Query<(&Transform2d, &mut Transform), Changed<Transform2d>>) {
+    for (t2, mut t) in &mut q {
+        *t = to_transform(t2);
+    }
+}
+
+fn color(c: mod_api::Color) -> Color {
+    Color::linear_rgba(c.r, c.g, c.b, c.a)
+}
+
+fn sync_sprites(mut commands: Commands, q: Query<(Entity, &mod_api::Sprite), Changed<mod_api::Sprite>>) {
+    for (e, s) in &q {
+        commands.entity(e).insert(Sprite { color: color(s.color), custom_size: Some(s.size), ..default() });
+    }
+}
+
+fn sync_labels(mut commands: Commands, q: Query<(Entity, &mod_api::Label), Changed<mod_api::Label>>) {
+    for (e, l) in &q {
+        commands.entity(e).insert((
+            Text2d::new(l.text()),
+            TextFont { font_size: FontSize::Px(l.font_size), ..default() },
+            TextColor(color(l.color)),
+        ));
+    }
+}

@@ -1,0 +1,56 @@
+//! The demo game: `cargo run --release -p engine` (see the README), or
+//! headless: `engine --headless --frames 600 --input play.ron --report out.ron`.
+
+use clap::Parser;
+use engine::game::{GameConfig, build_app};
+use std::path::PathBuf;
+
+/// Rocks: an arcade game whose rules are WebAssembly mods.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// Run without a window or GPU, at a fixed 1/60 s time step.
+    #[arg(long)]
+    headless: bool,
+    /// Frames to run once the mods have started, then exit (headless).
+    #[arg(long, value_name = "N")]
+    frames: Option<u64>,
+    /// Replay scripted keyboard input from this RON file (headless).
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Load mods from this folder instead of assets/mods.
+    #[arg(long, value_name = "DIR", default_value = "assets/mods")]
+    mods: PathBuf,
+    /// Write a RON report (mods, score, lives, entities) here at exit.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Save a screenshot to FILE after --screenshot-frame frames, then exit (windowed).
+    #[arg(long, value_name = "FILE")]
+    screenshot: Option<PathBuf>,
+    #[arg(long, value_name = "N", default_value_t = 120)]
+    screenshot_frame: u64,
+    /// Seed of the mods' random numbers.
+    #[arg(long, default_value_t = 0x5EED)]
+    seed: u64,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if cli.headless && cli.frames.is_none() {
+        eprintln!("--headless needs --frames N (how many frames to run)");
+        return std::process::ExitCode::from(2);
+    }
+    let config = GameConfig {
+        mods_dir: cli.mods,
+        headless: cli.headless,
+        frames: cli.frames,
+        input: cli.input,
+        report: cli.report,
+        screenshot: cli.screenshot.map(|p| (p, cli.screenshot_frame)),
+        seed: cli.seed,
+    };
+    match build_app(&config).run() {
+        bevy::app::AppExit::Success => std::process::ExitCode::SUCCESS,
+        bevy::app::AppExit::Error(code) => std::process::ExitCode::from(code.get()),
+    }
+}
