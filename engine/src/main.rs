@@ -48,6 +48,7 @@ fn main() -> std::process::ExitCode {
         report: cli.report,
         screenshot: cli.screenshot.map(|p| (p, cli.screenshot_frame)),
         seed: cli.seed,
+        log: true,
     };
     match build_app(&config).run() {
         bevy::app::AppExit::Success => std::process::ExitCode::SUCCESS,

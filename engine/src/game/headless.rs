@@ -104,9 +104,11 @@ struct Script(InputScript);
 
 /// Minimal plugins, fixed time step, scripted input, frame limit.
 pub fn add_headless_plugins(app: &mut App, config: &GameConfig) {
+    if config.log {
+        app.add_plugins(LogPlugin::default());
+    }
     app.add_plugins((
         MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::ZERO)),
-        LogPlugin::default(),
         AssetPlugin { file_path: super::absolute(std::path::Path::new("assets")).to_string_lossy().into_owned(), ..default() },
         InputPlugin,
     ))

@@ -36,6 +36,8 @@ pub struct GameConfig {
     pub screenshot: Option<(PathBuf, u64)>,
     /// Base of mods' random seeds.
     pub seed: u64,
+    /// Install Bevy's log subscriber (off for tests that build many apps in one process).
+    pub log: bool,
 }
 
 impl Default for GameConfig {
@@ -48,6 +50,7 @@ impl Default for GameConfig {
             report: None,
             screenshot: None,
             seed: 0x5EED,
+            log: true,
         }
     }
 }

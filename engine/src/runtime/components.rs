@@ -89,4 +89,19 @@ impl ModComponents {
         let bytes = self.read_bytes(world, entity, T::NAME)?;
         (bytes.len() == size_of::<T>()).then(|| bytemuck::pod_read_unaligned(&bytes))
     }
+
+    /// Inserts component `T` (a `mod_api` type, possibly defined by a mod)
+    /// on `entity`, registering it by name if no mod has yet.
+    pub fn insert<T: mod_api::Component>(&mut self, world: &mut World, entity: Entity, value: T) -> Result<(), String> {
+        let c = self.declare(world, T::NAME, size_of::<T>() as u32, align_of::<T>() as u32)?;
+        let mut e = world.get_entity_mut(entity).map_err(|e| e.to_string())?;
+        let mut value = std::mem::MaybeUninit::new(value);
+        // SAFETY: `T` is plain data with the layout registered under its name;
+        // the value is moved into the world and not used again here.
+        unsafe {
+            let ptr = bevy::ptr::OwningPtr::new(std::ptr::NonNull::new_unchecked(value.as_mut_ptr() as *mut u8));
+            e.insert_by_id(c.id, ptr);
+        }
+        Ok(())
+    }
 }

@@ -1,0 +1,126 @@
+//! Broken files and failing mods: each gets an error naming the file (or
+//! mod) and the cause, in the registry (and so the report and the screen);
+//! the other mods and the game keep running.
+
+use engine::bevy::prelude::*;
+use engine::runtime::ModStatus;
+use mod_api::{Transform2d, Velocity};
+use tests::*;
+
+/// A mover entity, to prove the good mod still runs.
+fn moved_after(app: &mut App, frames: usize) -> f32 {
+    let e = app.world_mut().spawn((Transform2d::default(), Velocity(Vec2::X * 60.0))).id();
+    run(app, frames);
+    app.world().get::<Transform2d>(e).unwrap().translation.x
+}
+
+fn with_mover(broken: &[(&str, Vec<u8>)]) -> (TempDir, App) {
+    let dir = mod_dir(&["mover"]);
+    for (file, bytes) in broken {
+        std::fs::write(dir.path().join(file), bytes).unwrap();
+    }
+    let app = start(&headless_config(dir.path()));
+    (dir, app)
+}
+
+const ABI_1_0: &str = r#"(@custom "bevy_mod_abi" "\01\00\00\00")"#;
+
+#[test]
+fn a_file_that_is_not_webassembly_is_refused_by_name() {
+    let (_dir, mut app) = with_mover(&[("notes.wasm", b"these are not the bytes you are looking for".to_vec())]);
+    assert_failed(&app, "notes.wasm", &["notes.wasm", "not a WebAssembly module"]);
+    assert!(moved_after(&mut app, 30) > 20.0, "the other mod keeps running");
+}
+
+#[test]
+fn a_truncated_module_is_refused_by_name() {
+    let mut bytes = mod_bytes("mover");
+    bytes.truncate(bytes.len() / 2);
+    let (_dir, mut app) = with_mover(&[("half.wasm", bytes)]);
+    assert_failed(&app, "half.wasm", &["half.wasm", "not a WebAssembly module"]);
+    assert!(moved_after(&mut app, 30) > 20.0);
+}
+
+#[test]
+fn a_mod_built_for_another_abi_is_refused_naming_both_versions() {
+    let mut bytes = mod_bytes("mover");
+    let name = b"bevy_mod_abi";
+    let at = bytes.windows(name.len()).position(|w| w == name).expect("mods carry the ABI section") + name.len();
+    bytes[at..at + 4].copy_from_slice(&[9, 0, 2, 0]);
+    let (_dir, mut app) = with_mover(&[("future.wasm", bytes)]);
+    assert_failed(&app, "future.wasm", &["future.wasm", "ABI 9.2", "ABI 1.0"]);
+    assert!(moved_after(&mut app, 30) > 20.0);
+}
+
+#[test]
+fn a_module_without_the_abi_section_is_refused() {
+    let wasm = wat::parse_str("(module (memory (export \"memory\") 1))").unwrap();
+    let (_dir, app) = with_mover(&[("plain.wasm", wasm)]);
+    assert_failed(&app, "plain.wasm", &["plain.wasm", "bevy_mod_abi", "#[mod_main]"]);
+}
+
+#[test]
+fn a_module_without_the_entry_point_is_refused() {
+    let wasm = wat::parse_str(format!(
+        r#"(module {ABI_1_0}
+            (memory (export "memory") 1)
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 0)
+            (func (export "mod_run") (param i32 i32) (result i32) i32.const 0))"#
+    ))
+    .unwrap();
+    let (_dir, mut app) = with_mover(&[("headless.wasm", wasm)]);
+    assert_failed(&app, "headless.wasm", &["headless.wasm", "mod_init"]);
+    assert!(moved_after(&mut app, 30) > 20.0);
+}
+
+#[test]
+fn a_module_importing_what_the_host_does_not_give_is_refused() {
+    let wasm = wat::parse_str(format!(
+        r#"(module {ABI_1_0}
+            (import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 0)
+            (func (export "mod_init") (result i64) i64.const 0)
+            (func (export "mod_run") (param i32 i32) (result i32) i32.const 0))"#
+    ))
+    .unwrap();
+    let (_dir, app) = with_mover(&[("clocky.wasm", wasm)]);
+    assert_failed(&app, "clocky.wasm", &["clocky.wasm", "wasi_snapshot_preview1::clock_time_get"]);
+}
+
+#[test]
+fn a_descriptor_that_does_not_parse_fails_the_mod_only() {
+    // mod_init returns 5 bytes at offset 0: "hello", not a descriptor.
+    let wasm = wat::parse_str(format!(
+        r#"(module {ABI_1_0}
+            (memory (export "memory") 1)
+            (data (i32.const 0) "hello")
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 1024)
+            (func (export "mod_init") (result i64) i64.const 0x500000000)
+            (func (export "mod_run") (param i32 i32) (result i32) i32.const 0))"#
+    ))
+    .unwrap();
+    let (_dir, mut app) = with_mover(&[("chatty.wasm", wasm)]);
+    assert_failed(&app, "chatty.wasm", &["chatty.wasm", "descriptor does not parse"]);
+    assert!(moved_after(&mut app, 30) > 20.0);
+}
+
+#[test]
+fn a_panicking_mod_is_disabled_with_its_panic_message_and_the_rest_runs_on() {
+    let dir = mod_dir(&["faulty", "mover"]);
+    let mut app = start(&headless_config(dir.path()));
+    assert_eq!(status(&app, "faulty"), ModStatus::Running);
+    let moved = moved_after(&mut app, 30);
+    assert_failed(&app, "faulty", &["faulty", "faulty::tick", "panicked", "the faulty mod gives up on run 3"]);
+    assert!(moved > 20.0, "mover kept moving after faulty failed");
+    assert_eq!(status(&app, "mover"), ModStatus::Running);
+}
+
+#[test]
+fn a_missing_mod_folder_is_reported_and_the_game_runs() {
+    let dir = TempDir::new();
+    let config = headless_config(&dir.path().join("no-such-folder"));
+    let mut app = start(&config);
+    run(&mut app, 10);
+    assert!(app.world().resource::<engine::runtime::ModRegistry>().mods.is_empty());
+}

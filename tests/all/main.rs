@@ -1,0 +1,8 @@
+//! One integration-test binary; one module per topic. Every test builds the
+//! real mods (once per process, `support::built_mods`) and runs the real
+//! engine headless on them.
+
+mod bridge; // the bulk data path: queries, writes, commands, components across mods
+mod demo; // the demo game played from a script, as the CLI does
+mod failures; // broken files and failing mods: named errors, the game goes on
+mod messages; // engine → mod, mod → engine, mod → mod

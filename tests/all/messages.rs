@@ -1,0 +1,81 @@
+//! Messages in every direction: engine → mod, mod → engine, mod → mod.
+
+use engine::bevy::prelude::*;
+use engine::game::Scoreboard;
+use engine::runtime::{ModComponents, ModMessages};
+use mod_api::{Collider, Transform2d, Velocity};
+use tests::*;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+struct Ping {
+    value: u32,
+}
+// SAFETY: same layout as census::Ping.
+unsafe impl mod_api::Message for Ping {
+    const NAME: &'static str = "census::Ping";
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+struct Pong {
+    value: u32,
+}
+// SAFETY: same layout as census::Pong.
+unsafe impl mod_api::Message for Pong {
+    const NAME: &'static str = "census::Pong";
+}
+
+#[test]
+fn engine_to_mod_and_mod_to_engine() {
+    let dir = mod_dir(&["census"]);
+    let mut app = start(&headless_config(dir.path()));
+    let mut bus = app.world_mut().resource_mut::<ModMessages>();
+    bus.write(Ping { value: 7 });
+    bus.write(Ping { value: 21 });
+    run(&mut app, 1);
+    let mut cursor = 0;
+    let pongs = app.world_mut().resource_mut::<ModMessages>().read::<Pong>(&mut cursor);
+    assert_eq!(pongs, vec![Pong { value: 14 }, Pong { value: 42 }]);
+    run(&mut app, 3);
+    let again = app.world_mut().resource_mut::<ModMessages>().read::<Pong>(&mut cursor);
+    assert!(again.is_empty(), "each ping is answered once, got {again:?}");
+}
+
+#[test]
+fn mod_to_mod_a_shot_rock_splits() {
+    // `rules` reads the engine's Collision and tells `rocks` (RockDestroyed),
+    // which splits the rock; `rules` also reports the score to the engine.
+    let dir = mod_dir(&["rocks", "rules"]);
+    let mut app = start(&headless_config(dir.path()));
+    // Replace whatever wave `rocks` started with one rock and one bullet on it.
+    let world = app.world_mut();
+    let wave: Vec<Entity> = world.query_filtered::<Entity, With<Collider>>().iter(world).collect();
+    for e in wave {
+        world.despawn(e);
+    }
+    let layer = arcade_types::layer::ROCK;
+    let rock = world.spawn((Transform2d::default(), Velocity(Vec2::X * 50.0), Collider { radius: 40.0, layer, mask: 0 })).id();
+    let bullet = world
+        .spawn((Transform2d::from_xy(5.0, 0.0), Collider { radius: 4.0, layer: arcade_types::layer::BULLET, mask: layer }))
+        .id();
+    world.resource_scope(|world, mut comps: Mut<ModComponents>| {
+        comps.insert(world, rock, arcade_types::Rock { size: 3, spin: 0.0 }).unwrap();
+        comps.insert(world, bullet, arcade_types::Bullet { ttl: 1.0 }).unwrap();
+    });
+    run(&mut app, 3);
+    let world = app.world_mut();
+    assert!(world.get_entity(rock).is_err() && world.get_entity(bullet).is_err(), "rules despawned both");
+    let comps = world.resource::<ModComponents>();
+    let rock_id = comps.get("arcade_types::Rock").unwrap().id;
+    let sizes: Vec<u32> = world
+        .query::<EntityRef>()
+        .iter(world)
+        .filter_map(|e| e.get_by_id(rock_id).ok())
+        // SAFETY: Rock's first field is its u32 size.
+        .map(|p| unsafe { p.as_ptr().cast::<u32>().read_unaligned() })
+        .collect();
+    assert_eq!(sizes, vec![2, 2], "the large rock split into two medium ones");
+    let board = *world.resource::<Scoreboard>();
+    assert_eq!((board.score, board.lives), (20, 3), "rules scored the hit and told the engine");
+}

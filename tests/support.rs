@@ -1,0 +1,121 @@
+//! Test support: builds the real mods for wasm once per test process, and
+//! runs the real engine headless on a chosen set of them.
+
+use engine::bevy::prelude::*;
+use engine::game::{GameConfig, build_app};
+use engine::runtime::{ModRegistry, ModStatus};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Builds every mod with `scripts/build-mods` (into its own target dir, so
+/// it never waits on the cargo that runs the tests) and returns the folder
+/// holding the `.wasm` files.
+pub fn built_mods() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join("target"))
+            .join("mod-build");
+        let status = std::process::Command::new(repo().join("scripts/build-mods"))
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .expect("scripts/build-mods runs");
+        assert!(status.success(), "building the mods failed");
+        target.join("wasm32-unknown-unknown/release")
+    })
+}
+
+/// The bytes of built mod `name`.
+pub fn mod_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(built_mods().join(format!("{name}.wasm"))).expect("mod was built")
+}
+
+/// A fresh mod folder holding copies of the named built mods.
+pub fn mod_dir(mods: &[&str]) -> TempDir {
+    let dir = TempDir::new();
+    for m in mods {
+        std::fs::write(dir.path().join(format!("{m}.wasm")), mod_bytes(m)).unwrap();
+    }
+    dir
+}
+
+/// A temporary folder, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("wasm-mods-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A headless game over `dir`, not yet started.
+pub fn headless_config(dir: &Path) -> GameConfig {
+    GameConfig { mods_dir: dir.to_path_buf(), headless: true, log: false, ..Default::default() }
+}
+
+/// Builds the headless game and runs frames until every mod started or
+/// failed (panics after 60 s).
+pub fn start(config: &GameConfig) -> App {
+    let mut app = build_app(config);
+    app.finish();
+    app.cleanup();
+    let t = Instant::now();
+    while !app.world().resource::<ModRegistry>().settled() {
+        assert!(t.elapsed() < Duration::from_secs(60), "mods did not load within 60 s");
+        app.update();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    app
+}
+
+/// Runs `n` frames.
+pub fn run(app: &mut App, n: usize) {
+    for _ in 0..n {
+        app.update();
+    }
+}
+
+/// The status of mod `name` (file or descriptor name).
+pub fn status(app: &App, name: &str) -> ModStatus {
+    app.world().resource::<ModRegistry>().get(name).unwrap_or_else(|| panic!("no mod {name}")).status.clone()
+}
+
+/// Asserts `name` failed, with an error containing every one of `parts`.
+pub fn assert_failed(app: &App, name: &str, parts: &[&str]) -> String {
+    match status(app, name) {
+        ModStatus::Failed(e) => {
+            for p in parts {
+                assert!(e.contains(p), "error of {name} should mention {p:?}: {e}");
+            }
+            e
+        }
+        other => panic!("{name} should have failed, but is {other:?}"),
+    }
+}
