@@ -15,7 +15,7 @@ struct Cli {
     /// Frames to run once the mods have started, then exit (headless).
     #[arg(long, value_name = "N")]
     frames: Option<u64>,
-    /// Replay scripted keyboard input from this RON file (headless).
+    /// Replay scripted keyboard input from this RON file (headless, or with --screenshot).
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
     /// Load mods from this folder instead of assets/mods.

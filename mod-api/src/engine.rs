@@ -16,7 +16,7 @@ impl Entity {
     pub const PLACEHOLDER: Entity = Entity(u64::MAX);
 }
 
-/// A linear RGBA colour.
+/// An sRGB colour with alpha, components in 0..=1.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
 pub struct Color {
@@ -74,14 +74,48 @@ impl Transform2d {
 #[cfg_attr(feature = "host", derive(bevy::prelude::Component))]
 pub struct Velocity(pub Vec2);
 
-/// A filled rectangle of `size` world units in `color`, drawn at the
-/// entity's [`Transform2d`].
+/// A filled shape of `size` world units in `color`, drawn at the entity's
+/// [`Transform2d`]. `shape` is one of [`Shape`]'s values.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
 #[cfg_attr(feature = "host", derive(bevy::prelude::Component))]
 pub struct Sprite {
     pub color: Color,
     pub size: Vec2,
+    pub shape: u32,
+    pub _reserved: u32,
+}
+
+impl Sprite {
+    pub fn new(shape: Shape, size: Vec2, color: Color) -> Self {
+        Sprite { color, size, shape: shape as u32, _reserved: 0 }
+    }
+}
+
+/// What a [`Sprite`] draws.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// A `size.x` × `size.y` rectangle.
+    Rectangle = 0,
+    /// An ellipse filling `size`.
+    Circle = 1,
+    /// A triangle pointing up (+y), `size.x` wide at the base, `size.y` tall.
+    Triangle = 2,
+    /// A regular hexagon of diameter `size.x`.
+    Hexagon = 3,
+}
+
+impl Shape {
+    /// The shape for a [`Sprite::shape`] value; unknown values draw rectangles.
+    pub fn from_u32(v: u32) -> Shape {
+        match v {
+            1 => Shape::Circle,
+            2 => Shape::Triangle,
+            3 => Shape::Hexagon,
+            _ => Shape::Rectangle,
+        }
+    }
 }
 
 /// Capacity of a [`Label`] in UTF-8 bytes.

@@ -112,19 +112,26 @@ pub fn add_headless_plugins(app: &mut App, config: &GameConfig) {
         AssetPlugin { file_path: super::absolute(std::path::Path::new("assets")).to_string_lossy().into_owned(), ..default() },
         InputPlugin,
     ))
-    .insert_resource(TimeUpdateStrategy::ManualDuration(STEP))
-    .insert_resource(Time::<Fixed>::from_duration(STEP))
-    .insert_resource(RunFrames { target: config.frames, ..default() })
-    .add_systems(First, count_frames)
-    .add_systems(PreUpdate, play_script.after(bevy::input::InputSystems).before(crate::runtime::ModSystems::Input));
+    .insert_resource(RunFrames { target: config.frames, ..default() });
+    add_fixed_step_and_script(app, config);
+}
+
+/// Fixed 1/60 s steps, frame counting and the input script (headless runs,
+/// and windowed runs that take a screenshot, so they play out the same).
+pub fn add_fixed_step_and_script(app: &mut App, config: &GameConfig) {
+    app.init_resource::<RunFrames>()
+        .insert_resource(TimeUpdateStrategy::ManualDuration(STEP))
+        .insert_resource(Time::<Fixed>::from_duration(STEP))
+        .add_systems(First, count_frames)
+        .add_systems(PreUpdate, play_script.after(bevy::input::InputSystems).before(crate::runtime::ModSystems::Input));
     if let Some(path) = &config.input {
         match InputScript::load(path) {
             Ok(script) => {
                 app.insert_resource(Script(script));
             }
             Err(e) => {
+                // The run goes on without input; the error is in the log.
                 error!("{e}");
-                app.insert_resource(Script(InputScript::default()));
             }
         }
     }
@@ -192,11 +199,9 @@ fn write_report_on_exit(world: &mut World) {
 }
 
 /// Windowed: saves a screenshot at `frame` (counted from the mods' start), then exits.
-pub fn add_screenshot(app: &mut App, path: PathBuf, frame: u64) {
-    app.init_resource::<RunFrames>()
-        .insert_resource(ScreenshotAt(path, frame, false))
-        .add_systems(First, count_frames)
-        .add_systems(Update, take_screenshot);
+pub fn add_screenshot(app: &mut App, config: &GameConfig, path: PathBuf, frame: u64) {
+    add_fixed_step_and_script(app, config);
+    app.insert_resource(ScreenshotAt(path, frame, false)).add_systems(Update, take_screenshot);
 }
 
 #[derive(Resource)]

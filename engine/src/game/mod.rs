@@ -28,7 +28,8 @@ pub struct GameConfig {
     pub headless: bool,
     /// Headless: frames to run once the mods have started, then exit.
     pub frames: Option<u64>,
-    /// Headless: scripted keyboard input (RON, see [`headless::InputScript`]).
+    /// Scripted keyboard input (RON, see [`headless::InputScript`]); headless
+    /// runs and screenshot runs replay it.
     pub input: Option<PathBuf>,
     /// Write a RON [`headless::Report`] here at exit.
     pub report: Option<PathBuf>,
@@ -90,7 +91,7 @@ pub fn build_app(config: &GameConfig) -> App {
             .add_systems(PostUpdate, (add_render_components, sync_transforms, sync_sprites, sync_labels).chain());
         hud::add_hud(&mut app);
         if let Some((path, frame)) = config.screenshot.clone() {
-            headless::add_screenshot(&mut app, path, frame);
+            headless::add_screenshot(&mut app, config, path, frame);
         }
     }
     app.init_resource::<Scoreboard>()
@@ -167,12 +168,47 @@ fn sync_transforms(mut q: Query<(&Transform2d, &mut Transform), Changed<Transfor
 }
 
 fn color(c: mod_api::Color) -> Color {
-    Color::linear_rgba(c.r, c.g, c.b, c.a)
+    Color::srgba(c.r, c.g, c.b, c.a)
 }
 
-fn sync_sprites(mut commands: Commands, q: Query<(Entity, &mod_api::Sprite), Changed<mod_api::Sprite>>) {
-    for (e, s) in &q {
-        commands.entity(e).insert(Sprite { color: color(s.color), custom_size: Some(s.size), ..default() });
+/// Draws a [`mod_api::Sprite`]: rectangles as Bevy sprites, other shapes
+/// as 2D meshes (one mesh per shape and size, one material per colour).
+fn sync_sprites(
+    mut commands: Commands,
+    q: Query<(Entity, &mod_api::Sprite, Option<&MeshMaterial2d<ColorMaterial>>), Changed<mod_api::Sprite>>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+    mut mesh_cache: Local<std::collections::HashMap<(u32, [u32; 2]), Handle<Mesh>>>,
+) {
+    use mod_api::Shape;
+    for (e, s, material) in &q {
+        let shape = Shape::from_u32(s.shape);
+        if shape == Shape::Rectangle {
+            commands.entity(e).insert(Sprite { color: color(s.color), custom_size: Some(s.size), ..default() });
+            continue;
+        }
+        // Colour changes (blinking) reuse the entity's material.
+        if let Some(mut m) = material.and_then(|m| materials.get_mut(&m.0)) {
+            m.color = color(s.color);
+            continue;
+        }
+        let key = (s.shape, [s.size.x.to_bits(), s.size.y.to_bits()]);
+        let mesh = mesh_cache
+            .entry(key)
+            .or_insert_with(|| {
+                let (w, h) = (s.size.x, s.size.y);
+                meshes.add(match shape {
+                    Shape::Circle => Mesh::from(Ellipse::new(w / 2.0, h / 2.0)),
+                    Shape::Triangle => Mesh::from(Triangle2d::new(
+                        Vec2::new(0.0, h / 2.0),
+                        Vec2::new(-w / 2.0, -h / 2.0),
+                        Vec2::new(w / 2.0, -h / 2.0),
+                    )),
+                    _ => Mesh::from(RegularPolygon::new(w / 2.0, 6)),
+                })
+            })
+            .clone();
+        commands.entity(e).insert((Mesh2d(mesh), MeshMaterial2d(materials.add(ColorMaterial::from(color(s.color))))));
     }
 }
 

@@ -19,11 +19,11 @@ fn radius(size: u32) -> f32 {
 
 fn rock(position: Vec2, velocity: Vec2, size: u32, rng: &mut Rng) -> (Transform2d, Velocity, Sprite, Collider, Rock, Wrap) {
     let r = radius(size);
-    let grey = rng.range(0.45, 0.75);
+    let grey = rng.range(0.4, 0.6);
     (
         Transform2d { translation: position, rotation: rng.range(0.0, 6.28), scale: 1.0 },
         Velocity(velocity),
-        Sprite { color: Color::rgb(grey, grey * 0.9, grey * 0.8), size: Vec2::splat(r * 1.6) },
+        Sprite::new(Shape::Hexagon, Vec2::splat(r * 2.1), Color::rgb(grey, grey * 0.85, grey * 0.7)),
         Collider { radius: r, layer: layer::ROCK, mask: 0 },
         Rock { size, spin: rng.range(-1.5, 1.5) },
         Wrap,

@@ -16,7 +16,7 @@ fn ship_bundle() -> (Transform2d, Velocity, Sprite, Collider, Ship, Wrap) {
     (
         Transform2d::default(),
         Velocity::default(),
-        Sprite { color: SHIP_COLOR, size: Vec2::new(22.0, 30.0) },
+        Sprite::new(Shape::Triangle, Vec2::new(24.0, 32.0), SHIP_COLOR),
         Collider { radius: 13.0, layer: layer::SHIP, mask: layer::ROCK },
         Ship { cooldown: 0.0, invulnerable: 2.0, parked: 0 },
         Wrap,
@@ -61,7 +61,7 @@ fn steer(
             commands.spawn((
                 Transform2d { translation: t.translation + dir * 20.0, rotation: t.rotation, scale: 1.0 },
                 Velocity(dir * BULLET_SPEED + v.0),
-                Sprite { color: Color::YELLOW, size: Vec2::new(4.0, 10.0) },
+                Sprite::new(Shape::Circle, Vec2::splat(6.0), Color::YELLOW),
                 Collider { radius: 4.0, layer: layer::BULLET, mask: layer::ROCK },
                 Bullet { ttl: 0.9 },
                 Wrap,
