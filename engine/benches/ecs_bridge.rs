@@ -1,0 +1,135 @@
+//! The cost of the host/mod boundary, against native Bevy in the same run.
+//!
+//! - `integrate_100k/native`: a plain Bevy system, `translation += velocity × dt`
+//!   over 100,000 entities.
+//! - `integrate_100k/wasm_mod`: the same work done by the `mover` mod: columns
+//!   copied into the mod, one call, written columns copied back, with the
+//!   sandbox on (epoch deadline checks).
+//! - `idle_system/wasm_mod`: one mod system whose query matches nothing: the
+//!   fixed cost of running a mod system for a frame.
+//!
+//! Run: `cargo bench -p engine --bench ecs_bridge`. It builds the mods first
+//! (scripts/build-mods) and prints the ratios at the end.
+
+use bevy::prelude::*;
+use criterion::{Criterion, criterion_group};
+use engine::runtime::{ModComponents, ModInstance, ModMessages, WasmRuntime, compile};
+use mod_api::abi::{FrameHeader, ScheduleLabel};
+use mod_api::{Transform2d, Velocity};
+use std::path::{Path, PathBuf};
+
+const N: usize = 100_000;
+const DT: f32 = 1.0 / 60.0;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target"))
+}
+
+fn mover_wasm() -> Vec<u8> {
+    let status = std::process::Command::new(repo().join("scripts/build-mods")).status().expect("scripts/build-mods runs");
+    assert!(status.success(), "building the mods failed");
+    std::fs::read(target_dir().join("wasm32-unknown-unknown/release/mover.wasm")).expect("mover.wasm was built")
+}
+
+fn populated_world(n: usize) -> World {
+    let mut world = World::new();
+    world.spawn_batch((0..n).map(|i| (Transform2d::from_xy(i as f32, 0.0), Velocity(Vec2::new(1.0, 2.0)))));
+    world
+}
+
+#[derive(Resource)]
+struct Dt(f32);
+
+fn integrate(dt: Res<Dt>, mut q: Query<(&mut Transform2d, &Velocity)>) {
+    for (mut t, v) in &mut q {
+        t.translation += v.0 * dt.0;
+    }
+}
+
+/// A world with the mover mod instantiated in it.
+fn mod_world(bytes: &[u8], n: usize) -> (World, ModInstance) {
+    let runtime = WasmRuntime::new(Default::default());
+    let asset = compile(&runtime.engine, "mover.wasm", bytes).expect("mover compiles");
+    let mut world = populated_world(n);
+    world.init_resource::<ModMessages>();
+    world.init_resource::<ModComponents>();
+    world.resource_scope(|world, mut c: Mut<ModComponents>| {
+        c.register_static::<Transform2d>(world);
+        c.register_static::<Velocity>(world);
+    });
+    let instance = ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, "mover.wasm", &runtime.limits, &mut world)
+        .expect("mover instantiates");
+    (world, instance)
+}
+
+fn header() -> FrameHeader {
+    FrameHeader { delta_secs: DT, ..Default::default() }
+}
+
+fn benches(c: &mut Criterion) {
+    let bytes = mover_wasm();
+
+    let mut group = c.benchmark_group("integrate_100k");
+    {
+        let mut world = populated_world(N);
+        world.insert_resource(Dt(DT));
+        let mut schedule = Schedule::default();
+        schedule.add_systems(integrate);
+        schedule.run(&mut world);
+        group.bench_function("native", |b| b.iter(|| schedule.run(&mut world)));
+    }
+    {
+        let (mut world, mut instance) = mod_world(&bytes, N);
+        let h = header();
+        instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
+        group.bench_function("wasm_mod", |b| b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap()));
+        // Check the work was done: every entity moved by (1, 2) × dt per run.
+        let t = world.query::<&Transform2d>().iter(&world).next().copied().unwrap();
+        assert!(t.translation.y > 0.0, "the mod moved the entities");
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("idle_system");
+    {
+        let (mut world, mut instance) = mod_world(&bytes, 0);
+        world.spawn(Transform2d::default()); // matches nothing: no Velocity
+        let h = header();
+        group.bench_function("wasm_mod", |b| b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap()));
+    }
+    group.finish();
+}
+
+/// Criterion's median estimate of `group/function`, in nanoseconds.
+fn median_ns(group: &str, function: &str) -> Option<f64> {
+    let path = target_dir().join("criterion").join(group).join(function).join("new/estimates.json");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+fn print_ratios() {
+    println!("\nRatios against native Bevy (medians, this run):");
+    match (median_ns("integrate_100k", "native"), median_ns("integrate_100k", "wasm_mod")) {
+        (Some(n), Some(w)) => println!(
+            "  integrate_100k  native {:>9.1} µs   wasm_mod {:>9.1} µs   wasm_mod/native = {:.2} (target ≤ 3)",
+            n / 1e3,
+            w / 1e3,
+            w / n
+        ),
+        _ => println!("  integrate_100k: no estimates found under {}", target_dir().join("criterion").display()),
+    }
+    if let Some(idle) = median_ns("idle_system", "wasm_mod") {
+        println!("  idle_system     wasm_mod {:>9.3} µs per frame (target ≤ 2 µs)", idle / 1e3);
+    }
+}
+
+criterion_group!(ecs_bridge, benches);
+
+fn main() {
+    ecs_bridge();
+    Criterion::default().configure_from_args().final_summary();
+    print_ratios();
+}
