@@ -365,7 +365,13 @@ fn run_fixed_mods(world: &mut World) {
 }
 
 /// Runs every running mod's systems of `schedule`.
+///
+/// The frame number and the seeds mods see count only frames in which a mod
+/// runs, so a run is reproducible however many frames loading took.
 fn run_mods(world: &mut World, schedule: ScheduleLabel) {
+    if !world.resource::<ModRegistry>().mods.iter().any(|m| m.instance.is_some()) {
+        return;
+    }
     let header = {
         let time = world.resource::<Time>();
         let (delta, elapsed) = (time.delta_secs(), time.elapsed_secs_f64());
@@ -373,8 +379,8 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
         if schedule == ScheduleLabel::Update {
             input.header.frame += 1;
         }
-        input.seed = splitmix(input.seed);
-        FrameHeader { delta_secs: delta, elapsed_secs: elapsed, seed: input.seed, ..input.header }
+        let seed = splitmix(input.seed ^ input.header.frame.wrapping_mul(31) ^ schedule as u64);
+        FrameHeader { delta_secs: delta, elapsed_secs: elapsed, seed, ..input.header }
     };
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
         for (n, entry) in registry.mods.iter_mut().enumerate() {
