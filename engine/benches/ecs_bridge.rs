@@ -30,7 +30,8 @@ fn target_dir() -> PathBuf {
 }
 
 fn mover_wasm() -> Vec<u8> {
-    let status = std::process::Command::new(repo().join("scripts/build-mods")).status().expect("scripts/build-mods runs");
+    let status =
+        std::process::Command::new(repo().join("scripts/build-mods")).status().expect("scripts/build-mods runs");
     assert!(status.success(), "building the mods failed");
     std::fs::read(target_dir().join("wasm32-unknown-unknown/release/mover.wasm")).expect("mover.wasm was built")
 }
@@ -61,8 +62,9 @@ fn mod_world(bytes: &[u8], n: usize) -> (World, ModInstance) {
         c.register_static::<Transform2d>(world);
         c.register_static::<Velocity>(world);
     });
-    let instance = ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, "mover.wasm", &runtime.limits, &mut world)
-        .expect("mover instantiates");
+    let instance =
+        ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, "mover.wasm", &runtime.limits, &mut world)
+            .expect("mover instantiates");
     (world, instance)
 }
 
@@ -86,7 +88,9 @@ fn benches(c: &mut Criterion) {
         let (mut world, mut instance) = mod_world(&bytes, N);
         let h = header();
         instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
-        group.bench_function("wasm_mod", |b| b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap()));
+        group.bench_function("wasm_mod", |b| {
+            b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap())
+        });
         // Check the work was done: every entity moved by (1, 2) × dt per run.
         let t = world.query::<&Transform2d>().iter(&world).next().copied().unwrap();
         assert!(t.translation.y > 0.0, "the mod moved the entities");
@@ -98,7 +102,9 @@ fn benches(c: &mut Criterion) {
         let (mut world, mut instance) = mod_world(&bytes, 0);
         world.spawn(Transform2d::default()); // matches nothing: no Velocity
         let h = header();
-        group.bench_function("wasm_mod", |b| b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap()));
+        group.bench_function("wasm_mod", |b| {
+            b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap())
+        });
     }
     group.finish();
 }

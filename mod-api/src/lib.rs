@@ -70,9 +70,10 @@ pub unsafe trait Message: Copy + 'static {
 pub mod prelude {
     pub use crate::engine::*;
     pub use crate::{
-        App, Commands, Component, IntoSystemConfigs, Keyboard, Local, Message, MessageReader,
-        MessageWriter, Query, Res, ResMut, Resource, Rng, Time, With, Without, mod_main,
+        App, Commands, Component, IntoSystemConfigs, Keyboard, Local, Message, MessageReader, MessageWriter, Query,
+        Res, ResMut, Resource, Rng,
         ScheduleLabel::{FixedUpdate, Startup, Update},
+        Time, With, Without, mod_main,
     };
     pub use crate::{debug, error, info, warn};
 }

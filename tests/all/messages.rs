@@ -55,9 +55,13 @@ fn mod_to_mod_a_shot_rock_splits() {
         world.despawn(e);
     }
     let layer = arcade_types::layer::ROCK;
-    let rock = world.spawn((Transform2d::default(), Velocity(Vec2::X * 50.0), Collider { radius: 40.0, layer, mask: 0 })).id();
+    let rock =
+        world.spawn((Transform2d::default(), Velocity(Vec2::X * 50.0), Collider { radius: 40.0, layer, mask: 0 })).id();
     let bullet = world
-        .spawn((Transform2d::from_xy(5.0, 0.0), Collider { radius: 4.0, layer: arcade_types::layer::BULLET, mask: layer }))
+        .spawn((
+            Transform2d::from_xy(5.0, 0.0),
+            Collider { radius: 4.0, layer: arcade_types::layer::BULLET, mask: layer },
+        ))
         .id();
     world.resource_scope(|world, mut comps: Mut<ModComponents>| {
         comps.insert(world, rock, arcade_types::Rock { size: 3, spin: 0.0 }).unwrap();

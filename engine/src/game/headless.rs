@@ -48,7 +48,8 @@ pub struct InputEvent {
 impl InputScript {
     /// Parses a script; errors name the file, the position and the bad key.
     pub fn load(path: &std::path::Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read input script {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read input script {}: {e}", path.display()))?;
         let script: InputScript = ron::from_str(&text).map_err(|e| format!("input script {}: {e}", path.display()))?;
         for ev in &script.events {
             if key_by_name(&ev.key).is_none() {
@@ -109,7 +110,10 @@ pub fn add_headless_plugins(app: &mut App, config: &GameConfig) {
     }
     app.add_plugins((
         MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::ZERO)),
-        AssetPlugin { file_path: super::absolute(std::path::Path::new("assets")).to_string_lossy().into_owned(), ..default() },
+        AssetPlugin {
+            file_path: super::absolute(std::path::Path::new("assets")).to_string_lossy().into_owned(),
+            ..default()
+        },
         InputPlugin,
     ))
     .insert_resource(RunFrames { target: config.frames, ..default() });
@@ -171,9 +175,22 @@ pub fn report(world: &mut World) -> Report {
         .resource::<ModRegistry>()
         .mods
         .iter()
-        .map(|m| ModReport { file: m.file.clone(), name: m.name.clone(), version: m.version.clone(), status: m.status.clone() })
+        .map(|m| ModReport {
+            file: m.file.clone(),
+            name: m.name.clone(),
+            version: m.version.clone(),
+            status: m.status.clone(),
+        })
         .collect();
-    Report { frames, mods, score: board.score, lives: board.lives, wave: board.wave, game_over: board.game_over, entities }
+    Report {
+        frames,
+        mods,
+        score: board.score,
+        lives: board.lives,
+        wave: board.wave,
+        game_over: board.game_over,
+        entities,
+    }
 }
 
 #[derive(Resource)]
@@ -207,7 +224,12 @@ pub fn add_screenshot(app: &mut App, config: &GameConfig, path: PathBuf, frame: 
 #[derive(Resource)]
 struct ScreenshotAt(PathBuf, u64, bool);
 
-fn take_screenshot(mut commands: Commands, mut at: ResMut<ScreenshotAt>, frames: Res<RunFrames>, mut exit: MessageWriter<AppExit>) {
+fn take_screenshot(
+    mut commands: Commands,
+    mut at: ResMut<ScreenshotAt>,
+    frames: Res<RunFrames>,
+    mut exit: MessageWriter<AppExit>,
+) {
     use bevy::render::view::screenshot::{Screenshot, save_to_disk};
     if frames.ran == at.1 && !at.2 {
         at.2 = true;

@@ -173,12 +173,23 @@ fn color(c: mod_api::Color) -> Color {
 
 /// Draws a [`mod_api::Sprite`]: rectangles as Bevy sprites, other shapes
 /// as 2D meshes (one mesh per shape and size, one material per colour).
+type ChangedSprites<'w, 's> = Query<
+    'w,
+    's,
+    (Entity, &'static mod_api::Sprite, Option<&'static MeshMaterial2d<ColorMaterial>>),
+    Changed<mod_api::Sprite>,
+>;
+
+/// Meshes by (shape, size bits), shared by every sprite of that shape and size.
+#[derive(Default)]
+struct MeshCache(std::collections::HashMap<(u32, [u32; 2]), Handle<Mesh>>);
+
 fn sync_sprites(
     mut commands: Commands,
-    q: Query<(Entity, &mod_api::Sprite, Option<&MeshMaterial2d<ColorMaterial>>), Changed<mod_api::Sprite>>,
+    q: ChangedSprites,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<ColorMaterial>>,
-    mut mesh_cache: Local<std::collections::HashMap<(u32, [u32; 2]), Handle<Mesh>>>,
+    mut mesh_cache: Local<MeshCache>,
 ) {
     use mod_api::Shape;
     for (e, s, material) in &q {
@@ -194,6 +205,7 @@ fn sync_sprites(
         }
         let key = (s.shape, [s.size.x.to_bits(), s.size.y.to_bits()]);
         let mesh = mesh_cache
+            .0
             .entry(key)
             .or_insert_with(|| {
                 let (w, h) = (s.size.x, s.size.y);

@@ -29,8 +29,7 @@ pub struct ModLoader {
 pub fn read_abi_version(file: &str, bytes: &[u8]) -> Result<(u16, u16), ModLoadError> {
     let mut version = None;
     for payload in Parser::new(0).parse_all(bytes) {
-        let payload =
-            payload.map_err(|e| ModLoadError::NotWasm { file: file.to_string(), cause: e.to_string() })?;
+        let payload = payload.map_err(|e| ModLoadError::NotWasm { file: file.to_string(), cause: e.to_string() })?;
         if let Payload::CustomSection(section) = payload
             && section.name() == ABI_SECTION
         {
@@ -67,8 +66,8 @@ pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<Mo
         }
     }
     for import in module.imports() {
-        let known = import.module() == abi::IMPORT_MODULE
-            && [abi::imports::LOG, abi::imports::PANIC].contains(&import.name());
+        let known =
+            import.module() == abi::IMPORT_MODULE && [abi::imports::LOG, abi::imports::PANIC].contains(&import.name());
         if !known {
             return Err(ModLoadError::UnknownImport {
                 file: file.to_string(),
@@ -93,10 +92,7 @@ impl AssetLoader for ModLoader {
     ) -> Result<ModAsset, ModLoadError> {
         let file = load_context.path().to_string();
         let mut bytes = Vec::new();
-        reader
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|source| ModLoadError::Io { file: file.clone(), source })?;
+        reader.read_to_end(&mut bytes).await.map_err(|source| ModLoadError::Io { file: file.clone(), source })?;
         compile(&self.engine, &file, &bytes)
     }
 

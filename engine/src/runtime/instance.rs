@@ -17,8 +17,8 @@ use bevy::ecs::component::ComponentId;
 use bevy::ecs::storage::TableId;
 use bevy::prelude::*;
 use mod_api::abi::{
-    self, Access, BatchHeader, DATA_ALIGN, FRAME_HEADER_SIZE, FrameHeader, ModDescriptor, ParamDecl,
-    QueryHeader, ScheduleLabel, align_up, op,
+    self, Access, BatchHeader, DATA_ALIGN, FRAME_HEADER_SIZE, FrameHeader, ModDescriptor, ParamDecl, QueryHeader,
+    ScheduleLabel, align_up, op,
 };
 use std::collections::HashMap;
 use wasmtime::{Caller, Engine, Instance, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
@@ -68,21 +68,29 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             None => format!("<invalid string: {len} bytes at {ptr:#x}>"),
         }
     }
-    linker.func_wrap(abi::IMPORT_MODULE, abi::imports::LOG, |mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| {
-        let text = guest_str(&mut caller, ptr, len);
-        let module = &caller.data().module;
-        match level {
-            abi::level::ERROR => error!(target: "mod", "[{module}] {text}"),
-            abi::level::WARN => warn!(target: "mod", "[{module}] {text}"),
-            abi::level::INFO => info!(target: "mod", "[{module}] {text}"),
-            abi::level::DEBUG => debug!(target: "mod", "[{module}] {text}"),
-            _ => trace!(target: "mod", "[{module}] {text}"),
-        }
-    })?;
-    linker.func_wrap(abi::IMPORT_MODULE, abi::imports::PANIC, |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| {
-        let text = guest_str(&mut caller, ptr, len);
-        caller.data_mut().panic = Some(text);
-    })?;
+    linker.func_wrap(
+        abi::IMPORT_MODULE,
+        abi::imports::LOG,
+        |mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| {
+            let text = guest_str(&mut caller, ptr, len);
+            let module = &caller.data().module;
+            match level {
+                abi::level::ERROR => error!(target: "mod", "[{module}] {text}"),
+                abi::level::WARN => warn!(target: "mod", "[{module}] {text}"),
+                abi::level::INFO => info!(target: "mod", "[{module}] {text}"),
+                abi::level::DEBUG => debug!(target: "mod", "[{module}] {text}"),
+                _ => trace!(target: "mod", "[{module}] {text}"),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        abi::IMPORT_MODULE,
+        abi::imports::PANIC,
+        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| {
+            let text = guest_str(&mut caller, ptr, len);
+            caller.data_mut().panic = Some(text);
+        },
+    )?;
     Ok(())
 }
 
@@ -184,7 +192,8 @@ impl ModInstance {
         let memory = instance
             .get_memory(&mut store, abi::exports::MEMORY)
             .ok_or_else(|| instantiate_err("the export `memory` is not a memory".into()))?;
-        let typed_err = |name: &str, e: wasmtime::Error| instantiate_err(format!("export `{name}` has the wrong signature: {e}"));
+        let typed_err =
+            |name: &str, e: wasmtime::Error| instantiate_err(format!("export `{name}` has the wrong signature: {e}"));
         let run = instance
             .get_typed_func::<(i32, i32), i32>(&mut store, abi::exports::RUN)
             .map_err(|e| typed_err(abi::exports::RUN, e))?;
@@ -195,13 +204,13 @@ impl ModInstance {
             .get_typed_func::<(), i64>(&mut store, abi::exports::INIT)
             .map_err(|e| typed_err(abi::exports::INIT, e))?;
 
-        let packed = init.call(&mut store, ()).map_err(|e| trap_error(&mut store, file, abi::exports::INIT, e, limits))?;
+        let packed =
+            init.call(&mut store, ()).map_err(|e| trap_error(&mut store, file, abi::exports::INIT, e, limits))?;
         let (ptr, len) = (packed as u32 as usize, (packed as u64 >> 32) as usize);
         let descriptor_err = |cause: String| ModError::Descriptor { module: file.to_string(), cause };
-        let text = memory
-            .data(&store)
-            .get(ptr..ptr.saturating_add(len))
-            .ok_or_else(|| descriptor_err(format!("mod_init returned {len} bytes at {ptr:#x}, outside the mod's memory")))?;
+        let text = memory.data(&store).get(ptr..ptr.saturating_add(len)).ok_or_else(|| {
+            descriptor_err(format!("mod_init returned {len} bytes at {ptr:#x}, outside the mod's memory"))
+        })?;
         let text = std::str::from_utf8(text).map_err(|e| descriptor_err(format!("descriptor is not UTF-8: {e}")))?;
         let descriptor: ModDescriptor =
             ron::from_str(text).map_err(|e| descriptor_err(format!("descriptor does not parse: {e}")))?;
@@ -235,7 +244,9 @@ impl ModInstance {
         world.init_resource::<ModComponents>();
         world.init_resource::<ModMessages>();
         for c in &d.components {
-            let named = world.resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, &c.name, c.size, c.align))?;
+            let named = world.resource_scope(|world, mut comps: Mut<ModComponents>| {
+                comps.declare(world, &c.name, c.size, c.align)
+            })?;
             self.components.push(named);
         }
         let mut channels = Vec::new();
@@ -268,7 +279,13 @@ impl ModInstance {
         let channel = |m: u32| channels.get(m as usize).copied().ok_or_else(|| format!("unknown message id {m}"));
         Ok(match p {
             ParamDecl::Query { terms, with, without, .. } => {
-                let mut plan = QueryPlan { terms: Vec::new(), required: Vec::new(), without: Vec::new(), tables: Vec::new(), archetypes_seen: 0 };
+                let mut plan = QueryPlan {
+                    terms: Vec::new(),
+                    required: Vec::new(),
+                    without: Vec::new(),
+                    tables: Vec::new(),
+                    archetypes_seen: 0,
+                };
                 for t in terms {
                     let component = self.component(t.component)?;
                     plan.terms.push(Term { component, write: t.access == Access::Write });
@@ -296,7 +313,12 @@ impl ModInstance {
     }
 
     /// Runs every system of `schedule`, in order. Stops at the first error.
-    pub fn run_schedule(&mut self, schedule: ScheduleLabel, world: &mut World, header: &FrameHeader) -> Result<(), ModError> {
+    pub fn run_schedule(
+        &mut self,
+        schedule: ScheduleLabel,
+        world: &mut World,
+        header: &FrameHeader,
+    ) -> Result<(), ModError> {
         let order = self.order.get(&schedule).cloned().unwrap_or_default();
         for (n, i) in order.into_iter().enumerate() {
             let mut h = *header;
@@ -375,13 +397,15 @@ impl ModInstance {
         if size as u32 > self.buffer_cap {
             let cap = (size as u32).max(self.buffer_cap + self.buffer_cap / 2).max(64 * 1024);
             self.store.set_epoch_deadline(self.limits.call_deadline_ms);
-            let ptr = self
-                .alloc
-                .call(&mut self.store, (cap as i32, DATA_ALIGN as i32))
-                .map_err(|e| trap_error(&mut self.store, &self.systems[i].name, abi::exports::ALLOC, e, &self.limits))?;
+            let ptr = self.alloc.call(&mut self.store, (cap as i32, DATA_ALIGN as i32)).map_err(|e| {
+                trap_error(&mut self.store, &self.systems[i].name, abi::exports::ALLOC, e, &self.limits)
+            })?;
             let mem_len = self.memory.data_size(&self.store);
             if ptr as u32 as usize + cap as usize > mem_len || !(ptr as u32 as usize).is_multiple_of(DATA_ALIGN) {
-                return Err(system_err(self, format!("mod_alloc returned {ptr:#x} for {cap} bytes, outside memory or misaligned")));
+                return Err(system_err(
+                    self,
+                    format!("mod_alloc returned {ptr:#x} for {cap} bytes, outside memory or misaligned"),
+                ));
             }
             self.buffer_ptr = ptr as u32;
             self.buffer_cap = cap;
@@ -456,17 +480,32 @@ impl ModInstance {
                         }
                         let bytes = mem.get(ptr..ptr.saturating_add(len)).filter(|_| ptr + len <= mem_len);
                         let Some(bytes) = bytes.filter(|b| b.len().is_multiple_of(record)) else {
-                            return Err(system_err(self, format!("message writer slot {p} points at {len} bytes at {ptr:#x}: outside memory or not whole records")));
+                            return Err(system_err(
+                                self,
+                                format!(
+                                    "message writer slot {p} points at {len} bytes at {ptr:#x}: outside memory or not whole records"
+                                ),
+                            ));
                         };
                         if len / record > self.limits.max_messages_per_run {
-                            return Err(system_err(self, format!("sent {} messages in one run; the limit is {}", len / record, self.limits.max_messages_per_run)));
+                            return Err(system_err(
+                                self,
+                                format!(
+                                    "sent {} messages in one run; the limit is {}",
+                                    len / record,
+                                    self.limits.max_messages_per_run
+                                ),
+                            ));
                         }
                         sent.push((*channel, bytes.to_vec()));
                     }
                     ParamPlan::Commands => {
                         let (ptr, len) = read_slot(p);
                         let Some(bytes) = mem.get(ptr..ptr.saturating_add(len)) else {
-                            return Err(system_err(self, format!("command slot points at {len} bytes at {ptr:#x}, outside memory")));
+                            return Err(system_err(
+                                self,
+                                format!("command slot points at {len} bytes at {ptr:#x}, outside memory"),
+                            ));
                         };
                         commands.push(bytes.to_vec());
                     }
@@ -495,12 +534,19 @@ impl ModInstance {
                 op::DECLARE_COMPONENT => {
                     let local = r.u32()?;
                     let (size, align, name_len) = (r.u32()?, r.u32()?, r.u32()? as usize);
-                    let name = std::str::from_utf8(r.take(name_len)?).map_err(|_| "component name is not UTF-8".to_string())?.to_string();
+                    let name = std::str::from_utf8(r.take(name_len)?)
+                        .map_err(|_| "component name is not UTF-8".to_string())?
+                        .to_string();
                     r.pad()?;
                     if local as usize != self.components.len() {
-                        return Err(format!("declared component {name} as id {local}, expected {}", self.components.len()));
+                        return Err(format!(
+                            "declared component {name} as id {local}, expected {}",
+                            self.components.len()
+                        ));
                     }
-                    let c = world.resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, &name, size, align))?;
+                    let c = world.resource_scope(|world, mut comps: Mut<ModComponents>| {
+                        comps.declare(world, &name, size, align)
+                    })?;
                     self.components.push(c);
                 }
                 op::SPAWN | op::INSERT => {
@@ -518,7 +564,8 @@ impl ModInstance {
                         }
                         let at = self.scratch.len() * 16;
                         self.scratch.resize(self.scratch.len() + (c.size as usize).div_ceil(16), 0);
-                        bytemuck::cast_slice_mut::<u128, u8>(&mut self.scratch)[at..at + data.len()].copy_from_slice(data);
+                        bytemuck::cast_slice_mut::<u128, u8>(&mut self.scratch)[at..at + data.len()]
+                            .copy_from_slice(data);
                         ids.push(c.id);
                         offsets.push(at);
                     }
@@ -528,7 +575,10 @@ impl ModInstance {
                         None => {
                             spawns += 1;
                             if spawns > self.limits.max_spawns_per_run {
-                                return Err(format!("spawned more than {} entities in one run", self.limits.max_spawns_per_run));
+                                return Err(format!(
+                                    "spawned more than {} entities in one run",
+                                    self.limits.max_spawns_per_run
+                                ));
                             }
                             world.spawn_empty()
                         }
@@ -563,7 +613,13 @@ impl ModInstance {
 
 /// Turns a failed call into a [`ModError`] naming the mod, the function and
 /// the cause: the panic message the SDK reported, the deadline, or the trap.
-fn trap_error(store: &mut Store<HostState>, function: &str, export: &str, e: wasmtime::Error, limits: &ModLimits) -> ModError {
+fn trap_error(
+    store: &mut Store<HostState>,
+    function: &str,
+    export: &str,
+    e: wasmtime::Error,
+    limits: &ModLimits,
+) -> ModError {
     let module = store.data().module.clone();
     let panic = store.data_mut().panic.take();
     let cause = if let Some(msg) = panic {
@@ -586,11 +642,15 @@ fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<Vec<usize
     for &i in &members {
         let s = &d.systems[i];
         for a in &s.after {
-            let j = index_of(a).ok_or_else(|| format!("system {} runs after {a}, which is not a {schedule:?} system of this mod", s.name))?;
+            let j = index_of(a).ok_or_else(|| {
+                format!("system {} runs after {a}, which is not a {schedule:?} system of this mod", s.name)
+            })?;
             edges.push((j, i));
         }
         for b in &s.before {
-            let j = index_of(b).ok_or_else(|| format!("system {} runs before {b}, which is not a {schedule:?} system of this mod", s.name))?;
+            let j = index_of(b).ok_or_else(|| {
+                format!("system {} runs before {b}, which is not a {schedule:?} system of this mod", s.name)
+            })?;
             edges.push((i, j));
         }
     }
@@ -673,7 +733,13 @@ fn write_query(frame: &mut [u8], head_at: usize, q: &QueryPlan, batches: &[Batch
     }
 }
 
-fn read_back_query(frame: &[u8], q: &QueryPlan, batches: &[BatchLayout], world: &World, tick: bevy::ecs::change_detection::Tick) {
+fn read_back_query(
+    frame: &[u8],
+    q: &QueryPlan,
+    batches: &[BatchLayout],
+    world: &World,
+    tick: bevy::ecs::change_detection::Tick,
+) {
     for b in batches {
         let table = &world.storages().tables[b.table];
         for (t, &at) in q.terms.iter().zip(&b.columns_at) {

@@ -228,7 +228,12 @@ impl Plugin for ModdingPlugin {
 }
 
 /// Reads the mod folder and starts loading every `*.wasm`, in name order.
-fn discover_mods(dir: Res<ModsDir>, server: Res<AssetServer>, mut registry: ResMut<ModRegistry>, mut failed: MessageWriter<ModFailed>) {
+fn discover_mods(
+    dir: Res<ModsDir>,
+    server: Res<AssetServer>,
+    mut registry: ResMut<ModRegistry>,
+    mut failed: MessageWriter<ModFailed>,
+) {
     registry.discovered = true;
     let entries = match std::fs::read_dir(&dir.0) {
         Ok(entries) => entries,
@@ -283,11 +288,18 @@ fn activate_mods(world: &mut World) {
                 LoadState::Loaded => {
                     let Some(asset) = world.resource::<Assets<ModAsset>>().get(&handle).cloned() else { continue };
                     let header = world.resource::<ModFrameInput>().header;
-                    let started = ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, &entry.file, &runtime.limits, world)
-                        .and_then(|mut instance| {
-                            instance.run_schedule(ScheduleLabel::Startup, world, &header)?;
-                            Ok(instance)
-                        });
+                    let started = ModInstance::new(
+                        &runtime.engine,
+                        &runtime.linker,
+                        &asset.module,
+                        &entry.file,
+                        &runtime.limits,
+                        world,
+                    )
+                    .and_then(|mut instance| {
+                        instance.run_schedule(ScheduleLabel::Startup, world, &header)?;
+                        Ok(instance)
+                    });
                     match started {
                         Ok(instance) => {
                             entry.name = instance.descriptor.name.clone();
@@ -335,10 +347,67 @@ fn fail(world: &mut World, entry: &mut ModEntry, error: String) {
 pub(crate) const KEYS: [BevyKey; 61] = {
     use BevyKey::*;
     [
-        KeyA, KeyB, KeyC, KeyD, KeyE, KeyF, KeyG, KeyH, KeyI, KeyJ, KeyK, KeyL, KeyM, KeyN, KeyO, KeyP, KeyQ, KeyR,
-        KeyS, KeyT, KeyU, KeyV, KeyW, KeyX, KeyY, KeyZ, Digit0, Digit1, Digit2, Digit3, Digit4, Digit5, Digit6,
-        Digit7, Digit8, Digit9, ArrowUp, ArrowDown, ArrowLeft, ArrowRight, Space, Enter, Escape, Tab, Backspace,
-        ShiftLeft, ShiftRight, ControlLeft, ControlRight, F1, F2, F3, F4, F5, F6, F7, F8, F9, F10, F11, F12,
+        KeyA,
+        KeyB,
+        KeyC,
+        KeyD,
+        KeyE,
+        KeyF,
+        KeyG,
+        KeyH,
+        KeyI,
+        KeyJ,
+        KeyK,
+        KeyL,
+        KeyM,
+        KeyN,
+        KeyO,
+        KeyP,
+        KeyQ,
+        KeyR,
+        KeyS,
+        KeyT,
+        KeyU,
+        KeyV,
+        KeyW,
+        KeyX,
+        KeyY,
+        KeyZ,
+        Digit0,
+        Digit1,
+        Digit2,
+        Digit3,
+        Digit4,
+        Digit5,
+        Digit6,
+        Digit7,
+        Digit8,
+        Digit9,
+        ArrowUp,
+        ArrowDown,
+        ArrowLeft,
+        ArrowRight,
+        Space,
+        Enter,
+        Escape,
+        Tab,
+        Backspace,
+        ShiftLeft,
+        ShiftRight,
+        ControlLeft,
+        ControlRight,
+        F1,
+        F2,
+        F3,
+        F4,
+        F5,
+        F6,
+        F7,
+        F8,
+        F9,
+        F10,
+        F11,
+        F12,
     ]
 };
 

@@ -91,9 +91,7 @@ pub fn derive_resource(input: TokenStream) -> TokenStream {
 pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
         let attr = proc_macro2::TokenStream::from(attr);
-        return syn::Error::new_spanned(attr, "#[mod_main] takes no arguments")
-            .to_compile_error()
-            .into();
+        return syn::Error::new_spanned(attr, "#[mod_main] takes no arguments").to_compile_error().into();
     }
     let func = parse_macro_input!(item as ItemFn);
     if func.sig.inputs.len() != 1 || !func.sig.generics.params.is_empty() || func.sig.asyncness.is_some() {

@@ -89,9 +89,7 @@ impl CommandBuffer {
         let id = self.local_id::<T>();
         self.u32(id);
         // SAFETY: `Component` types are plain data; their bytes are the ABI value.
-        let bytes = unsafe {
-            core::slice::from_raw_parts(&value as *const T as *const u8, size_of::<T>())
-        };
+        let bytes = unsafe { core::slice::from_raw_parts(&value as *const T as *const u8, size_of::<T>()) };
         self.bytes.extend_from_slice(bytes);
         self.pad();
     }

@@ -58,8 +58,7 @@ pub unsafe trait SystemParam: Sized {
     fn init() -> (Self::State, ParamDecl);
     /// # Safety
     /// `frame` is the frame of the current call and `slot` this parameter's index.
-    unsafe fn fetch<'s>(state: &'s mut Self::State, frame: &'s FrameCtx, slot: usize)
-    -> Self::Item<'s>;
+    unsafe fn fetch<'s>(state: &'s mut Self::State, frame: &'s FrameCtx, slot: usize) -> Self::Item<'s>;
     /// After the system returned: publish outputs into the slot.
     fn finish(_state: &mut Self::State, _frame: &FrameCtx, _slot: usize) {}
 }
@@ -110,6 +109,7 @@ macro_rules! impl_system {
             for<'a> &'a mut Func: FnMut($($p),*) + FnMut($($p::Item<'_>),*),
         {
             unsafe fn run(&mut self, frame: &FrameCtx) {
+                #[allow(clippy::too_many_arguments)]
                 fn call_inner<$($p),*>(mut f: impl FnMut($($p),*), $($s: $p),*) {
                     f($($s),*)
                 }

@@ -251,8 +251,7 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
         // SAFETY: the host wrote `batch_count` batches at `batch_stride`.
         unsafe {
             let h = &*self.header;
-            let batch = (self.header as *const u8)
-                .add(size_of::<QueryHeader>() + i * h.batch_stride as usize)
+            let batch = (self.header as *const u8).add(size_of::<QueryHeader>() + i * h.batch_stride as usize)
                 as *const BatchHeader;
             let b = &*batch;
             let cursor = ColumnCursor {
@@ -343,9 +342,7 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
             let (batch, _) = self.batch(i);
             let (len, fetch) = self.batch_fetch::<D>(i);
             // SAFETY: the host always writes `len` entity ids.
-            let ids = unsafe {
-                core::slice::from_raw_parts(self.frame.at((*batch).entities) as *const Entity, len)
-            };
+            let ids = unsafe { core::slice::from_raw_parts(self.frame.at((*batch).entities) as *const Entity, len) };
             if let Some(row) = ids.iter().position(|&e| e == entity) {
                 return Some((row, fetch));
             }

@@ -67,10 +67,5 @@ pub(crate) fn message_id<T: Message>() -> u32 {
 /// A pointer to resource `T`, which lives as long as the mod instance.
 /// Resources are never removed, so the pointer stays valid.
 pub(crate) fn resource_ptr<T: 'static>() -> Option<*mut T> {
-    with(|r| {
-        r.resources
-            .get_mut(&TypeId::of::<T>())
-            .and_then(|b| b.downcast_mut::<T>())
-            .map(|t| t as *mut T)
-    })
+    with(|r| r.resources.get_mut(&TypeId::of::<T>()).and_then(|b| b.downcast_mut::<T>()).map(|t| t as *mut T))
 }

@@ -68,7 +68,12 @@ fn answer(pings: MessageReader<Ping>, mut pongs: MessageWriter<Pong>) {
     pongs.write_batch(pings.read().map(|p| Pong { value: p.value * 2 }));
 }
 
-fn count(time: Res<Time>, rocks: Query<(Entity, &Rock, Option<&Counted>)>, mut census: MessageWriter<Census>, mut commands: Commands) {
+fn count(
+    time: Res<Time>,
+    rocks: Query<(Entity, &Rock, Option<&Counted>)>,
+    mut census: MessageWriter<Census>,
+    mut commands: Commands,
+) {
     let mut c = Census { rocks: 0, large: 0 };
     for (e, rock, counted) in rocks.iter() {
         c.rocks += 1;

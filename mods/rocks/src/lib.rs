@@ -17,11 +17,16 @@ fn radius(size: u32) -> f32 {
     12.0 * size as f32 + 6.0
 }
 
-fn rock(position: Vec2, velocity: Vec2, size: u32, rng: &mut Rng) -> (Transform2d, Velocity, Sprite, Collider, Rock, Wrap) {
+fn rock(
+    position: Vec2,
+    velocity: Vec2,
+    size: u32,
+    rng: &mut Rng,
+) -> (Transform2d, Velocity, Sprite, Collider, Rock, Wrap) {
     let r = radius(size);
     let grey = rng.range(0.4, 0.6);
     (
-        Transform2d { translation: position, rotation: rng.range(0.0, 6.28), scale: 1.0 },
+        Transform2d { translation: position, rotation: rng.range(0.0, core::f32::consts::TAU), scale: 1.0 },
         Velocity(velocity),
         Sprite::new(Shape::Hexagon, Vec2::splat(r * 2.1), Color::rgb(grey, grey * 0.85, grey * 0.7)),
         Collider { radius: r, layer: layer::ROCK, mask: 0 },
@@ -74,7 +79,12 @@ fn split(time: Res<Time>, destroyed: MessageReader<RockDestroyed>, mut commands:
     }
 }
 
-fn reset(resets: MessageReader<GameReset>, mut waves: ResMut<Waves>, rocks: Query<(Entity, &Rock)>, mut commands: Commands) {
+fn reset(
+    resets: MessageReader<GameReset>,
+    mut waves: ResMut<Waves>,
+    rocks: Query<(Entity, &Rock)>,
+    mut commands: Commands,
+) {
     if resets.is_empty() {
         return;
     }
@@ -94,13 +104,20 @@ fn wrap(mut q: Query<&mut Transform2d, With<Wrap>>) {
     let (lo, hi) = (-HALF_FIELD - margin, HALF_FIELD + margin);
     q.for_each_mut(|t| {
         let p = &mut t.translation;
-        if p.x < lo.x { p.x = hi.x } else if p.x > hi.x { p.x = lo.x }
-        if p.y < lo.y { p.y = hi.y } else if p.y > hi.y { p.y = lo.y }
+        if p.x < lo.x {
+            p.x = hi.x
+        } else if p.x > hi.x {
+            p.x = lo.x
+        }
+        if p.y < lo.y {
+            p.y = hi.y
+        } else if p.y > hi.y {
+            p.y = lo.y
+        }
     });
 }
 
 #[mod_main]
 fn main(app: &mut App) {
-    app.init_resource::<Waves>()
-        .add_systems(Update, (reset, split, spawn_wave, spin, wrap).chain());
+    app.init_resource::<Waves>().add_systems(Update, (reset, split, spawn_wave, spin, wrap).chain());
 }

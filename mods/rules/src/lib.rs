@@ -3,7 +3,7 @@
 //! engine's [`Collision`]s, tells `rocks` and `ship` what happened, and
 //! reports the score to the engine's HUD.
 
-use arcade_types::{Bullet, GameReset, RockDestroyed, Rock, Ship, ShipHit, WaveStarted};
+use arcade_types::{Bullet, GameReset, Rock, RockDestroyed, Ship, ShipHit, WaveStarted};
 use mod_api::prelude::*;
 
 const LIVES: u32 = 3;
@@ -90,6 +90,5 @@ fn report(game: Res<Game>, mut scores: MessageWriter<ScoreChanged>) {
 
 #[mod_main]
 fn main(app: &mut App) {
-    app.init_resource::<Game>()
-        .add_systems(Update, (track_waves, resolve_hits, restart, report).chain());
+    app.init_resource::<Game>().add_systems(Update, (track_waves, resolve_hits, restart, report).chain());
 }

@@ -103,6 +103,5 @@ fn respawn(
 
 #[mod_main]
 fn main(app: &mut App) {
-    app.add_systems(Startup, spawn_ship)
-        .add_systems(Update, (respawn, steer, expire_bullets).chain());
+    app.add_systems(Startup, spawn_ship).add_systems(Update, (respawn, steer, expire_bullets).chain());
 }
