@@ -83,3 +83,31 @@ fn mod_to_mod_a_shot_rock_splits() {
     let board = *world.resource::<Scoreboard>();
     assert_eq!((board.score, board.lives), (20, 3), "rules scored the hit and told the engine");
 }
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+struct FixedTick {
+    delta: f32,
+}
+// SAFETY: same layout as census::FixedTick.
+unsafe impl mod_api::Message for FixedTick {
+    const NAME: &'static str = "census::FixedTick";
+}
+
+#[test]
+fn fixed_update_systems_run_once_per_fixed_step_with_the_fixed_delta() {
+    let dir = mod_dir(&["census"]);
+    let mut app = start(&headless_config(dir.path()));
+    let mut cursor = 0;
+    app.world_mut().resource_mut::<ModMessages>().read::<FixedTick>(&mut cursor);
+    // Messages live two frames (like Bevy's), so read every frame.
+    let mut ticks = Vec::new();
+    for _ in 0..30 {
+        run(&mut app, 1);
+        ticks.extend(app.world_mut().resource_mut::<ModMessages>().read::<FixedTick>(&mut cursor));
+    }
+    // Headless frames are exactly one fixed step long.
+    assert!((29..=31).contains(&ticks.len()), "{} fixed steps in 30 frames", ticks.len());
+    let step = engine::game::headless::STEP.as_secs_f32();
+    assert!(ticks.iter().all(|t| (t.delta - step).abs() < 1e-5), "{ticks:?}");
+}

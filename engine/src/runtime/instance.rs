@@ -770,3 +770,53 @@ fn column_ptr(table: &bevy::ecs::storage::Table, c: NamedComponent, len: usize) 
     let cells = unsafe { column.get_data_slice::<u8>(len * c.size as usize) };
     Some(cells.as_ptr() as *mut u8)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mod_api::abi::SystemDecl;
+
+    fn system(name: &str, after: &[&str], before: &[&str]) -> SystemDecl {
+        SystemDecl {
+            name: name.into(),
+            schedule: ScheduleLabel::Update,
+            params: vec![],
+            after: after.iter().map(|s| s.to_string()).collect(),
+            before: before.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn names(d: &ModDescriptor) -> Result<Vec<String>, String> {
+        order_systems(d, ScheduleLabel::Update).map(|o| o.into_iter().map(|i| d.systems[i].name.clone()).collect())
+    }
+
+    #[test]
+    fn registration_order_holds_without_constraints() {
+        let d = ModDescriptor { systems: vec![system("a", &[], &[]), system("b", &[], &[])], ..Default::default() };
+        assert_eq!(names(&d).unwrap(), ["a", "b"]);
+    }
+
+    #[test]
+    fn after_and_before_reorder() {
+        let d = ModDescriptor {
+            systems: vec![system("a", &["c"], &[]), system("b", &[], &["c"]), system("c", &[], &[])],
+            ..Default::default()
+        };
+        assert_eq!(names(&d).unwrap(), ["b", "c", "a"]);
+    }
+
+    #[test]
+    fn a_cycle_is_an_error_naming_the_systems() {
+        let d =
+            ModDescriptor { systems: vec![system("a", &["b"], &[]), system("b", &["a"], &[])], ..Default::default() };
+        let e = names(&d).unwrap_err();
+        assert!(e.contains("cycle") && e.contains('a') && e.contains('b'), "{e}");
+    }
+
+    #[test]
+    fn ordering_against_an_unknown_system_is_an_error() {
+        let d = ModDescriptor { systems: vec![system("a", &["ghost"], &[])], ..Default::default() };
+        let e = names(&d).unwrap_err();
+        assert!(e.contains("ghost") && e.contains("a"), "{e}");
+    }
+}

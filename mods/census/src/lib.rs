@@ -4,7 +4,8 @@
 //! - another mod's component: it counts the `arcade_types::Rock`s that the
 //!   `rocks` mod spawns, and marks each with its own [`Counted`] component,
 //! - commands: it spawns ten [`Spark`]s at startup, which despawn after half
-//!   a second.
+//!   a second;
+//! - schedules: a `FixedUpdate` system reports each fixed step ([`FixedTick`]).
 
 use arcade_types::Rock;
 use mod_api::prelude::*;
@@ -43,6 +44,17 @@ pub struct Counted {
 #[repr(C)]
 pub struct Spark {
     pub ttl: f32,
+}
+
+/// Mod → engine, from every fixed step: the step's length.
+#[derive(Message, Clone, Copy)]
+#[repr(C)]
+pub struct FixedTick {
+    pub delta: f32,
+}
+
+fn fixed_tick(time: Res<Time>, mut ticks: MessageWriter<FixedTick>) {
+    ticks.write(FixedTick { delta: time.delta_secs() });
 }
 
 fn spawn_sparks(mut commands: Commands) {
@@ -87,5 +99,7 @@ fn count(
 
 #[mod_main]
 fn main(app: &mut App) {
-    app.add_systems(Startup, spawn_sparks).add_systems(Update, (answer, count, expire_sparks));
+    app.add_systems(Startup, spawn_sparks)
+        .add_systems(Update, (answer, count, expire_sparks))
+        .add_systems(FixedUpdate, fixed_tick);
 }

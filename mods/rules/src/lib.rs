@@ -8,6 +8,15 @@ use mod_api::prelude::*;
 
 const LIVES: u32 = 3;
 
+/// A floating "+50" where a rock was shot; fades out.
+#[derive(Component, Clone, Copy)]
+#[repr(C)]
+struct Popup {
+    ttl: f32,
+}
+
+const POPUP_SECS: f32 = 0.8;
+
 #[derive(Resource)]
 struct Game {
     score: u32,
@@ -56,6 +65,12 @@ fn resolve_hits(
             commands.entity(c.b).despawn();
             game.score += points(rock.size);
             destroyed.write(RockDestroyed { position: t.translation, velocity: v.0, size: rock.size });
+            commands.spawn((
+                Transform2d { translation: t.translation, ..Default::default() },
+                Velocity(Vec2::new(0.0, 40.0)),
+                Label::new(&format!("+{}", points(rock.size)), 22.0, Color::YELLOW),
+                Popup { ttl: POPUP_SECS },
+            ));
         } else if let Some(ship) = ships.get(c.a) {
             if game.over || ship.invulnerable > 0.0 || ship.parked == 1 {
                 continue;
@@ -67,6 +82,16 @@ fn resolve_hits(
             if game.over {
                 info!("game over with {} points", game.score);
             }
+        }
+    }
+}
+
+fn fade_popups(time: Res<Time>, mut popups: Query<(Entity, &mut Popup, &mut Label)>, mut commands: Commands) {
+    for (e, popup, label) in popups.iter_mut() {
+        popup.ttl -= time.delta_secs();
+        label.color.a = (popup.ttl / POPUP_SECS).clamp(0.0, 1.0);
+        if popup.ttl <= 0.0 {
+            commands.entity(e).despawn();
         }
     }
 }
@@ -90,5 +115,7 @@ fn report(game: Res<Game>, mut scores: MessageWriter<ScoreChanged>) {
 
 #[mod_main]
 fn main(app: &mut App) {
-    app.init_resource::<Game>().add_systems(Update, (track_waves, resolve_hits, restart, report).chain());
+    app.init_resource::<Game>()
+        .add_systems(Update, (track_waves, resolve_hits, restart, report).chain())
+        .add_systems(Update, fade_popups);
 }
