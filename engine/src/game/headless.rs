@@ -65,8 +65,9 @@ impl InputScript {
     }
 }
 
+/// A key mods can read, by its Bevy `KeyCode` name (`"KeyA"`, `"ArrowUp"`).
 fn key_by_name(name: &str) -> Option<BevyKey> {
-    mod_api::KeyCode::ALL.iter().position(|k| k.bevy_name() == name).map(|i| crate::runtime::KEYS[i])
+    crate::runtime::KEYS.iter().copied().find(|k| format!("{k:?}") == name)
 }
 
 /// What a run leaves behind: each mod's fate and the game's numbers.
@@ -237,5 +238,37 @@ fn take_screenshot(
     }
     if frames.ran == at.1 + 30 {
         exit.write(AppExit::Success);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(text: &str) -> Result<InputScript, String> {
+        let path = std::env::temp_dir().join(format!("script-{}-{}.ron", std::process::id(), text.len()));
+        std::fs::write(&path, text).unwrap();
+        let r = InputScript::load(&path);
+        std::fs::remove_file(&path).unwrap();
+        r
+    }
+
+    #[test]
+    fn a_good_script_loads() {
+        let s = script(r#"InputScript(events: [(frame: 3, key: "Space", pressed: true)])"#).unwrap();
+        assert_eq!(s.events, vec![InputEvent { frame: 3, key: "Space".into(), pressed: true }]);
+        assert_eq!(key_by_name("ArrowUp"), Some(BevyKey::ArrowUp));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_frame() {
+        let e = script(r#"InputScript(events: [(frame: 9, key: "Spacebar", pressed: true)])"#).unwrap_err();
+        assert!(e.contains("script-") && e.contains("\"Spacebar\"") && e.contains("frame 9"), "{e}");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_file_and_position() {
+        let e = script("InputScript(events: [(frame: 1, key: \"KeyA\" pressed: true)])").unwrap_err();
+        assert!(e.contains("script-") && e.contains("1:"), "{e}");
     }
 }
