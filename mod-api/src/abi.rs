@@ -48,7 +48,9 @@ pub mod status {
     pub const OK: i32 = 0;
     /// `mod_run` was called with a system index the mod never registered.
     pub const UNKNOWN_SYSTEM: i32 = 1;
-    /// The frame buffer did not match the system's declared parameters.
+    /// Reserved: the frame buffer did not match the system's declared
+    /// parameters. The Rust SDK traps instead; the host treats every
+    /// non-zero status as a failure of the system.
     pub const BAD_FRAME: i32 = 2;
 }
 
@@ -74,7 +76,9 @@ pub struct FrameHeader {
     pub elapsed_secs: f64,
     /// Frames since the game started.
     pub frame: u64,
-    /// A fresh pseudo-random seed for this call (deterministic in headless runs).
+    /// A pseudo-random seed, different for every system run (every schedule
+    /// run, every system, every mod); the same for the same run of the same
+    /// mods, so headless runs are reproducible.
     pub seed: u64,
     /// Keys held down, one bit per [`KeyCode`](crate::KeyCode) value.
     pub keys_pressed: [u32; 8],
@@ -118,7 +122,7 @@ pub struct QueryHeader {
 pub struct BatchHeader {
     /// Number of entities (rows) in the batch.
     pub len: u32,
-    /// Offset of `len` entity ids (`u64`), or 0 if the query did not ask for them.
+    /// Offset of `len` entity ids (`u64`). ABI 1.0 hosts always write them.
     pub entities: u32,
 }
 
@@ -160,7 +164,9 @@ pub enum Access {
 /// One component column of a query.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryTerm {
-    /// Local component id (index into [`ModDescriptor::components`] or a later declaration).
+    /// Local component id: an index into [`ModDescriptor::components`].
+    /// Queries are resolved at init, so ids declared later by commands
+    /// cannot appear in a query.
     pub component: u32,
     pub access: Access,
     /// `Option<&T>`: entities without the component still match.
@@ -178,6 +184,7 @@ pub enum ParamDecl {
         with: Vec<u32>,
         #[serde(default)]
         without: Vec<u32>,
+        /// Reserved: ABI 1.0 hosts always write entity ids.
         #[serde(default)]
         entities: bool,
     },

@@ -124,3 +124,47 @@ fn a_missing_mod_folder_is_reported_and_the_game_runs() {
     run(&mut app, 10);
     assert!(app.world().resource::<engine::runtime::ModRegistry>().mods.is_empty());
 }
+
+/// A WAT mod whose `mod_init` returns `descriptor` (RON) from its data segment.
+fn wat_mod_with_descriptor(descriptor: &str) -> Vec<u8> {
+    let packed = ((descriptor.len() as u64) << 32) | 16;
+    let data = descriptor.replace('"', "\\\"").replace('\n', "\\n");
+    wat::parse_str(format!(
+        r#"(module {ABI_1_0}
+            (memory (export "memory") 1)
+            (data (i32.const 16) "{data}")
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 4096)
+            (func (export "mod_init") (result i64) i64.const {packed})
+            (func (export "mod_run") (param i32 i32) (result i32) i32.const 0))"#
+    ))
+    .unwrap()
+}
+
+#[test]
+fn a_mod_redeclaring_an_engine_message_with_another_layout_fails_alone() {
+    let wasm = wat_mod_with_descriptor(
+        r#"(name: "impostor", version: "1.0.0", components: [], systems: [],
+            messages: [(name: "engine::Collision", size: 4, align: 4)])"#,
+    );
+    let (_dir, mut app) = with_mover(&[("impostor.wasm", wasm)]);
+    assert_failed(&app, "impostor.wasm", &["impostor", "engine::Collision", "4 bytes", "16 bytes"]);
+    // The engine still sends collisions on its channel.
+    let layer = 1;
+    app.world_mut().spawn((Transform2d::default(), mod_api::Collider { radius: 5.0, layer, mask: layer }));
+    app.world_mut().spawn((Transform2d::default(), mod_api::Collider { radius: 5.0, layer, mask: layer }));
+    run(&mut app, 1);
+    let mut cursor = 0;
+    let hits = app.world_mut().resource_mut::<engine::runtime::ModMessages>().read::<mod_api::Collision>(&mut cursor);
+    assert_eq!(hits.len(), 2, "both overlapping colliders report each other");
+}
+
+#[test]
+fn a_mod_redeclaring_an_engine_component_with_another_layout_fails_alone() {
+    let wasm = wat_mod_with_descriptor(
+        r#"(name: "impostor", version: "1.0.0", messages: [], systems: [],
+            components: [(name: "engine::Transform2d", size: 8, align: 4)])"#,
+    );
+    let (_dir, mut app) = with_mover(&[("impostor.wasm", wasm)]);
+    assert_failed(&app, "impostor.wasm", &["engine::Transform2d", "8 bytes", "16 bytes"]);
+    assert!(moved_after(&mut app, 30) > 20.0);
+}

@@ -396,7 +396,7 @@ impl ModInstance {
         // 2. Buffer.
         if size as u32 > self.buffer_cap {
             let cap = (size as u32).max(self.buffer_cap + self.buffer_cap / 2).max(64 * 1024);
-            self.store.set_epoch_deadline(self.limits.call_deadline_ms);
+            arm(&mut self.store, &self.limits);
             let ptr = self.alloc.call(&mut self.store, (cap as i32, DATA_ALIGN as i32)).map_err(|e| {
                 trap_error(&mut self.store, &self.systems[i].name, abi::exports::ALLOC, e, &self.limits)
             })?;
@@ -442,8 +442,7 @@ impl ModInstance {
         }
 
         // 4. Call.
-        self.store.set_epoch_deadline(self.limits.call_deadline_ms);
-        self.store.data_mut().panic = None;
+        arm(&mut self.store, &self.limits);
         let index = self.systems[i].index;
         let status = self
             .run
@@ -513,8 +512,9 @@ impl ModInstance {
                 }
             }
         }
+        let mut spawned = 0;
         for bytes in commands {
-            self.apply_commands(world, &bytes).map_err(|e| system_err(self, e))?;
+            self.apply_commands(world, &bytes, &mut spawned).map_err(|e| system_err(self, e))?;
         }
         let mut bus = world.resource_mut::<ModMessages>();
         for (channel, bytes) in sent {
@@ -525,9 +525,9 @@ impl ModInstance {
 
     /// Applies a command stream (ABI.md, "Command stream"). Every read is
     /// bounds-checked; a malformed stream is an error for the mod.
-    fn apply_commands(&mut self, world: &mut World, bytes: &[u8]) -> Result<(), String> {
+    /// `spawned` counts the run's spawns across its command parameters.
+    fn apply_commands(&mut self, world: &mut World, bytes: &[u8], spawned: &mut usize) -> Result<(), String> {
         let mut r = Cursor { bytes, at: 0 };
-        let mut spawns = 0;
         while r.at < bytes.len() {
             let opcode = r.u32()?;
             match opcode {
@@ -573,8 +573,8 @@ impl ModInstance {
                         Some(Some(e)) => world.entity_mut(e),
                         Some(None) => continue, // despawned already: warned in `entity`
                         None => {
-                            spawns += 1;
-                            if spawns > self.limits.max_spawns_per_run {
+                            *spawned += 1;
+                            if *spawned > self.limits.max_spawns_per_run {
                                 return Err(format!(
                                     "spawned more than {} entities in one run",
                                     self.limits.max_spawns_per_run
@@ -609,6 +609,13 @@ impl ModInstance {
         }
         Ok(())
     }
+}
+
+/// Prepares the store for one call into the mod: a fresh deadline, and no
+/// panic message left over from an earlier call.
+fn arm(store: &mut Store<HostState>, limits: &ModLimits) {
+    store.set_epoch_deadline(limits.call_deadline_ms);
+    store.data_mut().panic = None;
 }
 
 /// Turns a failed call into a [`ModError`] naming the mod, the function and

@@ -65,9 +65,19 @@ impl ModMessages {
         Ok(id)
     }
 
+    /// Creates the channel of an engine message type. The runtime registers
+    /// the engine's own types at startup, before any mod can declare them.
+    pub fn register<T: mod_api::Message + Pod>(&mut self) {
+        self.typed::<T>();
+    }
+
     fn typed<T: mod_api::Message + Pod>(&mut self) -> ChannelId {
-        self.channel(T::NAME, size_of::<T>(), align_of::<T>())
-            .expect("engine message types define their channel's layout")
+        self.channel(T::NAME, size_of::<T>(), align_of::<T>()).unwrap_or_else(|e| {
+            // Only engine code names types here; a mod that declared the same
+            // name first with another layout is a bug in the engine's setup
+            // (engine types are registered at startup), not the mod's.
+            panic!("engine message type {}: {e}", T::NAME)
+        })
     }
 
     /// Appends whole records (`bytes.len()` is a multiple of the record size).

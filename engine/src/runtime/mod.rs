@@ -185,6 +185,25 @@ impl Drop for WasmRuntime {
 pub struct ModFrameInput {
     pub header: FrameHeader,
     seed: u64,
+    /// Calls of [`next_header`] so far: every schedule run gets its own seed.
+    calls: u64,
+}
+
+/// The header for one run of `schedule`: time from Bevy's `Time` (the fixed
+/// clock in `FixedUpdate`), keys from this frame, a fresh deterministic seed.
+///
+/// The frame number and the seeds count only runs in which mods run, so a
+/// run is reproducible however many frames loading took.
+fn next_header(world: &mut World, schedule: ScheduleLabel) -> FrameHeader {
+    let time = world.resource::<Time>();
+    let (delta, elapsed) = (time.delta_secs(), time.elapsed_secs_f64());
+    let mut input = world.resource_mut::<ModFrameInput>();
+    if schedule == ScheduleLabel::Update {
+        input.header.frame += 1;
+    }
+    input.calls += 1;
+    let seed = splitmix(input.seed ^ splitmix(input.calls));
+    FrameHeader { delta_secs: delta, elapsed_secs: elapsed, seed, ..input.header }
 }
 
 #[derive(Resource)]
@@ -219,6 +238,11 @@ impl Plugin for ModdingPlugin {
             comps.register_static::<Label>(world);
             comps.register_static::<Collider>(world);
         });
+        // Engine message channels exist before any mod can declare them, so
+        // a mod declaring one with another layout fails, not the engine.
+        let mut bus = world.resource_mut::<ModMessages>();
+        bus.register::<mod_api::Collision>();
+        bus.register::<mod_api::ScoreChanged>();
     }
 
     fn finish(&self, app: &mut App) {
@@ -287,7 +311,7 @@ fn activate_mods(world: &mut World) {
             match state {
                 LoadState::Loaded => {
                     let Some(asset) = world.resource::<Assets<ModAsset>>().get(&handle).cloned() else { continue };
-                    let header = world.resource::<ModFrameInput>().header;
+                    let header = next_header(world, ScheduleLabel::Startup);
                     let started = ModInstance::new(
                         &runtime.engine,
                         &runtime.linker,
@@ -434,23 +458,11 @@ fn run_fixed_mods(world: &mut World) {
 }
 
 /// Runs every running mod's systems of `schedule`.
-///
-/// The frame number and the seeds mods see count only frames in which a mod
-/// runs, so a run is reproducible however many frames loading took.
 fn run_mods(world: &mut World, schedule: ScheduleLabel) {
     if !world.resource::<ModRegistry>().mods.iter().any(|m| m.instance.is_some()) {
         return;
     }
-    let header = {
-        let time = world.resource::<Time>();
-        let (delta, elapsed) = (time.delta_secs(), time.elapsed_secs_f64());
-        let mut input = world.resource_mut::<ModFrameInput>();
-        if schedule == ScheduleLabel::Update {
-            input.header.frame += 1;
-        }
-        let seed = splitmix(input.seed ^ input.header.frame.wrapping_mul(31) ^ schedule as u64);
-        FrameHeader { delta_secs: delta, elapsed_secs: elapsed, seed, ..input.header }
-    };
+    let header = next_header(world, schedule);
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
         for (n, entry) in registry.mods.iter_mut().enumerate() {
             let Some(instance) = entry.instance.as_mut() else { continue };
