@@ -7,7 +7,7 @@
 //! frame with one call, handing it the matching components as contiguous
 //! columns and taking back only what it may write.
 //!
-//! ```ignore
+//! ```
 //! use mod_api::prelude::*;
 //!
 //! #[derive(Component, Clone, Copy)]
@@ -19,9 +19,10 @@
 //! }
 //!
 //! #[mod_main]
-//! fn main(app: &mut App) {
+//! fn build(app: &mut App) {
 //!     app.name("spinner").version("0.1.0").add_systems(Update, spin);
 //! }
+//! # fn main() {}
 //! ```
 //!
 //! ## Where things are

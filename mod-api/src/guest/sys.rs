@@ -1,5 +1,8 @@
-//! Raw host imports, each followed by its safe wrapper.
+//! Raw host imports, each followed by its safe wrapper. Off wasm (doctests,
+//! `cargo check` of mods on the host), the imports are stubs that print to
+//! stderr, so mod code compiles and links everywhere.
 
+#[cfg(target_arch = "wasm32")]
 #[link(wasm_import_module = "bevy_mod")]
 unsafe extern "C" {
     #[link_name = "log"]
@@ -7,6 +10,16 @@ unsafe extern "C" {
     #[link_name = "panic"]
     fn host_panic(ptr: *const u8, len: usize);
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+unsafe fn host_log(level: i32, ptr: *const u8, len: usize) {
+    // SAFETY: callers pass a live `str`.
+    let text = unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) };
+    eprintln!("[mod log {level}] {text}");
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+unsafe fn host_panic(_ptr: *const u8, _len: usize) {}
 
 /// Sends one log line to the host (ABI.md, `log`).
 pub(crate) fn log(level: i32, message: &str) {
