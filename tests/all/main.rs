@@ -6,3 +6,4 @@ mod bridge; // the bulk data path: queries, writes, commands, components across 
 mod demo; // the demo game played from a script, as the CLI does
 mod failures; // broken files and failing mods: named errors, the game goes on
 mod messages; // engine → mod, mod → engine, mod → mod
+mod reload; // hot reload: swaps between frames, failures keep the old version

@@ -91,6 +91,12 @@ pub struct ModReport {
     pub name: String,
     pub version: String,
     pub status: ModStatus,
+    /// Times a changed file replaced the running version.
+    #[serde(default)]
+    pub reloads: u32,
+    /// The last reload that failed (the previous version kept running).
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 /// Frames run since every mod settled.
@@ -181,6 +187,8 @@ pub fn report(world: &mut World) -> Report {
             name: m.name.clone(),
             version: m.version.clone(),
             status: m.status.clone(),
+            reloads: m.reloads,
+            last_error: m.last_error.clone(),
         })
         .collect();
     Report {

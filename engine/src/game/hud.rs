@@ -63,8 +63,9 @@ fn update_hud(board: Res<Scoreboard>, registry: Res<ModRegistry>, mut texts: Que
             HudText::Errors => registry
                 .mods
                 .iter()
-                .filter_map(|m| match &m.status {
-                    ModStatus::Failed(e) => Some(format!("✖ {e}")),
+                .filter_map(|m| match (&m.status, &m.last_error) {
+                    (ModStatus::Failed(e), _) => Some(format!("✖ {e}")),
+                    (_, Some(e)) => Some(format!("⚠ {}: {e}", m.file)),
                     _ => None,
                 })
                 .collect::<Vec<_>>()

@@ -235,6 +235,39 @@ impl ModInstance {
         Ok(this)
     }
 
+    /// Takes over from the version it replaces: each message reader of a
+    /// system with the same name and parameter position continues where the
+    /// old one stopped; other readers start after the messages already held,
+    /// so nothing is read twice.
+    pub fn carry_over(&mut self, old: &ModInstance, world: &World) {
+        self.skip_held_messages(world);
+        for system in &mut self.systems {
+            let Some(old_system) = old.systems.iter().find(|s| s.name == system.name) else { continue };
+            for (new, old) in system.params.iter_mut().zip(&old_system.params) {
+                if let (
+                    ParamPlan::Reader { channel, cursor },
+                    ParamPlan::Reader { channel: old_channel, cursor: old_cursor },
+                ) = (new, old)
+                    && channel == old_channel
+                {
+                    *cursor = *old_cursor;
+                }
+            }
+        }
+    }
+
+    /// Starts every message reader after the messages already held.
+    pub fn skip_held_messages(&mut self, world: &World) {
+        let bus = world.resource::<ModMessages>();
+        for system in &mut self.systems {
+            for p in &mut system.params {
+                if let ParamPlan::Reader { channel, cursor } = p {
+                    *cursor = bus.unread(*channel, 0).1;
+                }
+            }
+        }
+    }
+
     /// Name as logs show it: `name (file)`.
     pub fn label(&self) -> &str {
         &self.store.data().module

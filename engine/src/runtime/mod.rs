@@ -27,8 +27,8 @@ pub use error::{ModError, ModLoadError};
 pub use instance::{HostState, ModInstance, ModLimits};
 pub use messages::{ChannelId, ModMessages};
 
-use bevy::asset::io::{AssetSourceBuilder, AssetSourceId};
-use bevy::asset::{AssetPath, LoadState};
+use bevy::asset::io::{AssetSource, AssetSourceBuilder, AssetSourceId};
+use bevy::asset::{AssetLoadFailedEvent, AssetPath, LoadState};
 use bevy::input::keyboard::KeyCode as BevyKey;
 use bevy::prelude::*;
 use mod_api::abi::{FrameHeader, ScheduleLabel};
@@ -91,8 +91,16 @@ pub struct ModEntry {
     pub name: String,
     pub version: String,
     pub status: ModStatus,
+    /// Times a changed file replaced the running version.
+    pub reloads: u32,
+    /// The last reload that failed (the previous version kept running).
+    pub last_error: Option<String>,
     handle: Option<Handle<ModAsset>>,
     instance: Option<ModInstance>,
+    /// The file changed and compiled: swap at the next frame boundary.
+    reload_pending: bool,
+    /// The mod ran once: a reload must not run its `Startup` systems again.
+    started: bool,
 }
 
 impl ModEntry {
@@ -136,6 +144,24 @@ pub struct ModFailed {
     pub file: String,
     pub error: String,
 }
+
+/// Sent when a changed mod file replaced the running version.
+#[derive(Message, Debug, Clone)]
+pub struct ModReloaded {
+    pub file: String,
+    pub reloads: u32,
+}
+
+/// Sent when a changed mod file could not replace the running version; the
+/// previous version keeps running.
+#[derive(Message, Debug, Clone)]
+pub struct ModReloadFailed {
+    pub file: String,
+    pub error: String,
+}
+
+/// How long the file watcher waits for writes to a mod file to settle.
+pub const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// The process-wide wasmtime state.
 #[derive(Resource, Clone)]
@@ -212,7 +238,12 @@ struct ModsDir(PathBuf);
 impl Plugin for ModdingPlugin {
     fn build(&self, app: &mut App) {
         let dir = self.mods_dir.to_string_lossy().into_owned();
-        app.register_asset_source(MOD_SOURCE, AssetSourceBuilder::platform_default(&dir, None));
+        // NOTE: like `AssetSourceBuilder::platform_default`, with a short debounce
+        // so a rebuilt mod is swapped in quickly.
+        let source = AssetSourceBuilder::new(AssetSource::get_default_reader(dir.clone()))
+            .with_watcher(AssetSource::get_default_watcher(dir.clone(), WATCH_DEBOUNCE))
+            .with_watch_warning(AssetSource::get_default_watch_warning());
+        app.register_asset_source(MOD_SOURCE, source);
         let runtime = WasmRuntime::new(self.limits.clone());
         app.insert_resource(runtime)
             .insert_resource(ModsDir(self.mods_dir.clone()))
@@ -222,8 +253,13 @@ impl Plugin for ModdingPlugin {
             .init_resource::<ModComponents>()
             .add_message::<ModStarted>()
             .add_message::<ModFailed>()
+            .add_message::<ModReloaded>()
+            .add_message::<ModReloadFailed>()
             .add_systems(Startup, discover_mods)
-            .add_systems(First, (messages::update_messages, activate_mods).chain().in_set(ModSystems::Activate))
+            .add_systems(
+                First,
+                (messages::update_messages, watch_reloads, activate_mods).chain().in_set(ModSystems::Activate),
+            )
             .add_systems(PreUpdate, capture_input.in_set(ModSystems::Input))
             .add_systems(Update, run_update_mods.in_set(ModSystems::Update))
             .add_systems(FixedUpdate, run_fixed_mods.in_set(ModSystems::FixedUpdate));
@@ -283,9 +319,84 @@ fn discover_mods(
             name: String::new(),
             version: String::new(),
             status: ModStatus::Loading,
+            reloads: 0,
+            last_error: None,
             handle: Some(handle),
             instance: None,
+            reload_pending: false,
+            started: false,
         });
+    }
+}
+
+/// Notes which mods' files changed and compiled (swapped in by
+/// [`activate_mods`]) and which failed to (the old version keeps running).
+fn watch_reloads(
+    mut changed: MessageReader<AssetEvent<ModAsset>>,
+    mut load_failed: MessageReader<AssetLoadFailedEvent<ModAsset>>,
+    mut registry: ResMut<ModRegistry>,
+    mut reload_failed: MessageWriter<ModReloadFailed>,
+) {
+    for event in changed.read() {
+        let (AssetEvent::Modified { id } | AssetEvent::Added { id }) = event else { continue };
+        let Some(entry) = registry.mods.iter_mut().find(|m| m.handle.as_ref().is_some_and(|h| h.id() == *id)) else {
+            continue;
+        };
+        if entry.started {
+            entry.reload_pending = true;
+        } else if matches!(entry.status, ModStatus::Failed(_)) {
+            // Its first load failed and the file now compiles: start it afresh.
+            entry.status = ModStatus::Loading;
+        }
+    }
+    for event in load_failed.read() {
+        let Some(entry) = registry.mods.iter_mut().find(|m| m.handle.as_ref().is_some_and(|h| h.id() == event.id))
+        else {
+            continue;
+        };
+        // Before the first start, `activate_mods` reports the failure itself.
+        if entry.started {
+            let error = format!("reload failed, the previous version keeps running: {}", error_chain(&event.error));
+            error!("mod {}: {error}", entry.file);
+            entry.last_error = Some(error.clone());
+            reload_failed.write(ModReloadFailed { file: entry.file.clone(), error });
+        }
+    }
+}
+
+/// At the frame boundary: swaps in mods whose file changed, and starts mods
+/// whose first compile finished (running their `Startup` systems).
+fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRuntime) {
+    for entry in registry.mods.iter_mut().filter(|m| m.reload_pending) {
+        entry.reload_pending = false;
+        let Some(asset) = entry.handle.as_ref().and_then(|h| world.resource::<Assets<ModAsset>>().get(h)).cloned()
+        else {
+            continue;
+        };
+        let new =
+            ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, &entry.file, &runtime.limits, world);
+        match new {
+            Ok(mut instance) => {
+                if let Some(old) = &entry.instance {
+                    instance.carry_over(old, world);
+                } else {
+                    instance.skip_held_messages(world);
+                }
+                // The old instance is dropped only now, after the new one is ready.
+                entry.instance = Some(instance);
+                entry.reloads += 1;
+                entry.status = ModStatus::Running;
+                entry.last_error = None;
+                info!("mod {} reloaded from {} (reload {})", entry.name, entry.file, entry.reloads);
+                world.write_message(ModReloaded { file: entry.file.clone(), reloads: entry.reloads });
+            }
+            Err(e) => {
+                let error = format!("reload failed, the previous version keeps running: {e}");
+                error!("mod {}: {error}", entry.file);
+                entry.last_error = Some(error.clone());
+                world.write_message(ModReloadFailed { file: entry.file.clone(), error });
+            }
+        }
     }
 }
 
@@ -305,6 +416,7 @@ fn activate_mods(world: &mut World) {
         }
         registry.started_once = registry.discovered;
         let runtime = world.resource::<WasmRuntime>().clone();
+        reload_mods(world, &mut registry, &runtime);
         for entry in registry.mods.iter_mut().filter(|m| m.status == ModStatus::Loading) {
             let Some(handle) = entry.handle.clone() else { continue };
             let state = world.resource::<AssetServer>().load_state(&handle);
@@ -329,6 +441,7 @@ fn activate_mods(world: &mut World) {
                             entry.name = instance.descriptor.name.clone();
                             entry.version = instance.descriptor.version.clone();
                             entry.status = ModStatus::Running;
+                            entry.started = true;
                             info!("mod {} {} started from {}", entry.name, entry.version, entry.file);
                             world.write_message(ModStarted { file: entry.file.clone(), name: entry.name.clone() });
                             entry.instance = Some(instance);

@@ -1,0 +1,167 @@
+//! Hot reload: a changed mod file is compiled off the main thread and swapped
+//! in at a frame boundary; a new version that fails leaves the old one running.
+
+use engine::bevy::prelude::*;
+use engine::runtime::{ModComponents, ModMessages, ModRegistry, ModStatus};
+use mod_api::{Transform2d, Velocity};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tests::*;
+
+/// Replaces `dir/file` atomically (write elsewhere, rename in), as a careful
+/// build tool does.
+fn replace(dir: &Path, file: &str, bytes: &[u8]) -> Instant {
+    let staged = std::env::temp_dir().join(format!("staged-{}-{file}", std::process::id()));
+    std::fs::write(&staged, bytes).unwrap();
+    let t = Instant::now();
+    std::fs::rename(&staged, dir.join(file)).unwrap();
+    t
+}
+
+/// Runs frames until `done` holds (panics after 20 s), returning how long it took.
+fn until(app: &mut App, what: &str, done: impl Fn(&App) -> bool) -> Duration {
+    let t = Instant::now();
+    while !done(app) {
+        assert!(t.elapsed() < Duration::from_secs(20), "timed out waiting until {what}");
+        app.update();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    t.elapsed()
+}
+
+fn entry<'a>(app: &'a App, file: &str) -> &'a engine::runtime::ModEntry {
+    app.world().resource::<ModRegistry>().get(file).unwrap()
+}
+
+fn x_of(app: &App, e: Entity) -> f32 {
+    app.world().get::<Transform2d>(e).unwrap().translation.x
+}
+
+#[test]
+fn a_changed_mod_is_swapped_between_frames_and_keeps_running() {
+    let dir = mod_dir(&["mover"]);
+    let mut app = start(&headless_config(dir.path()));
+    let e = app.world_mut().spawn((Transform2d::default(), Velocity(Vec2::X * 60.0))).id();
+    run(&mut app, 10);
+    let before = x_of(&app, e);
+    replace(dir.path(), "mover.wasm", &mod_bytes("mover"));
+    let took = until(&mut app, "mover is reloaded", |app| entry(app, "mover.wasm").reloads == 1);
+    eprintln!("reload seen {took:?} after the file was replaced");
+    let swapped_at = x_of(&app, e);
+    assert!(swapped_at > before, "the old version ran until the swap");
+    run(&mut app, 10);
+    assert!(x_of(&app, e) > swapped_at + 5.0, "the new version moves the entity");
+    let m = entry(&app, "mover.wasm");
+    assert_eq!((m.status.clone(), m.last_error.clone()), (ModStatus::Running, None));
+}
+
+#[test]
+fn a_broken_new_version_leaves_the_old_one_running() {
+    let dir = mod_dir(&["mover"]);
+    let mut app = start(&headless_config(dir.path()));
+    let e = app.world_mut().spawn((Transform2d::default(), Velocity(Vec2::X * 60.0))).id();
+    replace(dir.path(), "mover.wasm", b"not wasm at all");
+    until(&mut app, "the failed reload is reported", |app| entry(app, "mover.wasm").last_error.is_some());
+    let m = entry(&app, "mover.wasm");
+    let error = m.last_error.clone().unwrap();
+    assert!(error.contains("mover.wasm") && error.contains("reload failed"), "{error}");
+    assert!(error.contains("not a WebAssembly module"), "{error}");
+    assert_eq!((m.status.clone(), m.reloads), (ModStatus::Running, 0));
+    let x = x_of(&app, e);
+    run(&mut app, 10);
+    assert!(x_of(&app, e) > x + 5.0, "the previous version still runs");
+}
+
+#[test]
+fn a_new_version_that_fails_to_start_leaves_the_old_one_running() {
+    // Valid wasm with the ABI section, but its descriptor does not parse.
+    let broken = wat::parse_str(
+        r#"(module (@custom "bevy_mod_abi" "\01\00\00\00")
+            (memory (export "memory") 1)
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 1024)
+            (func (export "mod_init") (result i64) unreachable)
+            (func (export "mod_run") (param i32 i32) (result i32) i32.const 0))"#,
+    )
+    .unwrap();
+    let dir = mod_dir(&["mover"]);
+    let mut app = start(&headless_config(dir.path()));
+    replace(dir.path(), "mover.wasm", &broken);
+    until(&mut app, "the failed reload is reported", |app| entry(app, "mover.wasm").last_error.is_some());
+    let error = entry(&app, "mover.wasm").last_error.clone().unwrap();
+    assert!(error.contains("mod_init") && error.contains("unreachable"), "{error}");
+    assert_eq!(entry(&app, "mover.wasm").status, ModStatus::Running);
+    assert!(moved(&mut app));
+}
+
+fn moved(app: &mut App) -> bool {
+    let e = app.world_mut().spawn((Transform2d::default(), Velocity(Vec2::X * 60.0))).id();
+    run(app, 10);
+    x_of(app, e) > 5.0
+}
+
+#[test]
+fn reloading_a_fixed_version_re_enables_a_failed_mod() {
+    let dir = mod_dir(&["faulty"]);
+    let mut app = start(&headless_config(dir.path()));
+    until(&mut app, "faulty fails", |app| matches!(entry(app, "faulty.wasm").status, ModStatus::Failed(_)));
+    // The "fix": a version that does not panic.
+    replace(dir.path(), "faulty.wasm", &mod_bytes("mover"));
+    until(&mut app, "the fixed version runs", |app| entry(app, "faulty.wasm").status == ModStatus::Running);
+    assert_eq!(entry(&app, "faulty.wasm").reloads, 1);
+    assert!(moved(&mut app));
+}
+
+#[test]
+fn a_mod_whose_first_load_failed_starts_when_its_file_is_fixed() {
+    let dir = mod_dir(&["mover"]);
+    std::fs::write(dir.path().join("later.wasm"), b"half-written").unwrap();
+    let mut app = start(&headless_config(dir.path()));
+    assert!(matches!(entry(&app, "later.wasm").status, ModStatus::Failed(_)));
+    replace(dir.path(), "later.wasm", &mod_bytes("census"));
+    until(&mut app, "the fixed mod starts", |app| entry(app, "later.wasm").status == ModStatus::Running);
+    run(&mut app, 1);
+    // Its Startup systems ran: census spawns ten sparks.
+    let id = app.world().resource::<ModComponents>().get("census::Spark").expect("declared").id;
+    let world = app.world_mut();
+    let sparks = world.query::<EntityRef>().iter(world).filter(|e| e.contains_id(id)).count();
+    assert_eq!(sparks, 10);
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+struct Ping {
+    value: u32,
+}
+// SAFETY: same layout as census::Ping.
+unsafe impl mod_api::Message for Ping {
+    const NAME: &'static str = "census::Ping";
+}
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+struct Pong {
+    value: u32,
+}
+// SAFETY: same layout as census::Pong.
+unsafe impl mod_api::Message for Pong {
+    const NAME: &'static str = "census::Pong";
+}
+
+#[test]
+fn message_readers_continue_where_the_old_version_stopped() {
+    let dir = mod_dir(&["census"]);
+    let mut app = start(&headless_config(dir.path()));
+    let mut cursor = 0;
+    app.world_mut().resource_mut::<ModMessages>().write(Ping { value: 1 });
+    run(&mut app, 1);
+    let mut pongs = app.world_mut().resource_mut::<ModMessages>().read::<Pong>(&mut cursor);
+    replace(dir.path(), "census.wasm", &mod_bytes("census"));
+    until(&mut app, "census is reloaded", |app| entry(app, "census.wasm").reloads == 1);
+    app.world_mut().resource_mut::<ModMessages>().write(Ping { value: 3 });
+    // Messages live two frames: read every frame, as a real reader does.
+    for _ in 0..3 {
+        run(&mut app, 1);
+        pongs.extend(app.world_mut().resource_mut::<ModMessages>().read::<Pong>(&mut cursor));
+    }
+    pongs.extend(app.world_mut().resource_mut::<ModMessages>().read::<Pong>(&mut cursor));
+    assert_eq!(pongs, vec![Pong { value: 2 }, Pong { value: 6 }], "each ping answered once, across the reload");
+}
