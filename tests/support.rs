@@ -119,3 +119,46 @@ pub fn assert_failed(app: &App, name: &str, parts: &[&str]) -> String {
         other => panic!("{name} should have failed, but is {other:?}"),
     }
 }
+
+/// Replaces `dir/file` atomically (write elsewhere, rename in), as a careful
+/// build tool does, so the watcher never sees a half-written file.
+pub fn replace(dir: &Path, file: &str, bytes: &[u8]) {
+    let staged = std::env::temp_dir().join(format!("staged-{}-{file}", std::process::id()));
+    std::fs::write(&staged, bytes).unwrap();
+    std::fs::rename(&staged, dir.join(file)).unwrap();
+}
+
+/// Runs frames until `done` holds (panics after 20 s), returning how long it took.
+pub fn until(app: &mut App, what: &str, done: impl Fn(&App) -> bool) -> Duration {
+    let t = Instant::now();
+    while !done(app) {
+        assert!(t.elapsed() < Duration::from_secs(20), "timed out waiting until {what}");
+        app.update();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    t.elapsed()
+}
+
+/// The registry entry of mod `file`.
+pub fn entry<'a>(app: &'a App, file: &str) -> &'a engine::runtime::ModEntry {
+    app.world().resource::<ModRegistry>().get(file).unwrap_or_else(|| panic!("no mod {file}"))
+}
+
+/// The engine's view of the counter example's message.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct CounterValue {
+    pub count: u64,
+    pub version: u32,
+    pub bonus: u32,
+}
+// SAFETY: same layout as counter::CounterValue.
+unsafe impl mod_api::Message for CounterValue {
+    const NAME: &'static str = "counter::CounterValue";
+}
+
+/// Runs one frame and returns the counter values sent in it.
+pub fn counter_frame(app: &mut App, cursor: &mut u64) -> Vec<CounterValue> {
+    app.update();
+    app.world_mut().resource_mut::<engine::runtime::ModMessages>().read::<CounterValue>(cursor)
+}

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Major version of the ABI. A mod built against another major is refused.
 pub const ABI_MAJOR: u16 = 1;
 /// Minor version: additions only. A host accepts mods with a minor up to its own.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 
 /// Name of the custom section that carries the ABI version a mod was built
 /// against: 4 bytes, `major: u16 LE`, `minor: u16 LE`. The host reads it
@@ -32,6 +32,13 @@ pub mod exports {
     pub const RUN: &str = "mod_run";
     /// The mod's linear memory.
     pub const MEMORY: &str = "memory";
+    /// Optional (ABI 1.1) `mod_save_state() -> i64`: `(len << 32) | ptr` of
+    /// the mod's state as RON, before a reload.
+    pub const SAVE_STATE: &str = "mod_save_state";
+    /// Optional (ABI 1.1) `mod_restore_state(ptr: i32, len: i32) -> i64`:
+    /// restores state the host wrote into the `mod_alloc` buffer; returns 0,
+    /// or `(len << 32) | ptr` of an error message.
+    pub const RESTORE_STATE: &str = "mod_restore_state";
 }
 
 /// Names of the functions the host provides (module [`IMPORT_MODULE`]).

@@ -81,6 +81,6 @@ pub mod prelude {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::guest::export::{alloc, init, run};
+    pub use crate::guest::export::{alloc, init, restore_state, run, save_state};
     pub use crate::guest::{ModResource, fetch_mod_resource};
 }

@@ -53,3 +53,21 @@ fn a_scripted_play_is_reproducible() {
     // so compile time does not change what happens.
     assert_eq!(scripted_play(), scripted_play());
 }
+
+#[test]
+fn reloading_the_rules_mod_mid_game_keeps_the_score() {
+    let dir = mod_dir(&["mover", "rocks", "rules", "ship"]);
+    let mut config = headless_config(dir.path());
+    config.input = Some(repo().join("assets/input/demo-play.ron"));
+    let mut app = start(&config);
+    run(&mut app, 900);
+    let board = *app.world().resource::<engine::game::Scoreboard>();
+    assert!(board.score > 0, "scored before the reload: {board:?}");
+    replace(dir.path(), "rules.wasm", &mod_bytes("rules"));
+    until(&mut app, "rules is reloaded", |app| entry(app, "rules.wasm").reloads == 1);
+    run(&mut app, 1);
+    let after = *app.world().resource::<engine::game::Scoreboard>();
+    assert!(after.score >= board.score, "the score survived: {board:?} -> {after:?}");
+    assert!(after.lives <= board.lives && after.lives > 0 || after.game_over);
+    assert_eq!(entry(&app, "rules.wasm").last_error, None);
+}

@@ -48,8 +48,26 @@ fn a_mod_built_for_another_abi_is_refused_naming_both_versions() {
     let at = bytes.windows(name.len()).position(|w| w == name).expect("mods carry the ABI section") + name.len();
     bytes[at..at + 4].copy_from_slice(&[9, 0, 2, 0]);
     let (_dir, mut app) = with_mover(&[("future.wasm", bytes)]);
-    assert_failed(&app, "future.wasm", &["future.wasm", "ABI 9.2", "ABI 1.0"]);
+    let host = format!("ABI {}.{}", mod_api::abi::ABI_MAJOR, mod_api::abi::ABI_MINOR);
+    assert_failed(&app, "future.wasm", &["future.wasm", "ABI 9.2", &host]);
     assert!(moved_after(&mut app, 30) > 20.0);
+}
+
+#[test]
+fn a_mod_needing_a_newer_minor_abi_is_refused_and_an_older_minor_accepted() {
+    let with_version = |major: u16, minor: u16| {
+        let mut bytes = mod_bytes("mover");
+        let name = b"bevy_mod_abi";
+        let at = bytes.windows(name.len()).position(|w| w == name).unwrap() + name.len();
+        bytes[at..at + 2].copy_from_slice(&major.to_le_bytes());
+        bytes[at + 2..at + 4].copy_from_slice(&minor.to_le_bytes());
+        bytes
+    };
+    let (major, minor) = (mod_api::abi::ABI_MAJOR, mod_api::abi::ABI_MINOR);
+    let (_dir, app) =
+        with_mover(&[("newer.wasm", with_version(major, minor + 1)), ("older.wasm", with_version(major, 0))]);
+    assert_failed(&app, "newer.wasm", &["newer.wasm", &format!("ABI {major}.{}", minor + 1)]);
+    assert_eq!(status(&app, "older.wasm"), ModStatus::Running);
 }
 
 #[test]

@@ -2,36 +2,10 @@
 //! in at a frame boundary; a new version that fails leaves the old one running.
 
 use engine::bevy::prelude::*;
-use engine::runtime::{ModComponents, ModMessages, ModRegistry, ModStatus};
+use engine::runtime::{ModComponents, ModMessages, ModStatus};
 use mod_api::{Transform2d, Velocity};
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tests::*;
-
-/// Replaces `dir/file` atomically (write elsewhere, rename in), as a careful
-/// build tool does.
-fn replace(dir: &Path, file: &str, bytes: &[u8]) -> Instant {
-    let staged = std::env::temp_dir().join(format!("staged-{}-{file}", std::process::id()));
-    std::fs::write(&staged, bytes).unwrap();
-    let t = Instant::now();
-    std::fs::rename(&staged, dir.join(file)).unwrap();
-    t
-}
-
-/// Runs frames until `done` holds (panics after 20 s), returning how long it took.
-fn until(app: &mut App, what: &str, done: impl Fn(&App) -> bool) -> Duration {
-    let t = Instant::now();
-    while !done(app) {
-        assert!(t.elapsed() < Duration::from_secs(20), "timed out waiting until {what}");
-        app.update();
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    t.elapsed()
-}
-
-fn entry<'a>(app: &'a App, file: &str) -> &'a engine::runtime::ModEntry {
-    app.world().resource::<ModRegistry>().get(file).unwrap()
-}
 
 fn x_of(app: &App, e: Entity) -> f32 {
     app.world().get::<Transform2d>(e).unwrap().translation.x
@@ -44,9 +18,10 @@ fn a_changed_mod_is_swapped_between_frames_and_keeps_running() {
     let e = app.world_mut().spawn((Transform2d::default(), Velocity(Vec2::X * 60.0))).id();
     run(&mut app, 10);
     let before = x_of(&app, e);
+    let written = Instant::now();
     replace(dir.path(), "mover.wasm", &mod_bytes("mover"));
     let took = until(&mut app, "mover is reloaded", |app| entry(app, "mover.wasm").reloads == 1);
-    eprintln!("reload seen {took:?} after the file was replaced");
+    eprintln!("reload seen {took:?} ({:?}) after the file was replaced", written.elapsed());
     let swapped_at = x_of(&app, e);
     assert!(swapped_at > before, "the old version ran until the swap");
     run(&mut app, 10);
@@ -164,4 +139,67 @@ fn message_readers_continue_where_the_old_version_stopped() {
     }
     pongs.extend(app.world_mut().resource_mut::<ModMessages>().read::<Pong>(&mut cursor));
     assert_eq!(pongs, vec![Pong { value: 2 }, Pong { value: 6 }], "each ping answered once, across the reload");
+}
+
+/// Reads counter values for `n` frames.
+fn counts(app: &mut App, cursor: &mut u64, n: usize) -> Vec<CounterValue> {
+    (0..n).flat_map(|_| counter_frame(app, cursor)).collect()
+}
+
+#[test]
+fn mod_state_survives_a_reload() {
+    let dir = mod_dir(&["counter"]);
+    let mut app = start(&headless_config(dir.path()));
+    let mut cursor = 0;
+    let before = counts(&mut app, &mut cursor, 20);
+    replace(dir.path(), "counter.wasm", &mod_bytes("counter"));
+    let mut after = Vec::new();
+    while entry(&app, "counter.wasm").reloads == 0 {
+        after.extend(counter_frame(&mut app, &mut cursor));
+    }
+    after.extend(counts(&mut app, &mut cursor, 5));
+    let all: Vec<u64> = before.iter().chain(&after).map(|c| c.count).collect();
+    let expected: Vec<u64> = (1..=all.len() as u64).collect();
+    assert_eq!(all, expected, "one count per frame, carried across the swap");
+}
+
+#[test]
+fn a_state_schema_change_carries_over_through_serde() {
+    let dir = mod_dir(&["counter"]);
+    let mut app = start(&headless_config(dir.path()));
+    let mut cursor = 0;
+    let last = counts(&mut app, &mut cursor, 20).last().copied().unwrap();
+    assert_eq!((last.version, last.bonus), (1, 0));
+    assert!(last.count >= 20);
+    replace(dir.path(), "counter.wasm", &mod_bytes("counter_v2"));
+    until(&mut app, "v2 runs", |app| entry(app, "counter.wasm").reloads == 1);
+    let v2 = counts(&mut app, &mut cursor, 3);
+    let first_v2 = v2.iter().find(|c| c.version == 2).expect("v2 reports");
+    // `frames` → `ticks` by alias, `bonus` by default, `label` dropped.
+    assert!(first_v2.count > last.count, "the count carried over: {last:?} -> {v2:?}");
+    assert_eq!(first_v2.bonus, 7, "the new field took its default");
+    assert_eq!(entry(&app, "counter.wasm").last_error, None);
+}
+
+#[test]
+fn state_that_cannot_be_restored_starts_fresh_and_is_kept_for_the_modder() {
+    let dir = mod_dir(&["counter"]);
+    let mut app = start(&headless_config(dir.path()));
+    let mut cursor = 0;
+    counts(&mut app, &mut cursor, 20);
+    replace(dir.path(), "counter.wasm", &mod_bytes("counter_v3"));
+    until(&mut app, "v3 runs", |app| entry(app, "counter.wasm").reloads == 1);
+    let v3 = counts(&mut app, &mut cursor, 3);
+    let first_v3 = v3.iter().find(|c| c.version == 3).expect("v3 reports");
+    assert!(first_v3.count <= 3, "v3 started fresh: {v3:?}");
+    let m = entry(&app, "counter.wasm");
+    assert_eq!(m.status, ModStatus::Running);
+    let error = m.last_error.clone().expect("the lost state is reported");
+    for part in
+        ["counter", "state could not be restored", "counter::state::Counter", "starts fresh", "rejected-state.ron"]
+    {
+        assert!(error.contains(part), "error should mention {part:?}: {error}");
+    }
+    let kept = std::fs::read_to_string(dir.path().join("counter.rejected-state.ron")).expect("old state kept");
+    assert!(kept.contains("frames:") && kept.contains("\"counter\""), "{kept}");
 }

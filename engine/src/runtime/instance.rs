@@ -154,6 +154,8 @@ pub struct ModInstance {
     memory: Memory,
     run: TypedFunc<(i32, i32), i32>,
     alloc: TypedFunc<(i32, i32), i32>,
+    save: Option<TypedFunc<(), i64>>,
+    restore: Option<TypedFunc<(i32, i32), i64>>,
     buffer_ptr: u32,
     buffer_cap: u32,
     limits: ModLimits,
@@ -203,6 +205,15 @@ impl ModInstance {
         let init = instance
             .get_typed_func::<(), i64>(&mut store, abi::exports::INIT)
             .map_err(|e| typed_err(abi::exports::INIT, e))?;
+        // Optional (ABI 1.1): state that survives a reload.
+        let save = match instance.get_func(&mut store, abi::exports::SAVE_STATE) {
+            Some(f) => Some(f.typed::<(), i64>(&store).map_err(|e| typed_err(abi::exports::SAVE_STATE, e))?),
+            None => None,
+        };
+        let restore = match instance.get_func(&mut store, abi::exports::RESTORE_STATE) {
+            Some(f) => Some(f.typed::<(i32, i32), i64>(&store).map_err(|e| typed_err(abi::exports::RESTORE_STATE, e))?),
+            None => None,
+        };
 
         let packed =
             init.call(&mut store, ()).map_err(|e| trap_error(&mut store, file, abi::exports::INIT, e, limits))?;
@@ -221,6 +232,8 @@ impl ModInstance {
             memory,
             run,
             alloc,
+            save,
+            restore,
             buffer_ptr: 0,
             buffer_cap: 0,
             limits: limits.clone(),
@@ -233,6 +246,68 @@ impl ModInstance {
         };
         this.apply_descriptor(world, &descriptor).map_err(descriptor_err)?;
         Ok(this)
+    }
+
+    /// Makes the mod's host buffer at least `size` bytes (ABI.md, `mod_alloc`),
+    /// growing it by half again so it is rarely reallocated.
+    fn ensure_buffer(&mut self, size: usize, during: &str) -> Result<(), ModError> {
+        if size as u32 <= self.buffer_cap {
+            return Ok(());
+        }
+        let cap = (size as u32).max(self.buffer_cap + self.buffer_cap / 2).max(64 * 1024);
+        arm(&mut self.store, &self.limits);
+        let ptr = self
+            .alloc
+            .call(&mut self.store, (cap as i32, DATA_ALIGN as i32))
+            .map_err(|e| trap_error(&mut self.store, during, abi::exports::ALLOC, e, &self.limits))?;
+        let mem_len = self.memory.data_size(&self.store);
+        if ptr as u32 as usize + cap as usize > mem_len || !(ptr as u32 as usize).is_multiple_of(DATA_ALIGN) {
+            return Err(ModError::System {
+                module: self.label().to_string(),
+                system: during.to_string(),
+                cause: format!("mod_alloc returned {ptr:#x} for {cap} bytes, outside memory or misaligned"),
+            });
+        }
+        self.buffer_ptr = ptr as u32;
+        self.buffer_cap = cap;
+        Ok(())
+    }
+
+    /// The UTF-8 text at a packed `(len << 32) | ptr` the mod returned.
+    fn packed_text(&self, packed: i64, what: &str) -> Result<String, ModError> {
+        let (ptr, len) = (packed as u32 as usize, (packed as u64 >> 32) as usize);
+        let bytes = self.memory.data(&self.store).get(ptr..ptr.saturating_add(len));
+        let text = bytes.and_then(|b| std::str::from_utf8(b).ok());
+        text.map(str::to_string).ok_or_else(|| ModError::Descriptor {
+            module: self.label().to_string(),
+            cause: format!("{what} returned {len} bytes at {ptr:#x}: outside the mod's memory or not UTF-8"),
+        })
+    }
+
+    /// The mod's state as RON (ABI 1.1 `mod_save_state`), or `None` if the
+    /// mod keeps none.
+    pub fn save_state(&mut self) -> Result<Option<String>, ModError> {
+        let Some(save) = self.save.clone() else { return Ok(None) };
+        arm(&mut self.store, &self.limits);
+        let packed = save.call(&mut self.store, ()).map_err(|e| {
+            trap_error(&mut self.store, abi::exports::SAVE_STATE, abi::exports::SAVE_STATE, e, &self.limits)
+        })?;
+        self.packed_text(packed, abi::exports::SAVE_STATE).map(Some)
+    }
+
+    /// Hands `state` to the mod (ABI 1.1 `mod_restore_state`). `Ok(Err(why))`:
+    /// the mod rejected it and starts fresh; `Err`: the mod trapped.
+    pub fn restore_state(&mut self, state: &str) -> Result<Result<(), String>, ModError> {
+        let Some(restore) = self.restore.clone() else { return Ok(Ok(())) };
+        let during = abi::exports::RESTORE_STATE;
+        self.ensure_buffer(state.len(), during)?;
+        let at = self.buffer_ptr as usize;
+        self.memory.data_mut(&mut self.store)[at..at + state.len()].copy_from_slice(state.as_bytes());
+        arm(&mut self.store, &self.limits);
+        let packed = restore
+            .call(&mut self.store, (at as i32, state.len() as i32))
+            .map_err(|e| trap_error(&mut self.store, during, during, e, &self.limits))?;
+        if packed == 0 { Ok(Ok(())) } else { Ok(Err(self.packed_text(packed, during)?)) }
     }
 
     /// Takes over from the version it replaces: each message reader of a
@@ -427,22 +502,8 @@ impl ModInstance {
         }
 
         // 2. Buffer.
-        if size as u32 > self.buffer_cap {
-            let cap = (size as u32).max(self.buffer_cap + self.buffer_cap / 2).max(64 * 1024);
-            arm(&mut self.store, &self.limits);
-            let ptr = self.alloc.call(&mut self.store, (cap as i32, DATA_ALIGN as i32)).map_err(|e| {
-                trap_error(&mut self.store, &self.systems[i].name, abi::exports::ALLOC, e, &self.limits)
-            })?;
-            let mem_len = self.memory.data_size(&self.store);
-            if ptr as u32 as usize + cap as usize > mem_len || !(ptr as u32 as usize).is_multiple_of(DATA_ALIGN) {
-                return Err(system_err(
-                    self,
-                    format!("mod_alloc returned {ptr:#x} for {cap} bytes, outside memory or misaligned"),
-                ));
-            }
-            self.buffer_ptr = ptr as u32;
-            self.buffer_cap = cap;
-        }
+        let name = self.systems[i].name.clone();
+        self.ensure_buffer(size, &name)?;
 
         // 3. Copy in.
         let base = self.buffer_ptr as usize;

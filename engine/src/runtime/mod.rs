@@ -367,6 +367,7 @@ fn watch_reloads(
 /// At the frame boundary: swaps in mods whose file changed, and starts mods
 /// whose first compile finished (running their `Startup` systems).
 fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRuntime) {
+    let mods_dir = world.resource::<ModsDir>().0.clone();
     for entry in registry.mods.iter_mut().filter(|m| m.reload_pending) {
         entry.reload_pending = false;
         let Some(asset) = entry.handle.as_ref().and_then(|h| world.resource::<Assets<ModAsset>>().get(h)).cloned()
@@ -374,19 +375,30 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
             continue;
         };
         let new =
-            ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, &entry.file, &runtime.limits, world);
+            ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, &entry.file, &runtime.limits, world)
+                .and_then(|mut instance| {
+                    let warning = match entry.instance.as_mut() {
+                        Some(old) => {
+                            instance.carry_over(old, world);
+                            hand_over_state(old, &mut instance, &entry.file, &mods_dir)?
+                        }
+                        None => {
+                            instance.skip_held_messages(world);
+                            None
+                        }
+                    };
+                    Ok((instance, warning))
+                });
         match new {
-            Ok(mut instance) => {
-                if let Some(old) = &entry.instance {
-                    instance.carry_over(old, world);
-                } else {
-                    instance.skip_held_messages(world);
-                }
+            Ok((instance, warning)) => {
                 // The old instance is dropped only now, after the new one is ready.
                 entry.instance = Some(instance);
                 entry.reloads += 1;
                 entry.status = ModStatus::Running;
-                entry.last_error = None;
+                if let Some(w) = &warning {
+                    error!("mod {}: {w}", entry.file);
+                }
+                entry.last_error = warning;
                 info!("mod {} reloaded from {} (reload {})", entry.name, entry.file, entry.reloads);
                 world.write_message(ModReloaded { file: entry.file.clone(), reloads: entry.reloads });
             }
@@ -396,6 +408,38 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
                 entry.last_error = Some(error.clone());
                 world.write_message(ModReloadFailed { file: entry.file.clone(), error });
             }
+        }
+    }
+}
+
+/// Moves the old version's state into the new one. A trap while restoring
+/// fails the reload (the old version keeps running). State the new version
+/// rejects, or that the old one cannot save, is not lost silently: the mod
+/// starts fresh, the rejected state is kept in a RON file beside the mod,
+/// and the returned warning says so.
+fn hand_over_state(
+    old: &mut ModInstance,
+    new: &mut ModInstance,
+    file: &str,
+    mods_dir: &std::path::Path,
+) -> Result<Option<String>, ModError> {
+    let state = match old.save_state() {
+        Ok(Some(state)) => state,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            return Ok(Some(format!("the previous version could not save its state ({e}); the mod starts fresh")));
+        }
+    };
+    match new.restore_state(&state)? {
+        Ok(()) => Ok(None),
+        Err(why) => {
+            let stem = file.strip_suffix(".wasm").unwrap_or(file);
+            let kept = mods_dir.join(format!("{stem}.rejected-state.ron"));
+            let where_kept = match std::fs::write(&kept, &state) {
+                Ok(()) => format!("the old state is kept in {}", kept.display()),
+                Err(e) => format!("the old state could not be written to {}: {e}", kept.display()),
+            };
+            Ok(Some(format!("state could not be restored ({why}); the mod starts fresh; {where_kept}")))
         }
     }
 }

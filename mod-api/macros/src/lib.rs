@@ -85,7 +85,8 @@ pub fn derive_resource(input: TokenStream) -> TokenStream {
 }
 
 /// Marks the mod's entry point, `fn main(app: &mut App)`, and exports what
-/// the host calls: `mod_init`, `mod_run`, `mod_alloc`, plus the ABI version
+/// the host calls: `mod_init`, `mod_run`, `mod_alloc`, `mod_save_state`,
+/// `mod_restore_state`, plus the ABI version
 /// section. One per mod crate.
 #[proc_macro_attribute]
 pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -125,6 +126,18 @@ pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
         #[unsafe(no_mangle)]
         pub extern "C" fn mod_run(system: i32, frame: i32) -> i32 {
             ::mod_api::__private::run(system, frame)
+        }
+
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn mod_save_state() -> i64 {
+            ::mod_api::__private::save_state()
+        }
+
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn mod_restore_state(ptr: i32, len: i32) -> i64 {
+            ::mod_api::__private::restore_state(ptr, len)
         }
 
         #[doc(hidden)]

@@ -42,6 +42,24 @@ impl App {
     pub fn init_resource<T: crate::Resource + Default>(&mut self) -> &mut Self {
         self.insert_resource(T::default())
     }
+    /// Adds a mod resource with its default value that survives hot reloads:
+    /// the old version's value is handed to the new version as RON, and read
+    /// with serde's rules (new fields need `#[serde(default)]`; renamed ones
+    /// `#[serde(alias = "…")]`). The key is the type's path.
+    pub fn init_saved_resource<T>(&mut self) -> &mut Self
+    where
+        T: crate::Resource + Default + serde::Serialize + for<'de> serde::Deserialize<'de>,
+    {
+        registry::with(|r| {
+            r.saved.push(super::state::SavedResource {
+                name: core::any::type_name::<T>(),
+                save: super::state::saver::<T>,
+                restore: super::state::restorer::<T>,
+            })
+        });
+        self.init_resource::<T>()
+    }
+
     /// Adds (or replaces) a mod resource.
     pub fn insert_resource<T: crate::Resource>(&mut self, value: T) -> &mut Self {
         registry::with(|r| r.resources.insert(core::any::TypeId::of::<T>(), Box::new(value)));

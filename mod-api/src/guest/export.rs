@@ -11,6 +11,20 @@ thread_local! {
     /// descriptor text, both kept alive until replaced.
     static HOST_BUFFER: RefCell<Vec<u128>> = const { RefCell::new(Vec::new()) };
     static DESCRIPTOR: RefCell<String> = const { RefCell::new(String::new()) };
+    static IDENTITY: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
+}
+
+/// `mod_save_state` (ABI 1.1).
+pub fn save_state() -> i64 {
+    IDENTITY.with(|i| {
+        let (name, version) = &*i.borrow();
+        super::state::save(name, version)
+    })
+}
+
+/// `mod_restore_state` (ABI 1.1).
+pub fn restore_state(ptr: i32, len: i32) -> i64 {
+    super::state::restore(ptr, len)
 }
 
 /// `mod_alloc`: a buffer of at least `size` bytes, 16-byte aligned, for the
@@ -29,6 +43,7 @@ pub fn init(main: fn(&mut App), crate_name: &str, crate_version: &str) -> i64 {
     std::panic::set_hook(Box::new(|info| super::sys::panic_message(&info.to_string())));
     let mut app = App { name: crate_name.to_string(), version: crate_version.to_string() };
     main(&mut app);
+    IDENTITY.with(|i| *i.borrow_mut() = (app.name.clone(), app.version.clone()));
     let descriptor = registry::with(|r| {
         r.components_known_to_host = r.components.len() as u32;
         ModDescriptor {

@@ -9,6 +9,7 @@ mod param;
 mod query;
 mod registry;
 mod resource;
+pub(crate) mod state;
 mod sys;
 
 pub use crate::abi::ScheduleLabel;
@@ -19,3 +20,4 @@ pub use message::{MessageReader, MessageWriter};
 pub use param::{FrameCtx, IntoModSystem, Local, SystemParam};
 pub use query::{Query, QueryData, QueryFilter, With, Without};
 pub use resource::{Keyboard, ModResource, Res, ResMut, Resource, Rng, Time, fetch_mod_resource};
+pub use state::SavedState;

@@ -20,6 +20,8 @@ pub(crate) struct Registry {
     message_ids: HashMap<&'static str, u32>,
     pub systems: Vec<(SystemDecl, Box<dyn ErasedSystem>)>,
     pub resources: HashMap<TypeId, Box<dyn Any>>,
+    /// Resources that survive a reload (see `state.rs`).
+    pub(crate) saved: Vec<super::state::SavedResource>,
 }
 
 thread_local! {

@@ -4,9 +4,10 @@
 
 use arcade_types::{GameReset, HALF_FIELD, Rock, RockDestroyed, WaveStarted, Wrap, layer};
 use mod_api::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// The current wave, kept in the mod's memory.
-#[derive(Resource, Default)]
+#[derive(Resource, Default, Serialize, Deserialize)]
 struct Waves {
     wave: u32,
     /// Seconds until the next wave once the field is clear.
@@ -119,5 +120,5 @@ fn wrap(mut q: Query<&mut Transform2d, With<Wrap>>) {
 
 #[mod_main]
 fn main(app: &mut App) {
-    app.init_resource::<Waves>().add_systems(Update, (reset, split, spawn_wave, spin, wrap).chain());
+    app.init_saved_resource::<Waves>().add_systems(Update, (reset, split, spawn_wave, spin, wrap).chain());
 }

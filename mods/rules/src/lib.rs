@@ -5,6 +5,7 @@
 
 use arcade_types::{Bullet, GameReset, Rock, RockDestroyed, Ship, ShipHit, WaveStarted};
 use mod_api::prelude::*;
+use serde::{Deserialize, Serialize};
 
 const LIVES: u32 = 3;
 
@@ -17,7 +18,7 @@ struct Popup {
 
 const POPUP_SECS: f32 = 0.8;
 
-#[derive(Resource)]
+#[derive(Resource, Serialize, Deserialize)]
 struct Game {
     score: u32,
     lives: u32,
@@ -115,7 +116,7 @@ fn report(game: Res<Game>, mut scores: MessageWriter<ScoreChanged>) {
 
 #[mod_main]
 fn main(app: &mut App) {
-    app.init_resource::<Game>()
+    app.init_saved_resource::<Game>()
         .add_systems(Update, (track_waves, resolve_hits, restart, report).chain())
         .add_systems(Update, fade_popups);
 }

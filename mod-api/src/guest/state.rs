@@ -1,0 +1,99 @@
+//! Mod state that survives a hot reload: resources added with
+//! [`App::init_saved_resource`](crate::App::init_saved_resource) are written
+//! to RON by the old version and read back by the new one (ABI.md, "State").
+//!
+//! serde's rules decide what carries over: a field added with
+//! `#[serde(default)]` takes its default, a removed field is ignored, a field
+//! renamed with `#[serde(alias = "old_name")]` keeps its value.
+
+use super::registry;
+use ron::value::RawValue;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The state document: what the old version hands the new one, as RON.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct SavedState {
+    /// The mod's name and version when the state was saved.
+    pub name: String,
+    pub version: String,
+    /// Each saved resource by type name, as RON.
+    pub resources: BTreeMap<String, Box<RawValue>>,
+}
+
+/// Writes one saved resource as RON.
+pub(crate) type SaveFn = fn() -> Result<Box<RawValue>, String>;
+/// Reads one saved resource back from RON.
+pub(crate) type RestoreFn = fn(&RawValue) -> Result<(), String>;
+
+pub(crate) struct SavedResource {
+    pub name: &'static str,
+    pub save: SaveFn,
+    pub restore: RestoreFn,
+}
+
+pub(crate) fn saver<T: crate::Resource + Serialize>() -> Result<Box<RawValue>, String> {
+    let ptr = registry::resource_ptr::<T>().ok_or("resource missing")?;
+    // SAFETY: resources live as long as the instance; no system runs now.
+    RawValue::from_rust(unsafe { &*ptr }).map_err(|e| e.to_string())
+}
+
+pub(crate) fn restorer<T: crate::Resource + for<'de> Deserialize<'de>>(raw: &RawValue) -> Result<(), String> {
+    let value: T = raw.into_rust().map_err(|e| e.to_string())?;
+    registry::with(|r| r.resources.insert(core::any::TypeId::of::<T>(), Box::new(value)));
+    Ok(())
+}
+
+thread_local! {
+    static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+fn packed(text: String) -> i64 {
+    TEXT.with(|t| {
+        *t.borrow_mut() = text;
+        let t = t.borrow();
+        ((t.len() as i64) << 32) | (t.as_ptr() as u32 as i64)
+    })
+}
+
+/// `mod_save_state`: the saved resources as a RON [`SavedState`].
+pub fn save(name: &str, version: &str) -> i64 {
+    let mut resources = BTreeMap::new();
+    let savers: Vec<(&'static str, SaveFn)> = registry::with(|r| r.saved.iter().map(|s| (s.name, s.save)).collect());
+    for (name, save) in savers {
+        match save() {
+            Ok(raw) => {
+                resources.insert(name.to_string(), raw);
+            }
+            Err(e) => panic!("cannot save resource {name}: {e}"),
+        }
+    }
+    let doc = SavedState { name: name.to_string(), version: version.to_string(), resources };
+    packed(ron::ser::to_string_pretty(&doc, ron::ser::PrettyConfig::default()).expect("state serializes"))
+}
+
+/// `mod_restore_state`: reads a [`SavedState`]; returns 0, or the packed
+/// address of an error message naming what could not be restored.
+pub fn restore(ptr: i32, len: i32) -> i64 {
+    // SAFETY: the host wrote `len` bytes at `ptr` in a buffer from `mod_alloc`.
+    let bytes = unsafe { core::slice::from_raw_parts(ptr as usize as *const u8, len as usize) };
+    let result = (|| {
+        let text = core::str::from_utf8(bytes).map_err(|e| format!("state is not UTF-8: {e}"))?;
+        let doc: SavedState = ron::from_str(text).map_err(|e| format!("state does not parse: {e}"))?;
+        let restorers: Vec<(&'static str, RestoreFn)> =
+            registry::with(|r| r.saved.iter().map(|s| (s.name, s.restore)).collect());
+        let mut errors = Vec::new();
+        for (name, restore) in restorers {
+            if let Some(raw) = doc.resources.get(name)
+                && let Err(e) = restore(raw)
+            {
+                errors.push(format!("{name}: {e}"));
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+    })();
+    match result {
+        Ok(()) => 0,
+        Err(e) => packed(e),
+    }
+}
