@@ -13,7 +13,7 @@
 
 use bevy::prelude::*;
 use criterion::{Criterion, criterion_group};
-use engine::runtime::{ModComponents, ModInstance, ModMessages, WasmRuntime, compile};
+use engine::runtime::{ModInstance, WasmRuntime, compile, prepare_world};
 use mod_api::abi::{FrameHeader, ScheduleLabel};
 use mod_api::{Transform2d, Velocity};
 use std::path::{Path, PathBuf};
@@ -56,12 +56,7 @@ fn mod_world(bytes: &[u8], n: usize) -> (World, ModInstance) {
     let runtime = WasmRuntime::new(Default::default());
     let asset = compile(&runtime.engine, "mover.wasm", bytes).expect("mover compiles");
     let mut world = populated_world(n);
-    world.init_resource::<ModMessages>();
-    world.init_resource::<ModComponents>();
-    world.resource_scope(|world, mut c: Mut<ModComponents>| {
-        c.register_static::<Transform2d>(world);
-        c.register_static::<Velocity>(world);
-    });
+    prepare_world(&mut world);
     let instance =
         ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, "mover.wasm", &runtime.limits, &mut world)
             .expect("mover instantiates");

@@ -159,6 +159,8 @@ pub struct ModInstance {
     buffer_ptr: u32,
     buffer_cap: u32,
     limits: ModLimits,
+    /// The mod's file name in the mod folder.
+    file: String,
     pub descriptor: ModDescriptor,
     components: Vec<NamedComponent>,
     systems: Vec<SystemPlan>,
@@ -237,6 +239,7 @@ impl ModInstance {
             buffer_ptr: 0,
             buffer_cap: 0,
             limits: limits.clone(),
+            file: file.to_string(),
             descriptor: descriptor.clone(),
             components: Vec::new(),
             systems: Vec::new(),
@@ -308,6 +311,43 @@ impl ModInstance {
             .call(&mut self.store, (at as i32, state.len() as i32))
             .map_err(|e| trap_error(&mut self.store, during, during, e, &self.limits))?;
         if packed == 0 { Ok(Ok(())) } else { Ok(Err(self.packed_text(packed, during)?)) }
+    }
+
+    /// Takes over from `old`, the version this one replaces: message reader
+    /// positions (see [`carry_over`](Self::carry_over)) and the mod's state.
+    ///
+    /// A trap while restoring is an error: the caller keeps the old version.
+    /// State this version rejects, or that the old one cannot save, is not
+    /// lost silently: this version starts fresh, the rejected state is kept
+    /// in `{mods_dir}/{stem}.rejected-state.ron`, and the returned warning
+    /// says so.
+    pub fn take_over_from(
+        &mut self,
+        old: &mut ModInstance,
+        world: &World,
+        mods_dir: &std::path::Path,
+    ) -> Result<Option<String>, ModError> {
+        self.carry_over(old, world);
+        let state = match old.save_state() {
+            Ok(Some(state)) => state,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                return Ok(Some(format!("the previous version could not save its state ({e}); the mod starts fresh")));
+            }
+        };
+        match self.restore_state(&state)? {
+            Ok(()) => Ok(None),
+            Err(why) => {
+                let file = self.file.clone();
+                let stem = file.strip_suffix(".wasm").unwrap_or(&file);
+                let kept = mods_dir.join(format!("{stem}.rejected-state.ron"));
+                let where_kept = match std::fs::write(&kept, &state) {
+                    Ok(()) => format!("the old state is kept in {}", kept.display()),
+                    Err(e) => format!("the old state could not be written to {}: {e}", kept.display()),
+                };
+                Ok(Some(format!("state could not be restored ({why}); the mod starts fresh; {where_kept}")))
+            }
+        }
     }
 
     /// Takes over from the version it replaces: each message reader of a

@@ -249,8 +249,6 @@ impl Plugin for ModdingPlugin {
             .insert_resource(ModsDir(self.mods_dir.clone()))
             .insert_resource(ModFrameInput { seed: self.seed, ..default() })
             .init_resource::<ModRegistry>()
-            .init_resource::<ModMessages>()
-            .init_resource::<ModComponents>()
             .add_message::<ModStarted>()
             .add_message::<ModFailed>()
             .add_message::<ModReloaded>()
@@ -265,26 +263,34 @@ impl Plugin for ModdingPlugin {
             .add_systems(FixedUpdate, run_fixed_mods.in_set(ModSystems::FixedUpdate));
         // NOTE: keyboard state must be read after Bevy's input systems update it.
         app.configure_sets(PreUpdate, ModSystems::Input.after(bevy::input::InputSystems));
-        let world = app.world_mut();
-        world.resource_scope(|world, mut comps: Mut<ModComponents>| {
-            use mod_api::{Collider, Label, Sprite, Transform2d, Velocity};
-            comps.register_static::<Transform2d>(world);
-            comps.register_static::<Velocity>(world);
-            comps.register_static::<Sprite>(world);
-            comps.register_static::<Label>(world);
-            comps.register_static::<Collider>(world);
-        });
-        // Engine message channels exist before any mod can declare them, so
-        // a mod declaring one with another layout fails, not the engine.
-        let mut bus = world.resource_mut::<ModMessages>();
-        bus.register::<mod_api::Collision>();
-        bus.register::<mod_api::ScoreChanged>();
+        prepare_world(app.world_mut());
     }
 
     fn finish(&self, app: &mut App) {
         let engine = app.world().resource::<WasmRuntime>().engine.clone();
         app.init_asset::<ModAsset>().register_asset_loader(ModLoader { engine });
     }
+}
+
+/// Makes `world` ready for mod instances: the name registries, the engine's
+/// ABI components and its message channels. The plugin calls it; so can code
+/// that runs a [`ModInstance`] on a bare `World` (benchmarks, tools).
+pub fn prepare_world(world: &mut World) {
+    world.init_resource::<ModComponents>();
+    world.init_resource::<ModMessages>();
+    world.resource_scope(|world, mut comps: Mut<ModComponents>| {
+        use mod_api::{Collider, Label, Sprite, Transform2d, Velocity};
+        comps.register_static::<Transform2d>(world);
+        comps.register_static::<Velocity>(world);
+        comps.register_static::<Sprite>(world);
+        comps.register_static::<Label>(world);
+        comps.register_static::<Collider>(world);
+    });
+    // Engine message channels exist before any mod can declare them, so a
+    // mod declaring one with another layout fails, not the engine.
+    let mut bus = world.resource_mut::<ModMessages>();
+    bus.register::<mod_api::Collision>();
+    bus.register::<mod_api::ScoreChanged>();
 }
 
 /// Reads the mod folder and starts loading every `*.wasm`, in name order.
@@ -378,10 +384,7 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
             ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, &entry.file, &runtime.limits, world)
                 .and_then(|mut instance| {
                     let warning = match entry.instance.as_mut() {
-                        Some(old) => {
-                            instance.carry_over(old, world);
-                            hand_over_state(old, &mut instance, &entry.file, &mods_dir)?
-                        }
+                        Some(old) => instance.take_over_from(old, world, &mods_dir)?,
                         None => {
                             instance.skip_held_messages(world);
                             None
@@ -408,38 +411,6 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
                 entry.last_error = Some(error.clone());
                 world.write_message(ModReloadFailed { file: entry.file.clone(), error });
             }
-        }
-    }
-}
-
-/// Moves the old version's state into the new one. A trap while restoring
-/// fails the reload (the old version keeps running). State the new version
-/// rejects, or that the old one cannot save, is not lost silently: the mod
-/// starts fresh, the rejected state is kept in a RON file beside the mod,
-/// and the returned warning says so.
-fn hand_over_state(
-    old: &mut ModInstance,
-    new: &mut ModInstance,
-    file: &str,
-    mods_dir: &std::path::Path,
-) -> Result<Option<String>, ModError> {
-    let state = match old.save_state() {
-        Ok(Some(state)) => state,
-        Ok(None) => return Ok(None),
-        Err(e) => {
-            return Ok(Some(format!("the previous version could not save its state ({e}); the mod starts fresh")));
-        }
-    };
-    match new.restore_state(&state)? {
-        Ok(()) => Ok(None),
-        Err(why) => {
-            let stem = file.strip_suffix(".wasm").unwrap_or(file);
-            let kept = mods_dir.join(format!("{stem}.rejected-state.ron"));
-            let where_kept = match std::fs::write(&kept, &state) {
-                Ok(()) => format!("the old state is kept in {}", kept.display()),
-                Err(e) => format!("the old state could not be written to {}: {e}", kept.display()),
-            };
-            Ok(Some(format!("state could not be restored ({why}); the mod starts fresh; {where_kept}")))
         }
     }
 }
