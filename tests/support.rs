@@ -151,6 +151,8 @@ pub struct CounterValue {
     pub count: u64,
     pub version: u32,
     pub bonus: u32,
+    pub migrations: u32,
+    pub _reserved: u32,
 }
 // SAFETY: same layout as counter::CounterValue.
 unsafe impl mod_api::Message for CounterValue {

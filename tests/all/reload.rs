@@ -182,6 +182,25 @@ fn a_state_schema_change_carries_over_through_serde() {
 }
 
 #[test]
+fn a_migration_hook_runs_exactly_once_with_the_old_version() {
+    let dir = mod_dir(&["counter"]);
+    let mut app = start(&headless_config(dir.path()));
+    let mut cursor = 0;
+    counts(&mut app, &mut cursor, 5);
+    replace(dir.path(), "counter.wasm", &mod_bytes("counter_v2"));
+    until(&mut app, "v2 runs", |app| entry(app, "counter.wasm").reloads == 1);
+    let v2: Vec<_> = counts(&mut app, &mut cursor, 30).into_iter().filter(|c| c.version == 2).collect();
+    assert!(v2.len() >= 29);
+    // The hook ran once (on the 1.0.0 state), not per frame.
+    assert!(v2.iter().all(|c| c.migrations == 1), "{v2:?}");
+    // Reloading v2 over v2: the hook sees "2.0.0" and does nothing.
+    replace(dir.path(), "counter.wasm", &mod_bytes("counter_v2"));
+    until(&mut app, "v2 reloads", |app| entry(app, "counter.wasm").reloads == 2);
+    let again = counts(&mut app, &mut cursor, 3);
+    assert!(again.iter().all(|c| c.migrations == 1), "{again:?}");
+}
+
+#[test]
 fn state_that_cannot_be_restored_starts_fresh_and_is_kept_for_the_modder() {
     let dir = mod_dir(&["counter"]);
     let mut app = start(&headless_config(dir.path()));
@@ -196,7 +215,7 @@ fn state_that_cannot_be_restored_starts_fresh_and_is_kept_for_the_modder() {
     assert_eq!(m.status, ModStatus::Running);
     let error = m.last_error.clone().expect("the lost state is reported");
     for part in
-        ["counter", "state could not be restored", "counter::state::Counter", "starts fresh", "rejected-state.ron"]
+        ["counter", "state could not be restored", "counter::version::Counter", "starts fresh", "rejected-state.ron"]
     {
         assert!(error.contains(part), "error should mention {part:?}: {error}");
     }

@@ -60,6 +60,30 @@ impl App {
         self.init_resource::<T>()
     }
 
+    /// Sets the migration hook: on every reload that hands over state, it
+    /// runs once with the old version's version string and state document,
+    /// before the saved resources are read from it, like Erlang's
+    /// `code_change`. Use it for changes serde's attributes cannot express:
+    ///
+    /// ```
+    /// # use mod_api::prelude::*;
+    /// fn migrate(old_version: &str, state: &mut mod_api::SavedState) {
+    ///     if old_version.starts_with("1.") {
+    ///         // 1.x kept lives as a float.
+    ///         if let Some(Ok(lives)) = state.get::<f32>("my_mod::Lives") {
+    ///             state.set("my_mod::Lives", &(lives as u32)).unwrap();
+    ///         }
+    ///     }
+    /// }
+    /// # fn build(app: &mut App) {
+    /// app.on_migrate(migrate);
+    /// # }
+    /// ```
+    pub fn on_migrate(&mut self, hook: fn(old_version: &str, state: &mut super::state::SavedState)) -> &mut Self {
+        registry::with(|r| r.migrate = Some(hook));
+        self
+    }
+
     /// Adds (or replaces) a mod resource.
     pub fn insert_resource<T: crate::Resource>(&mut self, value: T) -> &mut Self {
         registry::with(|r| r.resources.insert(core::any::TypeId::of::<T>(), Box::new(value)));

@@ -22,6 +22,8 @@ pub(crate) struct Registry {
     pub resources: HashMap<TypeId, Box<dyn Any>>,
     /// Resources that survive a reload (see `state.rs`).
     pub(crate) saved: Vec<super::state::SavedResource>,
+    /// Runs on the old state before it is restored (see `App::on_migrate`).
+    pub(crate) migrate: Option<super::state::MigrateFn>,
 }
 
 thread_local! {

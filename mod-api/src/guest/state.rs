@@ -26,6 +26,32 @@ pub(crate) type SaveFn = fn() -> Result<Box<RawValue>, String>;
 /// Reads one saved resource back from RON.
 pub(crate) type RestoreFn = fn(&RawValue) -> Result<(), String>;
 
+impl SavedState {
+    /// Resource `key` (a type path, e.g. `"my_mod::Score"`) read as `T`:
+    /// `None` if absent, `Some(Err)` if it does not read as `T`.
+    pub fn get<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<Result<T, String>> {
+        self.resources.get(key).map(|raw| raw.into_rust().map_err(|e| e.to_string()))
+    }
+    /// Sets resource `key` to `value`.
+    pub fn set<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), String> {
+        let raw = RawValue::from_rust(value).map_err(|e| e.to_string())?;
+        self.resources.insert(key.to_string(), raw);
+        Ok(())
+    }
+    /// Removes resource `key`, returning its RON text.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.resources.remove(key).map(|raw| raw.get_ron().to_string())
+    }
+    /// The saved resources' keys.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.resources.keys().map(String::as_str)
+    }
+}
+
+/// A migration hook: `(old version, old state)`, see
+/// [`App::on_migrate`](crate::App::on_migrate).
+pub(crate) type MigrateFn = fn(&str, &mut SavedState);
+
 pub(crate) struct SavedResource {
     pub name: &'static str,
     pub save: SaveFn,
@@ -79,7 +105,11 @@ pub fn restore(ptr: i32, len: i32) -> i64 {
     let bytes = unsafe { core::slice::from_raw_parts(ptr as usize as *const u8, len as usize) };
     let result = (|| {
         let text = core::str::from_utf8(bytes).map_err(|e| format!("state is not UTF-8: {e}"))?;
-        let doc: SavedState = ron::from_str(text).map_err(|e| format!("state does not parse: {e}"))?;
+        let mut doc: SavedState = ron::from_str(text).map_err(|e| format!("state does not parse: {e}"))?;
+        if let Some(migrate) = registry::with(|r| r.migrate) {
+            let from = doc.version.clone();
+            migrate(&from, &mut doc);
+        }
         let restorers: Vec<(&'static str, RestoreFn)> =
             registry::with(|r| r.saved.iter().map(|s| (s.name, s.restore)).collect());
         let mut errors = Vec::new();

@@ -4,12 +4,12 @@
 //!
 //! `scripts/build-mods` also builds two more versions (`--features v2`,
 //! `--features v3`) as `counter_v2.wasm` and `counter_v3.wasm`, to show what
-//! carries over when the state's shape changes.
+//! carries over when the state's shape changes, and a migration hook.
 
 use mod_api::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Mod → engine, every frame.
+/// Mod → engine, every frame. The same layout in every version.
 #[derive(Message, Clone, Copy)]
 #[repr(C)]
 pub struct CounterValue {
@@ -18,30 +18,40 @@ pub struct CounterValue {
     pub version: u32,
     /// v2's new field, 0 before.
     pub bonus: u32,
+    /// How often v2's migration hook ran on a version 1 state.
+    pub migrations: u32,
+    pub _reserved: u32,
 }
 
+/// Version 1: counts `frames`, and keeps a `label` it never needs.
 #[cfg(not(any(feature = "v2", feature = "v3")))]
-mod state {
+mod version {
     use super::*;
-    pub const VERSION: u32 = 1;
+
     #[derive(Resource, Default, Serialize, Deserialize)]
     pub struct Counter {
         pub frames: u64,
         pub label: String,
     }
-    impl Counter {
-        pub fn tick(&mut self) -> (u64, u32) {
-            self.frames += 1;
-            self.label = format!("{} frames", self.frames);
-            (self.frames, 0)
-        }
+
+    fn count(mut counter: ResMut<Counter>, mut out: MessageWriter<CounterValue>) {
+        counter.frames += 1;
+        counter.label = format!("{} frames", counter.frames);
+        out.write(CounterValue { count: counter.frames, version: 1, bonus: 0, migrations: 0, _reserved: 0 });
+    }
+
+    pub fn build(app: &mut App) {
+        app.version("1.0.0").init_saved_resource::<Counter>().add_systems(Update, count);
     }
 }
 
+/// Version 2: `frames` renamed to `ticks` (the alias keeps the value), a new
+/// `bonus` field (its default fills it), `label` dropped (ignored), and a
+/// migration hook that counts its runs.
 #[cfg(feature = "v2")]
-mod state {
+mod version {
     use super::*;
-    pub const VERSION: u32 = 2;
+
     #[derive(Resource, Serialize, Deserialize)]
     pub struct Counter {
         #[serde(alias = "frames")]
@@ -49,47 +59,73 @@ mod state {
         #[serde(default = "default_bonus")]
         pub bonus: u32,
     }
+
     fn default_bonus() -> u32 {
         7
     }
+
     impl Default for Counter {
         fn default() -> Self {
             Counter { ticks: 0, bonus: default_bonus() }
         }
     }
-    impl Counter {
-        pub fn tick(&mut self) -> (u64, u32) {
-            self.ticks += 1;
-            (self.ticks, self.bonus)
+
+    /// How often [`migrate`] ran on a version 1 state.
+    #[derive(Resource, Default, Serialize, Deserialize)]
+    pub struct Migrations(pub u32);
+
+    /// 1.x → 2: records itself in the state, which then restores `Migrations`.
+    fn migrate(old_version: &str, state: &mut mod_api::SavedState) {
+        if old_version.starts_with("1.") {
+            let key = core::any::type_name::<Migrations>();
+            let done = state.get::<Migrations>(key).and_then(Result::ok).unwrap_or_default();
+            state.set(key, &Migrations(done.0 + 1)).expect("Migrations serializes");
         }
+    }
+
+    fn count(mut counter: ResMut<Counter>, migrations: Res<Migrations>, mut out: MessageWriter<CounterValue>) {
+        counter.ticks += 1;
+        let value = CounterValue {
+            count: counter.ticks,
+            version: 2,
+            bonus: counter.bonus,
+            migrations: migrations.0,
+            _reserved: 0,
+        };
+        out.write(value);
+    }
+
+    pub fn build(app: &mut App) {
+        app.version("2.0.0")
+            .init_saved_resource::<Counter>()
+            .init_saved_resource::<Migrations>()
+            .on_migrate(migrate)
+            .add_systems(Update, count);
     }
 }
 
+/// Version 3: `frames` is text now, so a v1 or v2 state does not read.
 #[cfg(feature = "v3")]
-mod state {
+mod version {
     use super::*;
-    pub const VERSION: u32 = 3;
+
     #[derive(Resource, Default, Serialize, Deserialize)]
     pub struct Counter {
-        /// Was a number in v1 and v2: their state does not read as v3's.
         pub frames: String,
     }
-    impl Counter {
-        pub fn tick(&mut self) -> (u64, u32) {
-            self.frames.push('|');
-            (self.frames.len() as u64, 0)
-        }
+
+    fn count(mut counter: ResMut<Counter>, mut out: MessageWriter<CounterValue>) {
+        counter.frames.push('|');
+        let count = counter.frames.len() as u64;
+        out.write(CounterValue { count, version: 3, bonus: 0, migrations: 0, _reserved: 0 });
     }
-}
 
-use state::{Counter, VERSION};
-
-fn count(mut counter: ResMut<Counter>, mut out: MessageWriter<CounterValue>) {
-    let (count, bonus) = counter.tick();
-    out.write(CounterValue { count, version: VERSION, bonus });
+    pub fn build(app: &mut App) {
+        app.version("3.0.0").init_saved_resource::<Counter>().add_systems(Update, count);
+    }
 }
 
 #[mod_main]
 fn main(app: &mut App) {
-    app.init_saved_resource::<Counter>().add_systems(Update, count);
+    version::build(app);
 }
