@@ -29,6 +29,10 @@ struct Cli {
     screenshot: Option<PathBuf>,
     #[arg(long, value_name = "N", default_value_t = 120)]
     screenshot_frame: u64,
+    /// Live editing: rebuild a mod when its source under WORKSPACE/mods changes
+    /// (WORKSPACE defaults to the current folder).
+    #[arg(long, value_name = "WORKSPACE", num_args = 0..=1, default_missing_value = ".")]
+    dev: Option<PathBuf>,
     /// Seed of the mods' random numbers.
     #[arg(long, default_value_t = 0x5EED)]
     seed: u64,
@@ -48,6 +52,7 @@ fn main() -> std::process::ExitCode {
         report: cli.report,
         screenshot: cli.screenshot.map(|p| (p, cli.screenshot_frame)),
         seed: cli.seed,
+        dev: cli.dev,
         log: true,
     };
     match build_app(&config).run() {

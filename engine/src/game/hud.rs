@@ -49,7 +49,12 @@ fn spawn_hud(mut commands: Commands) {
     ));
 }
 
-fn update_hud(board: Res<Scoreboard>, registry: Res<ModRegistry>, mut texts: Query<(&mut Text, &HudText)>) {
+fn update_hud(
+    board: Res<Scoreboard>,
+    registry: Res<ModRegistry>,
+    dev: Option<Res<crate::runtime::dev::DevBuild>>,
+    mut texts: Query<(&mut Text, &HudText)>,
+) {
     let running = registry.mods.iter().filter(|m| m.status == ModStatus::Running).count();
     for (mut text, which) in &mut texts {
         text.0 = match which {
@@ -60,16 +65,24 @@ fn update_hud(board: Res<Scoreboard>, registry: Res<ModRegistry>, mut texts: Que
             HudText::Score => format!("({running} mods running, none reports a score)"),
             HudText::Banner if board.game_over => "GAME OVER\npress Enter to play again".into(),
             HudText::Banner => String::new(),
-            HudText::Errors => registry
-                .mods
-                .iter()
-                .filter_map(|m| match (&m.status, &m.last_error) {
-                    (ModStatus::Failed(e), _) => Some(format!("✖ {e}")),
-                    (_, Some(e)) => Some(format!("⚠ {}: {e}", m.file)),
+            HudText::Errors => {
+                let build = dev.as_ref().and_then(|d| match (&d.last_error, d.building.is_empty()) {
+                    (_, false) => Some(format!("⟳ building {}…", d.building.join(", "))),
+                    (Some(e), true) => Some(format!("✖ {e}")),
                     _ => None,
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
+                });
+                registry
+                    .mods
+                    .iter()
+                    .filter_map(|m| match (&m.status, &m.last_error) {
+                        (ModStatus::Failed(e), _) => Some(format!("✖ {e}")),
+                        (_, Some(e)) => Some(format!("⚠ {}: {e}", m.file)),
+                        _ => None,
+                    })
+                    .chain(build)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
         };
     }
 }

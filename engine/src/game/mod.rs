@@ -37,6 +37,9 @@ pub struct GameConfig {
     pub screenshot: Option<(PathBuf, u64)>,
     /// Base of mods' random seeds.
     pub seed: u64,
+    /// Live editing: the cargo workspace whose `mods/*` sources are watched
+    /// and rebuilt into the mod folder when they change.
+    pub dev: Option<PathBuf>,
     /// Install Bevy's log subscriber (off for tests that build many apps in one process).
     pub log: bool,
 }
@@ -51,6 +54,7 @@ impl Default for GameConfig {
             report: None,
             screenshot: None,
             seed: 0x5EED,
+            dev: None,
             log: true,
         }
     }
@@ -93,6 +97,12 @@ pub fn build_app(config: &GameConfig) -> App {
         if let Some((path, frame)) = config.screenshot.clone() {
             headless::add_screenshot(&mut app, config, path, frame);
         }
+    }
+    if let Some(workspace) = &config.dev {
+        app.add_plugins(crate::runtime::dev::DevBuildPlugin {
+            workspace: absolute(workspace),
+            mods_dir: absolute(&config.mods_dir),
+        });
     }
     app.init_resource::<Scoreboard>()
         .add_systems(Update, detect_collisions.before(ModSystems::Update))

@@ -17,6 +17,7 @@
 
 mod asset;
 mod components;
+pub mod dev;
 mod error;
 mod instance;
 mod messages;
