@@ -222,3 +222,36 @@ fn state_that_cannot_be_restored_starts_fresh_and_is_kept_for_the_modder() {
     let kept = std::fs::read_to_string(dir.path().join("counter.rejected-state.ron")).expect("old state kept");
     assert!(kept.contains("frames:") && kept.contains("\"counter\""), "{kept}");
 }
+
+#[test]
+fn a_new_version_that_traps_while_restoring_state_leaves_the_old_one_running() {
+    // A valid mod whose mod_restore_state traps.
+    let descriptor = r#"(name: "counter", version: "9.0.0", components: [], messages: [], systems: [])"#;
+    let packed = ((descriptor.len() as u64) << 32) | 16;
+    let trapping = wat::parse_str(format!(
+        r#"(module (@custom "bevy_mod_abi" "\01\00\01\00")
+            (memory (export "memory") 2)
+            (data (i32.const 16) "{}")
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 65536)
+            (func (export "mod_init") (result i64) i64.const {packed})
+            (func (export "mod_run") (param i32 i32) (result i32) i32.const 0)
+            (func (export "mod_save_state") (result i64) i64.const 0)
+            (func (export "mod_restore_state") (param i32 i32) (result i64) unreachable))"#,
+        descriptor.replace('"', "\\\"")
+    ))
+    .unwrap();
+    let dir = mod_dir(&["counter"]);
+    let mut app = start(&headless_config(dir.path()));
+    let mut cursor = 0;
+    counts(&mut app, &mut cursor, 5);
+    replace(dir.path(), "counter.wasm", &trapping);
+    until(&mut app, "the failed reload is reported", |app| entry(app, "counter.wasm").last_error.is_some());
+    let m = entry(&app, "counter.wasm");
+    let error = m.last_error.clone().unwrap();
+    assert!(error.contains("mod_restore_state") && error.contains("previous version keeps running"), "{error}");
+    assert_eq!((m.status.clone(), m.reloads), (ModStatus::Running, 0));
+    // The old version kept its state and keeps counting.
+    let next = counts(&mut app, &mut cursor, 3);
+    let counts: Vec<u64> = next.iter().map(|c| c.count).collect();
+    assert!(counts.windows(2).all(|w| w[1] == w[0] + 1) && counts[0] > 5, "{counts:?}");
+}
