@@ -144,20 +144,29 @@ pub fn entry<'a>(app: &'a App, file: &str) -> &'a engine::runtime::ModEntry {
     app.world().resource::<ModRegistry>().get(file).unwrap_or_else(|| panic!("no mod {file}"))
 }
 
-/// The engine's view of the counter example's message.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct CounterValue {
-    pub count: u64,
-    pub version: u32,
-    pub bonus: u32,
-    pub migrations: u32,
-    pub _reserved: u32,
+/// Declares the engine's view of a message or component an example mod
+/// defines: the same `#[repr(C)]` layout under the same name.
+#[macro_export]
+macro_rules! mirror {
+    ($trait:ident $name:ident = $path:literal { $($field:ident: $ty:ty),* $(,)? }) => {
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+        pub struct $name {
+            $(pub $field: $ty),*
+        }
+        // SAFETY: the same layout as the mod's type of that name.
+        unsafe impl mod_api::$trait for $name {
+            const NAME: &'static str = $path;
+        }
+    };
 }
-// SAFETY: same layout as counter::CounterValue.
-unsafe impl mod_api::Message for CounterValue {
-    const NAME: &'static str = "counter::CounterValue";
-}
+
+mirror!(Message CounterValue = "counter::CounterValue" { count: u64, version: u32, bonus: u32, migrations: u32, _reserved: u32 });
+mirror!(Message Ping = "census::Ping" { value: u32 });
+mirror!(Message Pong = "census::Pong" { value: u32 });
+mirror!(Message Census = "census::Census" { rocks: u32, large: u32 });
+mirror!(Message FixedTick = "census::FixedTick" { delta: f32 });
+mirror!(Component Counted = "census::Counted" { frame: u32 });
 
 /// Runs one frame and returns the counter values sent in it.
 pub fn counter_frame(app: &mut App, cursor: &mut u64) -> Vec<CounterValue> {

@@ -76,28 +76,6 @@ fn a_mod_spawns_and_despawns_entities() {
     }
 }
 
-/// The engine's view of the census mod's `Counted` component.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Counted {
-    frame: u32,
-}
-// SAFETY: same layout as census::Counted.
-unsafe impl mod_api::Component for Counted {
-    const NAME: &'static str = "census::Counted";
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Census {
-    rocks: u32,
-    large: u32,
-}
-// SAFETY: same layout as census::Census.
-unsafe impl mod_api::Message for Census {
-    const NAME: &'static str = "census::Census";
-}
-
 #[test]
 fn a_mod_defined_component_is_read_by_another_mod_and_by_the_engine() {
     let dir = mod_dir(&["census", "rocks"]);

@@ -8,15 +8,7 @@ use engine::runtime::dev::DevBuild;
 use std::time::{Duration, Instant};
 use tests::*;
 
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-struct Beacon {
-    value: u32,
-}
-// SAFETY: same layout as the probe mod's Beacon.
-unsafe impl mod_api::Message for Beacon {
-    const NAME: &'static str = "probe::Beacon";
-}
+tests::mirror!(Message Beacon = "probe::Beacon" { value: u32 });
 
 fn probe_source(value: &str) -> String {
     format!(

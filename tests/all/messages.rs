@@ -6,26 +6,6 @@ use engine::runtime::{ModComponents, ModMessages};
 use mod_api::{Collider, Transform2d, Velocity};
 use tests::*;
 
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-struct Ping {
-    value: u32,
-}
-// SAFETY: same layout as census::Ping.
-unsafe impl mod_api::Message for Ping {
-    const NAME: &'static str = "census::Ping";
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-struct Pong {
-    value: u32,
-}
-// SAFETY: same layout as census::Pong.
-unsafe impl mod_api::Message for Pong {
-    const NAME: &'static str = "census::Pong";
-}
-
 #[test]
 fn engine_to_mod_and_mod_to_engine() {
     let dir = mod_dir(&["census"]);
@@ -82,16 +62,6 @@ fn mod_to_mod_a_shot_rock_splits() {
     assert_eq!(sizes, vec![2, 2], "the large rock split into two medium ones");
     let board = *world.resource::<Scoreboard>();
     assert_eq!((board.score, board.lives), (20, 3), "rules scored the hit and told the engine");
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-struct FixedTick {
-    delta: f32,
-}
-// SAFETY: same layout as census::FixedTick.
-unsafe impl mod_api::Message for FixedTick {
-    const NAME: &'static str = "census::FixedTick";
 }
 
 #[test]

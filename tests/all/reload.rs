@@ -102,25 +102,6 @@ fn a_mod_whose_first_load_failed_starts_when_its_file_is_fixed() {
     assert_eq!(sparks, 10);
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-struct Ping {
-    value: u32,
-}
-// SAFETY: same layout as census::Ping.
-unsafe impl mod_api::Message for Ping {
-    const NAME: &'static str = "census::Ping";
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-struct Pong {
-    value: u32,
-}
-// SAFETY: same layout as census::Pong.
-unsafe impl mod_api::Message for Pong {
-    const NAME: &'static str = "census::Pong";
-}
-
 #[test]
 fn message_readers_continue_where_the_old_version_stopped() {
     let dir = mod_dir(&["census"]);
