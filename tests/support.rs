@@ -173,3 +173,20 @@ pub fn counter_frame(app: &mut App, cursor: &mut u64) -> Vec<CounterValue> {
     app.update();
     app.world_mut().resource_mut::<engine::runtime::ModMessages>().read::<CounterValue>(cursor)
 }
+
+/// A hand-written mod (ABI 1.0) whose `mod_init` returns `descriptor` (RON)
+/// from its data segment, with `extra` WAT functions (other exports) added.
+pub fn wat_mod_with_descriptor(extra: &str, descriptor: &str) -> Vec<u8> {
+    let packed = ((descriptor.len() as u64) << 32) | 16;
+    let data = descriptor.replace('"', "\\\"").replace('\n', "\\n");
+    wat::parse_str(format!(
+        r#"(module (@custom "bevy_mod_abi" "\01\00\00\00")
+            (memory (export "memory") 2)
+            (data (i32.const 16) "{data}")
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 65536)
+            (func (export "mod_init") (result i64) i64.const {packed})
+            (func (export "mod_run") (param i32 i32) (result i32) i32.const 0)
+            {extra})"#
+    ))
+    .unwrap()
+}

@@ -143,24 +143,10 @@ fn a_missing_mod_folder_is_reported_and_the_game_runs() {
     assert!(app.world().resource::<engine::runtime::ModRegistry>().mods.is_empty());
 }
 
-/// A WAT mod whose `mod_init` returns `descriptor` (RON) from its data segment.
-fn wat_mod_with_descriptor(descriptor: &str) -> Vec<u8> {
-    let packed = ((descriptor.len() as u64) << 32) | 16;
-    let data = descriptor.replace('"', "\\\"").replace('\n', "\\n");
-    wat::parse_str(format!(
-        r#"(module {ABI_1_0}
-            (memory (export "memory") 1)
-            (data (i32.const 16) "{data}")
-            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 4096)
-            (func (export "mod_init") (result i64) i64.const {packed})
-            (func (export "mod_run") (param i32 i32) (result i32) i32.const 0))"#
-    ))
-    .unwrap()
-}
-
 #[test]
 fn a_mod_redeclaring_an_engine_message_with_another_layout_fails_alone() {
     let wasm = wat_mod_with_descriptor(
+        "",
         r#"(name: "impostor", version: "1.0.0", components: [], systems: [],
             messages: [(name: "engine::Collision", size: 4, align: 4)])"#,
     );
@@ -179,6 +165,7 @@ fn a_mod_redeclaring_an_engine_message_with_another_layout_fails_alone() {
 #[test]
 fn a_mod_redeclaring_an_engine_component_with_another_layout_fails_alone() {
     let wasm = wat_mod_with_descriptor(
+        "",
         r#"(name: "impostor", version: "1.0.0", messages: [], systems: [],
             components: [(name: "engine::Transform2d", size: 8, align: 4)])"#,
     );

@@ -207,20 +207,11 @@ fn state_that_cannot_be_restored_starts_fresh_and_is_kept_for_the_modder() {
 #[test]
 fn a_new_version_that_traps_while_restoring_state_leaves_the_old_one_running() {
     // A valid mod whose mod_restore_state traps.
-    let descriptor = r#"(name: "counter", version: "9.0.0", components: [], messages: [], systems: [])"#;
-    let packed = ((descriptor.len() as u64) << 32) | 16;
-    let trapping = wat::parse_str(format!(
-        r#"(module (@custom "bevy_mod_abi" "\01\00\01\00")
-            (memory (export "memory") 2)
-            (data (i32.const 16) "{}")
-            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 65536)
-            (func (export "mod_init") (result i64) i64.const {packed})
-            (func (export "mod_run") (param i32 i32) (result i32) i32.const 0)
-            (func (export "mod_save_state") (result i64) i64.const 0)
-            (func (export "mod_restore_state") (param i32 i32) (result i64) unreachable))"#,
-        descriptor.replace('"', "\\\"")
-    ))
-    .unwrap();
+    let trapping = wat_mod_with_descriptor(
+        r#"(func (export "mod_save_state") (result i64) i64.const 0)
+           (func (export "mod_restore_state") (param i32 i32) (result i64) unreachable)"#,
+        r#"(name: "counter", version: "9.0.0", components: [], messages: [], systems: [])"#,
+    );
     let dir = mod_dir(&["counter"]);
     let mut app = start(&headless_config(dir.path()));
     let mut cursor = 0;

@@ -219,14 +219,10 @@ impl ModInstance {
 
         let packed =
             init.call(&mut store, ()).map_err(|e| trap_error(&mut store, file, abi::exports::INIT, e, limits))?;
-        let (ptr, len) = (packed as u32 as usize, (packed as u64 >> 32) as usize);
         let descriptor_err = |cause: String| ModError::Descriptor { module: file.to_string(), cause };
-        let text = memory.data(&store).get(ptr..ptr.saturating_add(len)).ok_or_else(|| {
-            descriptor_err(format!("mod_init returned {len} bytes at {ptr:#x}, outside the mod's memory"))
-        })?;
-        let text = std::str::from_utf8(text).map_err(|e| descriptor_err(format!("descriptor is not UTF-8: {e}")))?;
+        let text = packed_text(memory.data(&store), packed, abi::exports::INIT).map_err(descriptor_err)?;
         let descriptor: ModDescriptor =
-            ron::from_str(text).map_err(|e| descriptor_err(format!("descriptor does not parse: {e}")))?;
+            ron::from_str(&text).map_err(|e| descriptor_err(format!("descriptor does not parse: {e}")))?;
         store.data_mut().module = format!("{} ({file})", descriptor.name);
 
         let mut this = ModInstance {
@@ -276,15 +272,10 @@ impl ModInstance {
         Ok(())
     }
 
-    /// The UTF-8 text at a packed `(len << 32) | ptr` the mod returned.
+    /// The UTF-8 text at a packed `(len << 32) | ptr` that export `what` returned.
     fn packed_text(&self, packed: i64, what: &str) -> Result<String, ModError> {
-        let (ptr, len) = (packed as u32 as usize, (packed as u64 >> 32) as usize);
-        let bytes = self.memory.data(&self.store).get(ptr..ptr.saturating_add(len));
-        let text = bytes.and_then(|b| std::str::from_utf8(b).ok());
-        text.map(str::to_string).ok_or_else(|| ModError::Descriptor {
-            module: self.label().to_string(),
-            cause: format!("{what} returned {len} bytes at {ptr:#x}: outside the mod's memory or not UTF-8"),
-        })
+        packed_text(self.memory.data(&self.store), packed, what)
+            .map_err(|cause| ModError::Descriptor { module: self.label().to_string(), cause })
     }
 
     /// The mod's state as RON (ABI 1.1 `mod_save_state`), or `None` if the
@@ -743,6 +734,17 @@ impl ModInstance {
         }
         Ok(())
     }
+}
+
+/// The UTF-8 text at a packed `(len << 32) | ptr` (ABI.md, "Global rules")
+/// in the mod's memory `mem`, which export `what` returned.
+fn packed_text(mem: &[u8], packed: i64, what: &str) -> Result<String, String> {
+    let (ptr, len) = (packed as u32 as usize, (packed as u64 >> 32) as usize);
+    let bytes = mem
+        .get(ptr..ptr.saturating_add(len))
+        .ok_or_else(|| format!("{what} returned {len} bytes at {ptr:#x}, outside the mod's memory"))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("{what} returned text that is not UTF-8: {e}"))?;
+    Ok(text.to_string())
 }
 
 /// Prepares the store for one call into the mod: a fresh deadline, and no

@@ -105,6 +105,15 @@ pub struct ModEntry {
 }
 
 impl ModEntry {
+    /// Records that a new version could not replace the running one: logs it,
+    /// keeps it as `last_error`, and returns the message to send.
+    fn reload_failed(&mut self, cause: impl std::fmt::Display) -> ModReloadFailed {
+        let error = format!("reload failed, the previous version keeps running: {cause}");
+        error!("mod {}: {error}", self.file);
+        self.last_error = Some(error.clone());
+        ModReloadFailed { file: self.file.clone(), error }
+    }
+
     /// The running instance, if any.
     pub fn instance(&self) -> Option<&ModInstance> {
         self.instance.as_ref()
@@ -363,10 +372,7 @@ fn watch_reloads(
         };
         // Before the first start, `activate_mods` reports the failure itself.
         if entry.started {
-            let error = format!("reload failed, the previous version keeps running: {}", error_chain(&event.error));
-            error!("mod {}: {error}", entry.file);
-            entry.last_error = Some(error.clone());
-            reload_failed.write(ModReloadFailed { file: entry.file.clone(), error });
+            reload_failed.write(entry.reload_failed(error_chain(&event.error)));
         }
     }
 }
@@ -407,10 +413,7 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
                 world.write_message(ModReloaded { file: entry.file.clone(), reloads: entry.reloads });
             }
             Err(e) => {
-                let error = format!("reload failed, the previous version keeps running: {e}");
-                error!("mod {}: {error}", entry.file);
-                entry.last_error = Some(error.clone());
-                world.write_message(ModReloadFailed { file: entry.file.clone(), error });
+                world.write_message(entry.reload_failed(e));
             }
         }
     }

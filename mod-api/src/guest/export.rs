@@ -10,7 +10,9 @@ thread_local! {
     /// The one buffer the host writes frames into (`mod_alloc`), and the
     /// descriptor text, both kept alive until replaced.
     static HOST_BUFFER: RefCell<Vec<u128>> = const { RefCell::new(Vec::new()) };
-    static DESCRIPTOR: RefCell<String> = const { RefCell::new(String::new()) };
+    /// Text handed to the host (descriptor, state, errors); the host reads
+    /// it before the next call, so one slot serves them all.
+    static HANDED_OUT: RefCell<String> = const { RefCell::new(String::new()) };
     static IDENTITY: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
 }
 
@@ -25,6 +27,16 @@ pub fn save_state() -> i64 {
 /// `mod_restore_state` (ABI 1.1).
 pub fn restore_state(ptr: i32, len: i32) -> i64 {
     super::state::restore(ptr, len)
+}
+
+/// Keeps `text` alive until the next call and returns it packed as
+/// `(len << 32) | ptr` (ABI.md, "Global rules").
+pub(crate) fn hand_out(text: String) -> i64 {
+    HANDED_OUT.with(|slot| {
+        *slot.borrow_mut() = text;
+        let t = slot.borrow();
+        ((t.len() as i64) << 32) | (t.as_ptr() as u32 as i64)
+    })
 }
 
 /// `mod_alloc`: a buffer of at least `size` bytes, 16-byte aligned, for the
@@ -55,11 +67,7 @@ pub fn init(main: fn(&mut App), crate_name: &str, crate_version: &str) -> i64 {
         }
     });
     let text = ron::to_string(&descriptor).expect("a descriptor always serializes");
-    DESCRIPTOR.with(|d| {
-        *d.borrow_mut() = text;
-        let d = d.borrow();
-        ((d.len() as i64) << 32) | (d.as_ptr() as u32 as i64)
-    })
+    hand_out(text)
 }
 
 /// `mod_run`: runs system `system` on the frame at `frame_ptr`.

@@ -70,18 +70,6 @@ pub(crate) fn restorer<T: crate::Resource + for<'de> Deserialize<'de>>(raw: &Raw
     Ok(())
 }
 
-thread_local! {
-    static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
-
-fn packed(text: String) -> i64 {
-    TEXT.with(|t| {
-        *t.borrow_mut() = text;
-        let t = t.borrow();
-        ((t.len() as i64) << 32) | (t.as_ptr() as u32 as i64)
-    })
-}
-
 /// `mod_save_state`: the saved resources as a RON [`SavedState`].
 pub fn save(name: &str, version: &str) -> i64 {
     let mut resources = BTreeMap::new();
@@ -95,7 +83,9 @@ pub fn save(name: &str, version: &str) -> i64 {
         }
     }
     let doc = SavedState { name: name.to_string(), version: version.to_string(), resources };
-    packed(ron::ser::to_string_pretty(&doc, ron::ser::PrettyConfig::default()).expect("state serializes"))
+    super::export::hand_out(
+        ron::ser::to_string_pretty(&doc, ron::ser::PrettyConfig::default()).expect("state serializes"),
+    )
 }
 
 /// `mod_restore_state`: reads a [`SavedState`]; returns 0, or the packed
@@ -124,6 +114,6 @@ pub fn restore(ptr: i32, len: i32) -> i64 {
     })();
     match result {
         Ok(()) => 0,
-        Err(e) => packed(e),
+        Err(e) => super::export::hand_out(e),
     }
 }
