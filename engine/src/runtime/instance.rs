@@ -380,8 +380,11 @@ impl ModInstance {
     }
 
     fn apply_descriptor(&mut self, world: &mut World, d: &ModDescriptor) -> Result<(), String> {
-        world.init_resource::<ModComponents>();
-        world.init_resource::<ModMessages>();
+        // A world not prepared by the plugin gets the engine's types first, so
+        // no mod can claim an engine name with another layout.
+        if !world.contains_resource::<ModComponents>() {
+            super::prepare_world(world);
+        }
         for c in &d.components {
             let named = world.resource_scope(|world, mut comps: Mut<ModComponents>| {
                 comps.declare(world, &c.name, c.size, c.align)
