@@ -167,6 +167,16 @@ mirror!(Message Pong = "census::Pong" { value: u32 });
 mirror!(Message Census = "census::Census" { rocks: u32, large: u32 });
 mirror!(Message FixedTick = "census::FixedTick" { delta: f32 });
 mirror!(Component Counted = "census::Counted" { frame: u32 });
+mirror!(Component TallyV1 = "counter::version::Tally" { frames: u32, scale: f32 });
+mirror!(Component TallyV2 = "counter::version::Tally" { bonus: u16, _pad: u16, scale: f32, ticks: u64 });
+
+/// Every value of component `T` (read through its mirror) in the world.
+pub fn all_of<T: mod_api::Component + bytemuck::Pod>(app: &mut App) -> Vec<T> {
+    let world = app.world_mut();
+    let entities: Vec<Entity> = world.query::<Entity>().iter(world).collect();
+    let comps = world.resource::<engine::runtime::ModComponents>();
+    entities.into_iter().filter_map(|e| comps.read::<T>(world, e)).collect()
+}
 
 /// Runs one frame and returns the counter values sent in it.
 pub fn counter_frame(app: &mut App, cursor: &mut u64) -> Vec<CounterValue> {

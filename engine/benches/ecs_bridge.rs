@@ -57,9 +57,16 @@ fn mod_world(bytes: &[u8], n: usize) -> (World, ModInstance) {
     let asset = compile(&runtime.engine, "mover.wasm", bytes).expect("mover compiles");
     let mut world = populated_world(n);
     prepare_world(&mut world);
-    let instance =
-        ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, "mover.wasm", &runtime.limits, &mut world)
-            .expect("mover instantiates");
+    let instance = ModInstance::new(
+        &runtime.engine,
+        &runtime.linker,
+        &asset.module,
+        "mover.wasm",
+        &runtime.limits,
+        &mut world,
+        None,
+    )
+    .expect("mover instantiates");
     (world, instance)
 }
 

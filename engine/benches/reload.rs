@@ -40,7 +40,8 @@ fn benches(c: &mut Criterion) {
     let header = FrameHeader { delta_secs: 1.0 / 60.0, ..Default::default() };
     let state_dir = std::env::temp_dir();
     let start = |world: &mut World, module: &wasmtime::Module| {
-        ModInstance::new(&runtime.engine, &runtime.linker, module, &file, &runtime.limits, world).expect("mod starts")
+        ModInstance::new(&runtime.engine, &runtime.linker, module, &file, &runtime.limits, world, None)
+            .expect("mod starts")
     };
     let first = compile(&runtime.engine, &file, &bytes).expect("mod compiles");
     let mut current = start(&mut world, &first.module);

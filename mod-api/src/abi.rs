@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Major version of the ABI. A mod built against another major is refused.
 pub const ABI_MAJOR: u16 = 1;
 /// Minor version: additions only. A host accepts mods with a minor up to its own.
-pub const ABI_MINOR: u16 = 1;
+pub const ABI_MINOR: u16 = 2;
 
 /// Name of the custom section that carries the ABI version a mod was built
 /// against: 4 bytes, `major: u16 LE`, `minor: u16 LE`. The host reads it
@@ -148,6 +148,10 @@ pub mod op {
     pub const REMOVE: u32 = 4;
     /// `u64 entity`.
     pub const DESPAWN: u32 = 5;
+    /// ABI 1.2: `u32 local_id, u32 len`, then `len` bytes of a RON
+    /// [`ComponentDecl`](super::ComponentDecl) (padded to 4). Like
+    /// `DECLARE_COMPONENT`, with the component's fields.
+    pub const DECLARE_COMPONENT_RON: u32 = 6;
 }
 
 /// The schedules a mod system can run in.
@@ -213,6 +217,70 @@ pub struct ComponentDecl {
     pub name: String,
     pub size: u32,
     pub align: u32,
+    /// ABI 1.2: the component's fields. With them, the host carries values
+    /// over when a reloaded mod changes the layout, and writes save games
+    /// with named fields. `None`: the host sees only bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<FieldDecl>>,
+}
+
+/// One field of a component (ABI 1.2). The host matches fields by name
+/// across versions: a field is found under its name or any of its
+/// `aliases`; a field the old version lacked starts from `default` (its
+/// bytes in the new layout) or zero; a field the new version lacks is dropped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDecl {
+    /// The field's name; tuple fields are `"0"`, `"1"`, ...
+    pub name: String,
+    /// Byte offset within the component.
+    pub offset: u32,
+    pub ty: FieldType,
+    /// Earlier names of this field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// The value a field new in this version starts from, as bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Vec<u8>>,
+}
+
+/// The type of a component field (ABI 1.2). Numbers are little-endian;
+/// `Bool` is one byte, 0 or 1; `Entity` is a `u64` entity id, remapped when
+/// a save game is loaded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldType {
+    Bool,
+    U8,
+    I8,
+    U16,
+    I16,
+    U32,
+    I32,
+    U64,
+    I64,
+    F32,
+    F64,
+    Entity,
+    /// `len` values of `of`, each `stride` bytes apart.
+    Array {
+        of: Box<FieldType>,
+        len: u32,
+        stride: u32,
+    },
+    /// Nested plain data.
+    Struct(Vec<FieldDecl>),
+}
+
+impl FieldType {
+    /// Size in bytes of a scalar type; `None` for arrays and structs.
+    pub const fn scalar_size(&self) -> Option<usize> {
+        Some(match self {
+            FieldType::Bool | FieldType::U8 | FieldType::I8 => 1,
+            FieldType::U16 | FieldType::I16 => 2,
+            FieldType::U32 | FieldType::I32 | FieldType::F32 => 4,
+            FieldType::U64 | FieldType::I64 | FieldType::F64 | FieldType::Entity => 8,
+            FieldType::Array { .. } | FieldType::Struct(_) => return None,
+        })
+    }
 }
 
 /// A message type a mod reads or writes; shared by name like components.

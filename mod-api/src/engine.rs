@@ -184,9 +184,18 @@ pub struct ScoreChanged {
 }
 
 macro_rules! engine_types {
-    ($trait:ident: $($ty:ident),*) => {$(
+    (Component: $($ty:ident),*) => {$(
         // SAFETY: repr(C) + Pod, the layout the host registers under this name.
-        unsafe impl $trait for $ty { const NAME: &'static str = concat!("engine::", stringify!($ty)); }
+        unsafe impl Component for $ty {
+            const NAME: &'static str = concat!("engine::", stringify!($ty));
+            fn fields() -> Option<Vec<crate::abi::FieldDecl>> {
+                Some(crate::schema::struct_fields::<$ty>())
+            }
+        }
+    )*};
+    (Message: $($ty:ident),*) => {$(
+        // SAFETY: repr(C) + Pod, the layout the host registers under this name.
+        unsafe impl Message for $ty { const NAME: &'static str = concat!("engine::", stringify!($ty)); }
     )*};
 }
 engine_types!(Component: Transform2d, Velocity, Sprite, Label, Collider);

@@ -43,10 +43,12 @@
 pub mod abi;
 pub mod engine;
 mod guest;
+pub mod schema;
 
 pub use engine::*;
 pub use guest::*;
 pub use mod_api_macros::{Component, Message, Resource, mod_main};
+pub use schema::Schema;
 
 /// Plain data stored on entities, shared by name with the engine and other mods.
 ///
@@ -56,6 +58,11 @@ pub use mod_api_macros::{Component, Message, Resource, mod_main};
 pub unsafe trait Component: Copy + 'static {
     /// The name the host registers the component under.
     const NAME: &'static str;
+    /// The component's fields (ABI 1.2), so its values survive a layout
+    /// change and are saved by name; `#[derive(Component)]` provides them.
+    fn fields() -> Option<Vec<abi::FieldDecl>> {
+        None
+    }
 }
 
 /// Plain data sent between systems, the engine and other mods.
@@ -83,4 +90,5 @@ pub mod prelude {
 pub mod __private {
     pub use crate::guest::export::{alloc, init, restore_state, run, save_state};
     pub use crate::guest::{ModResource, fetch_mod_resource};
+    pub use crate::schema::{default_bytes, field, struct_fields};
 }

@@ -227,3 +227,83 @@ fn a_new_version_that_traps_while_restoring_state_leaves_the_old_one_running() {
     let counts: Vec<u64> = next.iter().map(|c| c.count).collect();
     assert!(counts.windows(2).all(|w| w[1] == w[0] + 1) && counts[0] > 5, "{counts:?}");
 }
+
+/// A hand-written mod that reads `counter::version::Tally` with a layout of
+/// `size` bytes (no field list) in one Update system.
+fn tally_reader(size: u32, align: u32) -> Vec<u8> {
+    wat_mod_with_descriptor(
+        "",
+        &format!(
+            r#"(name: "tally-reader", version: "1.0.0",
+                components: [(name: "counter::version::Tally", size: {size}, align: {align})],
+                messages: [],
+                systems: [(name: "read", schedule: Update, params: [Query(terms: [(component: 0, access: Read)])])])"#
+        ),
+    )
+}
+
+#[test]
+fn a_component_layout_change_carries_values_over_by_field() {
+    let dir = mod_dir(&["counter"]);
+    std::fs::write(dir.path().join("reader.wasm"), tally_reader(8, 4)).unwrap();
+    let mut app = start(&headless_config(dir.path()));
+    run(&mut app, 10);
+    let [v1] = all_of::<TallyV1>(&mut app)[..] else { panic!("one v1 tally") };
+    assert!(v1.frames >= 10 && v1.scale == 1.5, "{v1:?}");
+    assert_eq!(entry(&app, "reader.wasm").status, ModStatus::Running);
+
+    replace(dir.path(), "counter.wasm", &mod_bytes("counter_v2"));
+    until(&mut app, "v2 runs", |app| entry(app, "counter.wasm").reloads == 1);
+    let mut cursor = 0;
+    let count = counter_frame(&mut app, &mut cursor).last().expect("the counter reports").count;
+    let [v2] = all_of::<TallyV2>(&mut app)[..] else { panic!("one tally, now in v2's layout") };
+    // `frames` → `ticks` by alias (widened to u64), `bonus` by its default,
+    // `scale` moved; the same entity: it kept pace with the counter's state,
+    // counted once every frame, across the swap.
+    assert!(v2.ticks > v1.frames as u64, "{v1:?} -> {v2:?}");
+    assert_eq!(v2.ticks, count, "{v1:?} -> {v2:?}");
+    assert_eq!((v2.bonus, v2.scale), (9, 1.5));
+    assert!(all_of::<TallyV1>(&mut app).is_empty(), "no value is left in the old layout");
+    run(&mut app, 5);
+    assert!(all_of::<TallyV2>(&mut app)[0].ticks >= v2.ticks + 5, "v2 counts on");
+    assert_eq!(entry(&app, "counter.wasm").last_error, None);
+
+    // The other mod still reads the old layout: it waits, keeping its instance.
+    let reader = entry(&app, "reader.wasm");
+    let ModStatus::Failed(why) = &reader.status else { panic!("the reader must wait: {:?}", reader.status) };
+    for part in ["waiting for a new version", "counter::version::Tally", "counter.wasm", "rebuild"] {
+        assert!(why.contains(part), "{part:?} missing: {why}");
+    }
+    assert!(reader.instance().is_some(), "its state is kept");
+    // Its rebuilt version (built against the new layout) takes over.
+    replace(dir.path(), "reader.wasm", &tally_reader(16, 8));
+    until(&mut app, "the rebuilt reader runs", |app| entry(app, "reader.wasm").status == ModStatus::Running);
+    assert_eq!(entry(&app, "reader.wasm").reloads, 1);
+}
+
+#[test]
+fn a_layout_change_whose_values_do_not_convert_keeps_the_old_version() {
+    // `frames` becomes a struct: a number cannot become one.
+    let incompatible = wat_mod_with_descriptor(
+        "",
+        r#"(name: "counter", version: "9.0.0", messages: [], systems: [],
+            components: [(name: "counter::version::Tally", size: 8, align: 4,
+                fields: Some([(name: "frames", offset: 0, ty: Struct([(name: "x", offset: 0, ty: F32)]))]))])"#,
+    );
+    let dir = mod_dir(&["counter"]);
+    let mut app = start(&headless_config(dir.path()));
+    let mut cursor = 0;
+    counts(&mut app, &mut cursor, 5);
+    replace(dir.path(), "counter.wasm", &incompatible);
+    until(&mut app, "the failed reload is reported", |app| entry(app, "counter.wasm").last_error.is_some());
+    let m = entry(&app, "counter.wasm");
+    let error = m.last_error.clone().unwrap();
+    for part in ["previous version keeps running", "counter::version::Tally", "field frames", "expected a struct"] {
+        assert!(error.contains(part), "{part:?} missing: {error}");
+    }
+    assert_eq!((m.status.clone(), m.reloads), (ModStatus::Running, 0));
+    // Nothing changed: the old layout, its value, and the old version counting it.
+    let [before] = all_of::<TallyV1>(&mut app)[..] else { panic!("the v1 tally is intact") };
+    run(&mut app, 3);
+    assert_eq!(all_of::<TallyV1>(&mut app)[0].frames, before.frames + 3);
+}

@@ -3,8 +3,10 @@
 //! declare at run time (dynamic Bevy components). Both are real components,
 //! visible to every query, mod or engine.
 
+use super::values;
 use bevy::ecs::component::{ComponentCloneBehavior, ComponentDescriptor, ComponentId, StorageType};
 use bevy::prelude::*;
+use mod_api::abi::{ComponentDecl, FieldDecl};
 use std::alloc::Layout;
 use std::collections::HashMap;
 
@@ -19,69 +21,158 @@ pub struct NamedComponent {
     pub align: u32,
 }
 
+/// What the registry knows of one name.
+struct Known {
+    current: NamedComponent,
+    /// The fields of the current layout, if its declarer listed them.
+    fields: Option<Vec<FieldDecl>>,
+    /// One of the engine's own types: its layout never changes.
+    engine: bool,
+}
+
 /// Name → component, for everything mods can touch.
 #[derive(Resource, Default)]
 pub struct ModComponents {
-    by_name: HashMap<String, NamedComponent>,
+    by_name: HashMap<String, Known>,
+}
+
+/// A component's values converted to a new layout, ready to replace the old
+/// ones (see [`ModComponents::prepare_migration`]).
+pub struct Migration {
+    pub name: String,
+    pub from: NamedComponent,
+    pub to: NamedComponent,
+    fields: Option<Vec<FieldDecl>>,
+    values: Vec<(Entity, Vec<u8>)>,
+}
+
+impl Migration {
+    /// Number of values carried over.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
 }
 
 impl ModComponents {
     /// Registers an engine component under its ABI name.
     pub fn register_static<T: Component + mod_api::Component>(&mut self, world: &mut World) {
         let id = world.register_component::<T>();
-        let c = NamedComponent { id, size: size_of::<T>() as u32, align: align_of::<T>() as u32 };
-        self.by_name.insert(T::NAME.to_string(), c);
+        let current = NamedComponent { id, size: size_of::<T>() as u32, align: align_of::<T>() as u32 };
+        self.by_name.insert(T::NAME.to_string(), Known { current, fields: T::fields(), engine: true });
     }
 
-    /// The component named `name`, registering a dynamic component on first
-    /// use. Fails if the layout is invalid or differs from the existing one.
-    pub fn declare(&mut self, world: &mut World, name: &str, size: u32, align: u32) -> Result<NamedComponent, String> {
-        if let Some(&c) = self.by_name.get(name) {
-            if c.size != size || c.align != align {
-                return Err(format!(
-                    "component {name} is declared as {size} bytes (align {align}) but is already registered as {} bytes (align {})",
-                    c.size, c.align
-                ));
+    /// The component `decl` names, registering a dynamic component on first
+    /// use. Fails if the layout is invalid or differs from the registered one.
+    pub fn declare(&mut self, world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, String> {
+        let name = &decl.name;
+        if let Some(known) = self.by_name.get_mut(name) {
+            let c = known.current;
+            if let Some(why) = layout_change(c, known.fields.as_deref(), decl) {
+                return Err(format!("component {name} is declared {why}"));
+            }
+            if known.fields.is_none() {
+                known.fields = decl.fields.clone();
             }
             return Ok(c);
         }
-        if size > MAX_COMPONENT_SIZE {
-            return Err(format!("component {name} is {size} bytes; the limit is {MAX_COMPONENT_SIZE}"));
+        let current = register_dynamic(world, decl)?;
+        self.by_name.insert(name.clone(), Known { current, fields: decl.fields.clone(), engine: false });
+        Ok(current)
+    }
+
+    /// How `decl` differs from the registered layout of its name, if it does.
+    pub fn layout_change(&self, decl: &ComponentDecl) -> Option<String> {
+        let known = self.by_name.get(&decl.name)?;
+        layout_change(known.current, known.fields.as_deref(), decl)
+    }
+
+    /// Registers `decl`'s new layout as a fresh component, leaving the
+    /// current one in place until [`apply_migration`](Self::apply_migration).
+    pub fn register_new_layout(&mut self, world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, String> {
+        let known = self.by_name.get(&decl.name).ok_or_else(|| format!("component {} is not registered", decl.name))?;
+        if known.engine {
+            return Err(format!("component {} is the engine's: its layout cannot change", decl.name));
         }
-        let layout = Layout::from_size_align(size as usize, align as usize)
-            .ok()
-            .filter(|l| l.pad_to_align() == *l && align <= 16)
-            .ok_or_else(|| format!("component {name} has an invalid layout: size {size}, align {align}"))?;
-        // SAFETY: the data is plain bytes with no drop glue; the layout was checked.
-        let descriptor = unsafe {
-            ComponentDescriptor::new_with_layout(
-                name.to_string(),
-                StorageType::Table,
-                layout,
-                None,
-                true,
-                ComponentCloneBehavior::Default,
-                None,
+        register_dynamic(world, decl)
+    }
+
+    /// Converts every value of component `name` to layout `to` (fields
+    /// `decl.fields`), by field name, without changing the world. Fails,
+    /// naming the entity and the field, if any value does not convert or
+    /// either layout lacks its field list.
+    pub fn prepare_migration(
+        &self,
+        world: &World,
+        decl: &ComponentDecl,
+        to: NamedComponent,
+    ) -> Result<Migration, String> {
+        let name = &decl.name;
+        let known = self.by_name.get(name).ok_or_else(|| format!("component {name} is not registered"))?;
+        let no_fields = |which: &str| {
+            format!(
+                "component {name} changes layout, but its {which} version lists no fields, so its values cannot be \
+                 carried over (derive Component with mod-api 0.1 / ABI 1.2 or later)"
             )
         };
-        let id = world.register_component_with_descriptor(descriptor);
-        let c = NamedComponent { id, size, align };
-        self.by_name.insert(name.to_string(), c);
-        Ok(c)
+        let old_fields = known.fields.as_deref().ok_or_else(|| no_fields("old"))?;
+        let new_fields = decl.fields.as_deref().ok_or_else(|| no_fields("new"))?;
+        let from = known.current;
+        let mut values = Vec::new();
+        for archetype in world.archetypes().iter().filter(|a| a.contains(from.id)) {
+            for e in archetype.entities() {
+                let entity = e.id();
+                let bytes = self.read_bytes_of(world, entity, from).expect("the archetype holds the component");
+                let value = values::read(&bytes, old_fields);
+                let new = values::write(&value, new_fields, to.size as usize, &mut |e| e)
+                    .map_err(|why| format!("component {name} of entity {entity}: {why}"))?;
+                values.push((entity, new));
+            }
+        }
+        Ok(Migration { name: name.clone(), from, to, fields: decl.fields.clone(), values })
+    }
+
+    /// Replaces the old values of a prepared migration with the converted
+    /// ones, and makes the new layout the name's current one.
+    pub fn apply_migration(&mut self, world: &mut World, m: Migration) {
+        for (entity, bytes) in &m.values {
+            let mut e = world.entity_mut(*entity);
+            e.remove_by_id(m.from.id);
+            insert_bytes(&mut e, m.to, bytes);
+        }
+        if let Some(known) = self.by_name.get_mut(&m.name) {
+            known.current = m.to;
+            known.fields = m.fields;
+        }
+    }
+
+    /// The fields of component `name`'s current layout, if they are known.
+    pub fn fields(&self, name: &str) -> Option<&[FieldDecl]> {
+        self.by_name.get(name)?.fields.as_deref()
+    }
+
+    /// Every registered name with its current component.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, NamedComponent)> {
+        self.by_name.iter().map(|(n, k)| (n.as_str(), k.current))
+    }
+
+    fn read_bytes_of(&self, world: &World, entity: Entity, c: NamedComponent) -> Option<Vec<u8>> {
+        let ptr = world.get_entity(entity).ok()?.get_by_id(c.id).ok()?;
+        // SAFETY: the component's storage holds `size` initialised bytes.
+        Some(unsafe { std::slice::from_raw_parts(ptr.as_ptr(), c.size as usize) }.to_vec())
     }
 
     /// The component named `name`, if any mod or the engine registered it.
     pub fn get(&self, name: &str) -> Option<NamedComponent> {
-        self.by_name.get(name).copied()
+        self.by_name.get(name).map(|k| k.current)
     }
 
     /// Reads component `name` of `entity` as raw bytes (for engine code
     /// that inspects mod-defined components).
     pub fn read_bytes(&self, world: &World, entity: Entity, name: &str) -> Option<Vec<u8>> {
-        let c = self.get(name)?;
-        let ptr = world.get_entity(entity).ok()?.get_by_id(c.id).ok()?;
-        // SAFETY: the component's storage holds `size` initialised bytes.
-        Some(unsafe { std::slice::from_raw_parts(ptr.as_ptr(), c.size as usize) }.to_vec())
+        self.read_bytes_of(world, entity, self.get(name)?)
     }
 
     /// Reads component `T` (a `mod_api` type, possibly defined by a mod) of `entity`.
@@ -93,15 +184,79 @@ impl ModComponents {
     /// Inserts component `T` (a `mod_api` type, possibly defined by a mod)
     /// on `entity`, registering it by name if no mod has yet.
     pub fn insert<T: mod_api::Component>(&mut self, world: &mut World, entity: Entity, value: T) -> Result<(), String> {
-        let c = self.declare(world, T::NAME, size_of::<T>() as u32, align_of::<T>() as u32)?;
+        let decl = ComponentDecl {
+            name: T::NAME.to_string(),
+            size: size_of::<T>() as u32,
+            align: align_of::<T>() as u32,
+            fields: T::fields(),
+        };
+        let c = self.declare(world, &decl)?;
         let mut e = world.get_entity_mut(entity).map_err(|e| e.to_string())?;
-        let mut value = std::mem::MaybeUninit::new(value);
-        // SAFETY: `T` is plain data with the layout registered under its name;
-        // the value is moved into the world and not used again here.
-        unsafe {
-            let ptr = bevy::ptr::OwningPtr::new(std::ptr::NonNull::new_unchecked(value.as_mut_ptr() as *mut u8));
-            e.insert_by_id(c.id, ptr);
-        }
+        // SAFETY: `T` is plain data with the layout registered under its name.
+        let bytes = unsafe { std::slice::from_raw_parts(&value as *const T as *const u8, size_of::<T>()) };
+        insert_bytes(&mut e, c, bytes);
         Ok(())
+    }
+}
+
+/// How `decl` differs from the layout `c` (with `fields`), in words; `None`
+/// if it is the same. Without field lists on both sides, only size and
+/// alignment can be compared.
+fn layout_change(c: NamedComponent, fields: Option<&[FieldDecl]>, decl: &ComponentDecl) -> Option<String> {
+    if c.size != decl.size || c.align != decl.align {
+        return Some(format!(
+            "as {} bytes (align {}) but is registered as {} bytes (align {})",
+            decl.size, decl.align, c.size, c.align
+        ));
+    }
+    match (fields, &decl.fields) {
+        (Some(a), Some(b)) if !values::same_layout(a, b) => {
+            let names = |f: &[FieldDecl]| f.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
+            Some(format!("with fields ({}) but is registered with fields ({})", names(b), names(a)))
+        }
+        _ => None,
+    }
+}
+
+/// A new dynamic Bevy component for `decl`, after checking its layout.
+fn register_dynamic(world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, String> {
+    let (name, size, align) = (&decl.name, decl.size, decl.align);
+    if size > MAX_COMPONENT_SIZE {
+        return Err(format!("component {name} is {size} bytes; the limit is {MAX_COMPONENT_SIZE}"));
+    }
+    let layout = Layout::from_size_align(size as usize, align as usize)
+        .ok()
+        .filter(|l| l.pad_to_align() == *l && align <= 16)
+        .ok_or_else(|| format!("component {name} has an invalid layout: size {size}, align {align}"))?;
+    if let Some(fields) = &decl.fields {
+        values::check_fields(fields, size as usize).map_err(|e| format!("component {name}: {e}"))?;
+    }
+    // SAFETY: the data is plain bytes with no drop glue; the layout was checked.
+    let descriptor = unsafe {
+        ComponentDescriptor::new_with_layout(
+            name.to_string(),
+            StorageType::Table,
+            layout,
+            None,
+            true,
+            ComponentCloneBehavior::Default,
+            None,
+        )
+    };
+    let id = world.register_component_with_descriptor(descriptor);
+    Ok(NamedComponent { id, size, align })
+}
+
+/// Inserts `bytes`, a value of component `c`, on `e`.
+pub(crate) fn insert_bytes(e: &mut EntityWorldMut, c: NamedComponent, bytes: &[u8]) {
+    debug_assert_eq!(bytes.len(), c.size as usize);
+    // An aligned copy: the component may need up to 16-byte alignment.
+    let mut aligned = vec![0u128; (bytes.len()).div_ceil(16).max(1)];
+    bytemuck::cast_slice_mut::<u128, u8>(&mut aligned)[..bytes.len()].copy_from_slice(bytes);
+    // SAFETY: `bytes` is a value of the component's layout (plain data, no
+    // drop glue), copied to a 16-aligned buffer that outlives the insert.
+    unsafe {
+        let ptr = bevy::ptr::OwningPtr::new(std::ptr::NonNull::new_unchecked(aligned.as_mut_ptr() as *mut u8));
+        e.insert_by_id(c.id, ptr);
     }
 }

@@ -10,15 +10,15 @@
 //! 5. copy back only the columns the system may write, then apply its
 //!    commands and publish its messages.
 
-use super::components::{ModComponents, NamedComponent};
+use super::components::{Migration, ModComponents, NamedComponent};
 use super::error::ModError;
 use super::messages::{ChannelId, ModMessages};
 use bevy::ecs::component::ComponentId;
 use bevy::ecs::storage::TableId;
 use bevy::prelude::*;
 use mod_api::abi::{
-    self, Access, BatchHeader, DATA_ALIGN, FRAME_HEADER_SIZE, FrameHeader, ModDescriptor, ParamDecl, QueryHeader,
-    ScheduleLabel, align_up, op,
+    self, Access, BatchHeader, ComponentDecl, DATA_ALIGN, FRAME_HEADER_SIZE, FrameHeader, ModDescriptor, ParamDecl,
+    QueryHeader, ScheduleLabel, align_up, op,
 };
 use std::collections::HashMap;
 use wasmtime::{Caller, Engine, Instance, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
@@ -170,10 +170,19 @@ pub struct ModInstance {
     batches: Vec<Vec<BatchLayout>>,
     /// Scratch for aligned component values while applying commands.
     scratch: Vec<u128>,
+    /// Components whose layout this version changes, registered under new
+    /// ids: their values move over when the swap commits
+    /// ([`prepare_migrations`](Self::prepare_migrations)).
+    migrations: Vec<(ComponentDecl, NamedComponent)>,
 }
 
 impl ModInstance {
     /// Instantiates `module`, checks and applies its descriptor.
+    ///
+    /// `replacing`: the running version this one is to replace. The new
+    /// version may change the layout of components the old one used; their
+    /// values are converted when the swap commits. Without it, a layout that
+    /// differs from the registered one is an error.
     pub fn new(
         engine: &Engine,
         linker: &Linker<HostState>,
@@ -181,6 +190,7 @@ impl ModInstance {
         file: &str,
         limits: &ModLimits,
         world: &mut World,
+        replacing: Option<&ModInstance>,
     ) -> Result<ModInstance, ModError> {
         let state = HostState {
             module: file.to_string(),
@@ -242,8 +252,9 @@ impl ModInstance {
             order: HashMap::new(),
             batches: Vec::new(),
             scratch: Vec::new(),
+            migrations: Vec::new(),
         };
-        this.apply_descriptor(world, &descriptor).map_err(descriptor_err)?;
+        this.apply_descriptor(world, &descriptor, replacing).map_err(descriptor_err)?;
         Ok(this)
     }
 
@@ -362,6 +373,23 @@ impl ModInstance {
         }
     }
 
+    /// True if this mod's systems or commands use component `id`.
+    pub fn uses(&self, id: ComponentId) -> bool {
+        self.components.iter().any(|c| c.id == id)
+    }
+
+    /// Converts the values of every component whose layout this version
+    /// changes, without touching the world: an error (naming the component,
+    /// the entity and the field) means the swap must not happen.
+    pub fn prepare_migrations(&self, world: &World) -> Result<Vec<Migration>, ModError> {
+        let comps = world.resource::<ModComponents>();
+        self.migrations
+            .iter()
+            .map(|(decl, to)| comps.prepare_migration(world, decl, *to))
+            .collect::<Result<_, _>>()
+            .map_err(|cause| ModError::Descriptor { module: self.label().to_string(), cause })
+    }
+
     /// Starts every message reader after the messages already held.
     pub fn skip_held_messages(&mut self, world: &World) {
         let bus = world.resource::<ModMessages>();
@@ -379,7 +407,12 @@ impl ModInstance {
         &self.store.data().module
     }
 
-    fn apply_descriptor(&mut self, world: &mut World, d: &ModDescriptor) -> Result<(), String> {
+    fn apply_descriptor(
+        &mut self,
+        world: &mut World,
+        d: &ModDescriptor,
+        replacing: Option<&ModInstance>,
+    ) -> Result<(), String> {
         // A world not prepared by the plugin gets the engine's types first, so
         // no mod can claim an engine name with another layout.
         if !world.contains_resource::<ModComponents>() {
@@ -387,7 +420,15 @@ impl ModInstance {
         }
         for c in &d.components {
             let named = world.resource_scope(|world, mut comps: Mut<ModComponents>| {
-                comps.declare(world, &c.name, c.size, c.align)
+                let current = comps.get(&c.name);
+                let owned = current.zip(replacing).is_some_and(|(cur, old)| old.uses(cur.id));
+                if owned && comps.layout_change(c).is_some() {
+                    let new = comps.register_new_layout(world, c)?;
+                    self.migrations.push((c.clone(), new));
+                    Ok(new)
+                } else {
+                    comps.declare(world, c)
+                }
             })?;
             self.components.push(named);
         }
@@ -666,16 +707,17 @@ impl ModInstance {
                         .map_err(|_| "component name is not UTF-8".to_string())?
                         .to_string();
                     r.pad()?;
-                    if local as usize != self.components.len() {
-                        return Err(format!(
-                            "declared component {name} as id {local}, expected {}",
-                            self.components.len()
-                        ));
-                    }
-                    let c = world.resource_scope(|world, mut comps: Mut<ModComponents>| {
-                        comps.declare(world, &name, size, align)
-                    })?;
-                    self.components.push(c);
+                    self.declare_at_run_time(world, local, &ComponentDecl { name, size, align, fields: None })?;
+                }
+                op::DECLARE_COMPONENT_RON => {
+                    let local = r.u32()?;
+                    let len = r.u32()? as usize;
+                    let text = std::str::from_utf8(r.take(len)?)
+                        .map_err(|_| "component declaration is not UTF-8".to_string())?;
+                    r.pad()?;
+                    let decl: ComponentDecl =
+                        ron::from_str(text).map_err(|e| format!("component declaration does not parse: {e}"))?;
+                    self.declare_at_run_time(world, local, &decl)?;
                 }
                 op::SPAWN | op::INSERT => {
                     let entity = if opcode == op::INSERT { Some(r.entity(world)?) } else { None };
@@ -735,6 +777,19 @@ impl ModInstance {
                 other => return Err(format!("unknown command opcode {other} at byte {}", r.at - 4)),
             }
         }
+        Ok(())
+    }
+}
+
+impl ModInstance {
+    /// A component a command declares (ABI.md, "Command stream"): it gets
+    /// the next local id.
+    fn declare_at_run_time(&mut self, world: &mut World, local: u32, decl: &ComponentDecl) -> Result<(), String> {
+        if local as usize != self.components.len() {
+            return Err(format!("declared component {} as id {local}, expected {}", decl.name, self.components.len()));
+        }
+        let c = world.resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, decl))?;
+        self.components.push(c);
         Ok(())
     }
 }

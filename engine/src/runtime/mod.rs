@@ -21,6 +21,7 @@ pub mod dev;
 mod error;
 mod instance;
 mod messages;
+mod values;
 
 pub use asset::{ModAsset, ModLoader, compile, read_abi_version};
 pub use components::{ModComponents, NamedComponent};
@@ -377,44 +378,76 @@ fn watch_reloads(
     }
 }
 
-/// At the frame boundary: swaps in mods whose file changed, and starts mods
-/// whose first compile finished (running their `Startup` systems).
+/// At the frame boundary: swaps in mods whose file changed.
+///
+/// A new version may change the layout of components it uses: their values
+/// are converted by field name when the swap commits. Other running mods
+/// that still use the old layout wait (their systems stop, their state is
+/// kept) until their own new version arrives.
 fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRuntime) {
     let mods_dir = world.resource::<ModsDir>().0.clone();
-    for entry in registry.mods.iter_mut().filter(|m| m.reload_pending) {
+    for i in 0..registry.mods.len() {
+        let entry = &mut registry.mods[i];
+        if !entry.reload_pending {
+            continue;
+        }
         entry.reload_pending = false;
         let Some(asset) = entry.handle.as_ref().and_then(|h| world.resource::<Assets<ModAsset>>().get(h)).cloned()
         else {
             continue;
         };
-        let new =
-            ModInstance::new(&runtime.engine, &runtime.linker, &asset.module, &entry.file, &runtime.limits, world)
-                .and_then(|mut instance| {
-                    let warning = match entry.instance.as_mut() {
-                        Some(old) => instance.take_over_from(old, world, &mods_dir)?,
-                        None => {
-                            instance.skip_held_messages(world);
-                            None
-                        }
-                    };
-                    Ok((instance, warning))
-                });
-        match new {
-            Ok((instance, warning)) => {
-                // The old instance is dropped only now, after the new one is ready.
-                entry.instance = Some(instance);
-                entry.reloads += 1;
-                entry.status = ModStatus::Running;
-                if let Some(w) = &warning {
-                    error!("mod {}: {w}", entry.file);
-                }
-                entry.last_error = warning;
-                info!("mod {} reloaded from {} (reload {})", entry.name, entry.file, entry.reloads);
-                world.write_message(ModReloaded { file: entry.file.clone(), reloads: entry.reloads });
-            }
+        let (engine, linker, limits) = (&runtime.engine, &*runtime.linker, &runtime.limits);
+        let new = ModInstance::new(engine, linker, &asset.module, &entry.file, limits, world, entry.instance.as_ref())
+            .and_then(|mut instance| {
+                let warning = match entry.instance.as_mut() {
+                    Some(old) => instance.take_over_from(old, world, &mods_dir)?,
+                    None => {
+                        instance.skip_held_messages(world);
+                        None
+                    }
+                };
+                let migrations = instance.prepare_migrations(world)?;
+                Ok((instance, warning, migrations))
+            });
+        let (instance, warning, migrations) = match new {
+            Ok(new) => new,
             Err(e) => {
                 world.write_message(entry.reload_failed(e));
+                continue;
             }
+        };
+        let changed: Vec<(String, bevy::ecs::component::ComponentId)> =
+            migrations.iter().map(|m| (m.name.clone(), m.from.id)).collect();
+        world.resource_scope(|world, mut comps: Mut<ModComponents>| {
+            for m in migrations {
+                info!("mod {}: component {} changed layout; {} value(s) carried over", entry.file, m.name, m.len());
+                comps.apply_migration(world, m);
+            }
+        });
+        // The old instance is dropped only now, after the new one is ready.
+        entry.instance = Some(instance);
+        entry.reloads += 1;
+        entry.status = ModStatus::Running;
+        if let Some(w) = &warning {
+            error!("mod {}: {w}", entry.file);
+        }
+        entry.last_error = warning;
+        info!("mod {} reloaded from {} (reload {})", entry.name, entry.file, entry.reloads);
+        world.write_message(ModReloaded { file: entry.file.clone(), reloads: entry.reloads });
+        let file = entry.file.clone();
+        for (j, other) in registry.mods.iter_mut().enumerate() {
+            let Some(old) = other.instance.as_ref() else { continue };
+            let Some((name, _)) = changed.iter().find(|(_, id)| old.uses(*id)) else { continue };
+            if j == i || other.status != ModStatus::Running {
+                continue;
+            }
+            let error = format!(
+                "waiting for a new version: component {name} changed layout when {file} was reloaded, and this \
+                 mod uses the old layout; rebuild it (its state is kept until then)"
+            );
+            warn!("mod {}: {error}", other.file);
+            other.status = ModStatus::Failed(error.clone());
+            world.write_message(ModFailed { file: other.file.clone(), error });
         }
     }
 }
@@ -450,6 +483,7 @@ fn activate_mods(world: &mut World) {
                         &entry.file,
                         &runtime.limits,
                         world,
+                        None,
                     )
                     .and_then(|mut instance| {
                         instance.run_schedule(ScheduleLabel::Startup, world, &header)?;
@@ -597,6 +631,10 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
     let header = next_header(world, schedule);
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
         for (n, entry) in registry.mods.iter_mut().enumerate() {
+            // A mod waiting for a new version keeps its instance, not its turn.
+            if entry.status != ModStatus::Running {
+                continue;
+            }
             let Some(instance) = entry.instance.as_mut() else { continue };
             let _span = info_span!("mod", name = %entry.name).entered();
             let mut h = header;

@@ -52,10 +52,83 @@ fn derive_named(input: TokenStream, what: &str, trait_path: proc_macro2::TokenSt
 }
 
 /// Makes a `#[repr(C)]`, `Copy` struct a component shared by name with the
-/// engine and other mods.
-#[proc_macro_derive(Component)]
+/// engine and other mods, and lists its fields for the host (ABI 1.2), so
+/// its values survive a layout change and save games name them.
+///
+/// Field attributes, with serde's meaning:
+/// - `#[component(alias = "old_name")]`: the field was called `old_name`;
+/// - `#[component(default = EXPR)]`: the value the field starts from when a
+///   new version adds it (otherwise zero).
+#[proc_macro_derive(Component, attributes(component))]
 pub fn derive_component(input: TokenStream) -> TokenStream {
-    derive_named(input, "component", quote!(::mod_api::Component))
+    let input = parse_macro_input!(input as DeriveInput);
+    if let Err(e) = check_plain_data(&input, "component") {
+        return e.to_compile_error().into();
+    }
+    let fields = match field_decls(&input) {
+        Ok(f) => f,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let ident = &input.ident;
+    let name = ident.to_string();
+    quote! {
+        // SAFETY: checked #[repr(C)] / #[repr(transparent)] struct; `Copy` is a supertrait.
+        unsafe impl ::mod_api::Component for #ident {
+            const NAME: &'static str = concat!(module_path!(), "::", #name);
+            fn fields() -> ::core::option::Option<::std::vec::Vec<::mod_api::abi::FieldDecl>> {
+                ::core::option::Option::Some(::mod_api::__private::struct_fields::<Self>())
+            }
+        }
+        impl ::mod_api::Schema for #ident {
+            fn schema() -> ::mod_api::abi::FieldType {
+                ::mod_api::abi::FieldType::Struct(::std::vec![#(#fields),*])
+            }
+        }
+    }
+    .into()
+}
+
+/// One `FieldDecl` expression per field, with its `#[component(...)]` options.
+fn field_decls(input: &DeriveInput) -> Result<Vec<proc_macro2::TokenStream>, syn::Error> {
+    let syn::Data::Struct(data) = &input.data else { unreachable!("checked by check_plain_data") };
+    let mut out = Vec::new();
+    for (i, f) in data.fields.iter().enumerate() {
+        let member = match &f.ident {
+            Some(id) => syn::Member::Named(id.clone()),
+            None => syn::Member::Unnamed(syn::Index::from(i)),
+        };
+        let name = match &f.ident {
+            Some(id) => id.to_string(),
+            None => i.to_string(),
+        };
+        let ty = &f.ty;
+        let mut aliases = Vec::new();
+        let mut default = None;
+        for attr in f.attrs.iter().filter(|a| a.path().is_ident("component")) {
+            attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("alias") {
+                    aliases.push(meta.value()?.parse::<syn::LitStr>()?);
+                    Ok(())
+                } else if meta.path.is_ident("default") {
+                    default = Some(meta.value()?.parse::<syn::Expr>()?);
+                    Ok(())
+                } else {
+                    Err(meta.error("expected `alias = \"old_name\"` or `default = EXPR`"))
+                }
+            })?;
+        }
+        let default = match default {
+            Some(expr) => quote!(::core::option::Option::Some(::mod_api::__private::default_bytes::<#ty>(#expr))),
+            None => quote!(::core::option::Option::None),
+        };
+        out.push(quote! {{
+            let mut f = ::mod_api::__private::field::<Self, #ty>(#name, ::core::mem::offset_of!(Self, #member), |s: &Self| &s.#member);
+            f.aliases = ::std::vec![#(::std::string::String::from(#aliases)),*];
+            f.default = #default;
+            f
+        }});
+    }
+    Ok(out)
 }
 
 /// Makes a `#[repr(C)]`, `Copy` struct a message shared by name with the

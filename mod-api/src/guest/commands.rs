@@ -75,12 +75,12 @@ impl CommandBuffer {
         });
         let first = id + 1 - undeclared.len() as u32;
         for (i, decl) in undeclared.into_iter().enumerate() {
-            self.u32(op::DECLARE_COMPONENT);
+            // ABI 1.2: the declaration with its fields, as RON.
+            let ron = ron::to_string(&decl).expect("a component declaration serializes");
+            self.u32(op::DECLARE_COMPONENT_RON);
             self.u32(first + i as u32);
-            self.u32(decl.size);
-            self.u32(decl.align);
-            self.u32(decl.name.len() as u32);
-            self.bytes.extend_from_slice(decl.name.as_bytes());
+            self.u32(ron.len() as u32);
+            self.bytes.extend_from_slice(ron.as_bytes());
             self.pad();
         }
         id

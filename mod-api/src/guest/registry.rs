@@ -45,6 +45,7 @@ pub(crate) fn component_id<T: Component>() -> u32 {
             name: T::NAME.to_string(),
             size: size_of::<T>() as u32,
             align: align_of::<T>() as u32,
+            fields: T::fields(),
         });
         r.component_ids.insert(T::NAME, id);
         id

@@ -2,9 +2,12 @@
 //! version writes it as RON, the new version reads it back with serde. Each
 //! frame it tells the engine the count ([`CounterValue`]).
 //!
+//! It also keeps a `Tally` component on one entity, counting frames as well.
+//!
 //! `scripts/build-mods` also builds two more versions (`--features v2`,
 //! `--features v3`) as `counter_v2.wasm` and `counter_v3.wasm`, to show what
-//! carries over when the state's shape changes, and a migration hook.
+//! carries over when the state's shape changes, a migration hook, and a
+//! component whose layout changes (v2's `Tally`).
 
 use mod_api::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -34,14 +37,27 @@ mod version {
         pub label: String,
     }
 
-    fn count(mut counter: ResMut<Counter>, mut out: MessageWriter<CounterValue>) {
+    /// Lives on an entity: counts frames too.
+    #[derive(Component, Clone, Copy)]
+    #[repr(C)]
+    pub struct Tally {
+        pub frames: u32,
+        pub scale: f32,
+    }
+
+    fn spawn(mut commands: Commands) {
+        commands.spawn(Tally { frames: 0, scale: 1.5 });
+    }
+
+    fn count(mut counter: ResMut<Counter>, mut tallies: Query<&mut Tally>, mut out: MessageWriter<CounterValue>) {
         counter.frames += 1;
         counter.label = format!("{} frames", counter.frames);
+        tallies.for_each_mut(|t| t.frames += 1);
         out.write(CounterValue { count: counter.frames, version: 1, bonus: 0, migrations: 0, _reserved: 0 });
     }
 
     pub fn build(app: &mut App) {
-        app.version("1.0.0").init_saved_resource::<Counter>().add_systems(Update, count);
+        app.version("1.0.0").init_saved_resource::<Counter>().add_systems(Startup, spawn).add_systems(Update, count);
     }
 }
 
@@ -83,8 +99,27 @@ mod version {
         }
     }
 
-    fn count(mut counter: ResMut<Counter>, migrations: Res<Migrations>, mut out: MessageWriter<CounterValue>) {
+    /// v1's `Tally` with a new layout: `frames` renamed to `ticks` and
+    /// widened to `u64`, a new `bonus` (default 9), fields reordered. The
+    /// host carries each value over by field name.
+    #[derive(Component, Clone, Copy)]
+    #[repr(C)]
+    pub struct Tally {
+        #[component(default = 9)]
+        pub bonus: u16,
+        pub scale: f32,
+        #[component(alias = "frames")]
+        pub ticks: u64,
+    }
+
+    fn count(
+        mut counter: ResMut<Counter>,
+        migrations: Res<Migrations>,
+        mut tallies: Query<&mut Tally>,
+        mut out: MessageWriter<CounterValue>,
+    ) {
         counter.ticks += 1;
+        tallies.for_each_mut(|t| t.ticks += 1);
         let value = CounterValue {
             count: counter.ticks,
             version: 2,
@@ -105,17 +140,27 @@ mod version {
 }
 
 /// Version 3: `frames` is text now, so a v1 or v2 state does not read.
+/// `Tally` keeps v2's layout.
 #[cfg(feature = "v3")]
 mod version {
     use super::*;
+
+    #[derive(Component, Clone, Copy)]
+    #[repr(C)]
+    pub struct Tally {
+        pub bonus: u16,
+        pub scale: f32,
+        pub ticks: u64,
+    }
 
     #[derive(Resource, Default, Serialize, Deserialize)]
     pub struct Counter {
         pub frames: String,
     }
 
-    fn count(mut counter: ResMut<Counter>, mut out: MessageWriter<CounterValue>) {
+    fn count(mut counter: ResMut<Counter>, mut tallies: Query<&mut Tally>, mut out: MessageWriter<CounterValue>) {
         counter.frames.push('|');
+        tallies.for_each_mut(|t| t.ticks += 1);
         let count = counter.frames.len() as u64;
         out.write(CounterValue { count, version: 3, bonus: 0, migrations: 0, _reserved: 0 });
     }

@@ -1,0 +1,80 @@
+//! Field lists of plain-data types (ABI 1.2, "Fields"): what lets the host
+//! carry component values over a layout change and write save games with
+//! named fields. `#[derive(Component)]` implements [`Schema`] for you; the
+//! types a component's fields may have implement it here.
+
+use crate::abi::{FieldDecl, FieldType};
+use crate::engine::{Collider, Color, Entity, Label, Sprite, Transform2d, Vec2, Velocity};
+
+/// A plain-data type whose layout the host can read field by field.
+///
+/// A field of a `#[derive(Component)]` struct must have a `Schema` type:
+/// numbers, `bool`, arrays of them, [`Entity`], [`Vec2`], [`Color`], or
+/// another `#[derive(Component)]` struct.
+pub trait Schema: Copy + 'static {
+    /// The type as the host sees it.
+    fn schema() -> FieldType;
+}
+
+macro_rules! scalars {
+    ($($ty:ty => $field:ident),*) => {$(
+        impl Schema for $ty {
+            fn schema() -> FieldType { FieldType::$field }
+        }
+    )*};
+}
+scalars!(bool => Bool, u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32, u64 => U64,
+    i64 => I64, f32 => F32, f64 => F64, Entity => Entity);
+
+impl<T: Schema, const N: usize> Schema for [T; N] {
+    fn schema() -> FieldType {
+        FieldType::Array { of: Box::new(T::schema()), len: N as u32, stride: size_of::<T>() as u32 }
+    }
+}
+
+/// One field of struct `S`: `field::<S, _>("x", offset_of!(S, x), |s| &s.x)`.
+/// The accessor only names the field's type. Used by `#[derive(Component)]`.
+#[doc(hidden)]
+pub fn field<S, T: Schema>(name: &str, offset: usize, _type_of: fn(&S) -> &T) -> FieldDecl {
+    FieldDecl { name: name.to_string(), offset: offset as u32, ty: T::schema(), aliases: Vec::new(), default: None }
+}
+
+/// The bytes of `value`, for a field's `#[component(default = ...)]`.
+#[doc(hidden)]
+pub fn default_bytes<T: Schema>(value: T) -> Vec<u8> {
+    let mut bytes = vec![0u8; size_of::<T>()];
+    // SAFETY: `bytes` has room for one `T`; the write may be unaligned.
+    unsafe { core::ptr::write_unaligned(bytes.as_mut_ptr() as *mut T, value) };
+    bytes
+}
+
+/// Implements [`Schema`] for a struct from its field names.
+macro_rules! plain_struct {
+    ($($ty:ident { $($field:tt),* })*) => {$(
+        impl Schema for $ty {
+            fn schema() -> FieldType {
+                FieldType::Struct(vec![$(
+                    field(stringify!($field), core::mem::offset_of!($ty, $field), |s: &$ty| &s.$field)
+                ),*])
+            }
+        }
+    )*};
+}
+plain_struct! {
+    Vec2 { x, y }
+    Color { r, g, b, a }
+    Transform2d { translation, rotation, scale }
+    Velocity { 0 }
+    Sprite { color, size, shape, _reserved }
+    Label { color, font_size, len, bytes }
+    Collider { radius, layer, mask }
+}
+
+/// The fields of a struct type, as `Component::fields` returns them.
+#[doc(hidden)]
+pub fn struct_fields<T: Schema>() -> Vec<FieldDecl> {
+    match T::schema() {
+        FieldType::Struct(fields) => fields,
+        other => vec![FieldDecl { name: "0".into(), offset: 0, ty: other, aliases: Vec::new(), default: None }],
+    }
+}
