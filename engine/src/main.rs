@@ -33,6 +33,13 @@ struct Cli {
     /// (WORKSPACE defaults to the current folder).
     #[arg(long, value_name = "WORKSPACE", num_args = 0..=1, default_missing_value = ".")]
     dev: Option<PathBuf>,
+    /// Save game file: F5 saves to it and F9 loads it (default saves/quicksave.ron);
+    /// a headless run saves to it when it ends.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// Start from this save game once the mods have started.
+    #[arg(long, value_name = "FILE")]
+    load: Option<PathBuf>,
     /// Seed of the mods' random numbers.
     #[arg(long, default_value_t = 0x5EED)]
     seed: u64,
@@ -54,6 +61,8 @@ fn main() -> std::process::ExitCode {
         seed: cli.seed,
         dev: cli.dev,
         log: true,
+        save: cli.save,
+        load: cli.load,
     };
     match build_app(&config).run() {
         bevy::app::AppExit::Success => std::process::ExitCode::SUCCESS,

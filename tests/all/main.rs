@@ -8,3 +8,4 @@ mod dev; // live editing: saving a mod's source rebuilds and reloads it
 mod failures; // broken files and failing mods: named errors, the game goes on
 mod messages; // engine → mod, mod → engine, mod → mod
 mod reload; // hot reload: swaps between frames, failures keep the old version
+mod save; // save games: the whole game to RON and back

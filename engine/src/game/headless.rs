@@ -82,6 +82,9 @@ pub struct Report {
     pub game_over: bool,
     /// Game entities (those with a `Transform2d`) at exit.
     pub entities: usize,
+    /// Save games that could not be written or loaded.
+    #[serde(default)]
+    pub save_errors: Vec<String>,
 }
 
 /// One mod in the [`Report`].
@@ -199,6 +202,7 @@ pub fn report(world: &mut World) -> Report {
         wave: board.wave,
         game_over: board.game_over,
         entities,
+        save_errors: world.get_resource::<super::saves::SaveLog>().map(|l| l.errors.clone()).unwrap_or_default(),
     }
 }
 
@@ -207,7 +211,7 @@ struct ReportPath(PathBuf);
 
 /// Writes the report when the app exits.
 pub fn add_report(app: &mut App, path: PathBuf) {
-    app.insert_resource(ReportPath(path)).add_systems(Last, write_report_on_exit);
+    app.insert_resource(ReportPath(path)).add_systems(Last, write_report_on_exit.after(super::saves::save_on_exit));
 }
 
 fn write_report_on_exit(world: &mut World) {

@@ -1,5 +1,5 @@
-//! The HUD: score, lives and wave from the mods, "GAME OVER", and every mod
-//! error, drawn with Bevy UI.
+//! The HUD: score, lives and wave from the mods, "GAME OVER", every mod
+//! error, and what became of the last save or load, drawn with Bevy UI.
 
 use super::Scoreboard;
 use crate::runtime::{ModRegistry, ModStatus};
@@ -52,6 +52,7 @@ fn spawn_hud(mut commands: Commands) {
 fn update_hud(
     board: Res<Scoreboard>,
     registry: Res<ModRegistry>,
+    saves: Res<super::saves::SaveLog>,
     dev: Option<Res<crate::runtime::dev::DevBuild>>,
     mut texts: Query<(&mut Text, &HudText)>,
 ) {
@@ -71,6 +72,12 @@ fn update_hud(
                     (Some(e), true) => Some(format!("✖ {e}")),
                     _ => None,
                 });
+                // A save's outcome shows for a few seconds; a failure longer.
+                let save = saves.latest.as_ref().and_then(|(result, age)| match result {
+                    Ok(done) if age.as_secs_f32() < 4.0 => Some(format!("✔ {done}")),
+                    Err(e) if age.as_secs_f32() < 12.0 => Some(format!("✖ {e}")),
+                    _ => None,
+                });
                 registry
                     .mods
                     .iter()
@@ -80,6 +87,7 @@ fn update_hud(
                         _ => None,
                     })
                     .chain(build)
+                    .chain(save)
                     .collect::<Vec<_>>()
                     .join("\n")
             }

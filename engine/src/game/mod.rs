@@ -6,10 +6,12 @@
 //!   [`mod_api::Collision`] messages for the mods;
 //! - the HUD: score, lives and wave from [`mod_api::ScoreChanged`] messages,
 //!   and every mod error on screen;
+//! - save games: F5 saves, F9 loads (`--save`, `--load` on the command line);
 //! - headless runs ([`headless`]): fixed time step, scripted input, report.
 
 pub mod headless;
 mod hud;
+pub mod saves;
 
 use crate::runtime::{ModMessages, ModSystems, ModdingPlugin};
 use bevy::prelude::*;
@@ -42,7 +44,15 @@ pub struct GameConfig {
     pub dev: Option<PathBuf>,
     /// Install Bevy's log subscriber (off for tests that build many apps in one process).
     pub log: bool,
+    /// Where F5 saves the game and F9 loads it from; headless runs save
+    /// here when they end, if set.
+    pub save: Option<PathBuf>,
+    /// Load this save game as soon as the mods have started.
+    pub load: Option<PathBuf>,
 }
+
+/// Where F5/F9 save and load when no `--save` path is given.
+pub const QUICKSAVE: &str = "saves/quicksave.ron";
 
 impl Default for GameConfig {
     fn default() -> Self {
@@ -56,6 +66,8 @@ impl Default for GameConfig {
             seed: 0x5EED,
             dev: None,
             log: true,
+            save: None,
+            load: None,
         }
     }
 }
@@ -104,6 +116,7 @@ pub fn build_app(config: &GameConfig) -> App {
             mods_dir: absolute(&config.mods_dir),
         });
     }
+    saves::add_saves(&mut app, config);
     app.init_resource::<Scoreboard>()
         .add_systems(Update, detect_collisions.before(ModSystems::Update))
         .add_systems(Update, read_scores.after(ModSystems::Update));

@@ -21,6 +21,7 @@ pub mod dev;
 mod error;
 mod instance;
 mod messages;
+pub mod save;
 mod values;
 
 pub use asset::{ModAsset, ModLoader, compile, read_abi_version};
@@ -64,7 +65,8 @@ impl Default for ModdingPlugin {
 /// System sets of the runtime, for ordering engine systems around mods.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ModSystems {
-    /// `First`: loaded mods start, message buffers turn over.
+    /// `First`: loaded mods start, message buffers turn over, save games
+    /// are written and loaded.
     Activate,
     /// `PreUpdate`: keyboard state is captured for mods.
     Input,
@@ -264,10 +266,14 @@ impl Plugin for ModdingPlugin {
             .add_message::<ModFailed>()
             .add_message::<ModReloaded>()
             .add_message::<ModReloadFailed>()
+            .add_message::<save::SaveGameRequest>()
+            .add_message::<save::SaveGameDone>()
             .add_systems(Startup, discover_mods)
             .add_systems(
                 First,
-                (messages::update_messages, watch_reloads, activate_mods).chain().in_set(ModSystems::Activate),
+                (messages::update_messages, watch_reloads, activate_mods, save::handle_save_requests)
+                    .chain()
+                    .in_set(ModSystems::Activate),
             )
             .add_systems(PreUpdate, capture_input.in_set(ModSystems::Input))
             .add_systems(Update, run_update_mods.in_set(ModSystems::Update))
