@@ -1,4 +1,4 @@
-//! Field lists of plain-data types (ABI 1.2, "Fields"): what lets the host
+//! Field lists of plain-data types (ABI.md, "Fields and layout changes"): what lets the host
 //! carry component values over a layout change and write save games with
 //! named fields. `#[derive(Component)]` implements [`Schema`] for you; the
 //! types a component's fields may have implement it here.

@@ -68,6 +68,9 @@ impl ModComponents {
     /// use. Fails if the layout is invalid or differs from the registered one.
     pub fn declare(&mut self, world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, String> {
         let name = &decl.name;
+        if let Some(fields) = &decl.fields {
+            values::check_fields(fields, decl.size as usize).map_err(|e| format!("component {name}: {e}"))?;
+        }
         if let Some(known) = self.by_name.get_mut(name) {
             let c = known.current;
             if let Some(why) = layout_change(c, known.fields.as_deref(), decl) {
@@ -114,7 +117,7 @@ impl ModComponents {
         let no_fields = |which: &str| {
             format!(
                 "component {name} changes layout, but its {which} version lists no fields, so its values cannot be \
-                 carried over (derive Component with mod-api 0.1 / ABI 1.2 or later)"
+                 carried over (a Rust mod lists them when built with a mod-api of ABI 1.2 or later)"
             )
         };
         let old_fields = known.fields.as_deref().ok_or_else(|| no_fields("old"))?;

@@ -111,7 +111,11 @@ impl ModEntry {
     /// Records that a new version could not replace the running one: logs it,
     /// keeps it as `last_error`, and returns the message to send.
     fn reload_failed(&mut self, cause: impl std::fmt::Display) -> ModReloadFailed {
-        let error = format!("reload failed, the previous version keeps running: {cause}");
+        let error = if matches!(self.status, ModStatus::Failed(_)) {
+            format!("reload failed, the mod stays stopped: {cause}")
+        } else {
+            format!("reload failed, the previous version keeps running: {cause}")
+        };
         error!("mod {}: {error}", self.file);
         self.last_error = Some(error.clone());
         ModReloadFailed { file: self.file.clone(), error }
@@ -631,7 +635,7 @@ fn run_fixed_mods(world: &mut World) {
 
 /// Runs every running mod's systems of `schedule`.
 fn run_mods(world: &mut World, schedule: ScheduleLabel) {
-    if !world.resource::<ModRegistry>().mods.iter().any(|m| m.instance.is_some()) {
+    if !world.resource::<ModRegistry>().mods.iter().any(|m| m.instance.is_some() && m.status == ModStatus::Running) {
         return;
     }
     let header = next_header(world, schedule);

@@ -1,12 +1,13 @@
-//! Component values by field (ABI.md, "Fields"): the bytes of a component in
+//! Component values by field (ABI.md, "Fields and layout changes"): the bytes of a component in
 //! one layout are read into a RON value, a map from field name to value, and
 //! written back in another layout. Hot reload uses it when a mod changes a
 //! component's layout; save games store every component this way.
 //!
 //! The rules are serde's: a field is found by its name or one of its
 //! aliases; a field the value lacks starts from the layout's default for it
-//! (or zero); a field the layout lacks is dropped; a number converts to
-//! another number type only if it fits exactly.
+//! (or zero); a field the layout lacks is dropped; a number converts to an
+//! integer type only if it fits exactly, and to a float type as the nearest
+//! float.
 
 use mod_api::abi::{FieldDecl, FieldType};
 use ron::Value;
@@ -20,28 +21,30 @@ const MAX_DEPTH: usize = 16;
 /// Checks a field list a mod declared for a component of `size` bytes:
 /// every field lies inside the component, arrays and nesting are bounded.
 pub fn check_fields(fields: &[FieldDecl], size: usize) -> Result<(), String> {
+    fn check_type(ty: &FieldType, depth: usize, path: &str) -> Result<(), String> {
+        match ty {
+            FieldType::Struct(inner) => check(inner, type_size(ty, depth, path)?, depth + 1, path),
+            FieldType::Array { of, .. } => check_type(of, depth + 1, path),
+            _ => Ok(()),
+        }
+    }
     fn check(fields: &[FieldDecl], size: usize, depth: usize, path: &str) -> Result<(), String> {
         if depth > MAX_DEPTH {
             return Err(format!("{path}: fields nest deeper than {MAX_DEPTH} levels"));
         }
         for f in fields {
             let path = if path.is_empty() { f.name.clone() } else { format!("{path}.{}", f.name) };
-            let end = (f.offset as usize).checked_add(type_size(&f.ty, depth, &path)?);
+            let field_size = type_size(&f.ty, depth, &path)?;
+            let end = (f.offset as usize).checked_add(field_size);
             if end.is_none_or(|end| end > size) {
                 return Err(format!("field {path} at offset {} does not fit in {size} bytes", f.offset));
             }
             if let Some(d) = &f.default
-                && d.len() != type_size(&f.ty, depth, &path)?
+                && d.len() != field_size
             {
-                return Err(format!(
-                    "field {path}: its default has {} bytes, the field {}",
-                    d.len(),
-                    type_size(&f.ty, depth, &path)?
-                ));
+                return Err(format!("field {path}: its default has {} bytes, the field {field_size}", d.len()));
             }
-            if let FieldType::Struct(inner) = &f.ty {
-                check(inner, type_size(&f.ty, depth, &path)?, depth + 1, &path)?;
-            }
+            check_type(&f.ty, depth, &path)?;
         }
         Ok(())
     }
@@ -302,6 +305,12 @@ mod tests {
         assert!(check_fields(&[field("a", 0, huge)], 8).is_err());
         let zero_stride = FieldType::Array { of: Box::new(FieldType::U32), len: 4, stride: 0 };
         assert!(check_fields(&[field("a", 0, zero_stride)], 64).is_err());
+        // A default inside an array's struct elements is checked too.
+        let mut inner = field("x", 0, FieldType::U32);
+        inner.default = Some(vec![1; 64]);
+        let structs = FieldType::Array { of: Box::new(FieldType::Struct(vec![inner])), len: 2, stride: 4 };
+        let e = check_fields(&[field("a", 0, structs)], 8).unwrap_err();
+        assert!(e.contains("a.x") && e.contains("default"), "{e}");
     }
 
     #[test]

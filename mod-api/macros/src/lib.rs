@@ -29,7 +29,7 @@ fn check_plain_data(input: &DeriveInput, what: &str) -> Result<(), syn::Error> {
     if !matches!(input.data, syn::Data::Struct(_)) {
         return Err(syn::Error::new_spanned(
             &input.ident,
-            format!("a mod {what} must be a struct of plain data (numbers, arrays, Vec2, Entity)"),
+            format!("a mod {what} must be a struct of plain data (numbers, bool, arrays, Vec2, Color, Entity)"),
         ));
     }
     Ok(())
