@@ -20,7 +20,7 @@ pub(super) fn add_hud(app: &mut App) {
 fn spawn_hud(mut commands: Commands) {
     let font = |size: f32| TextFont { font_size: FontSize::Px(size), ..default() };
     commands.spawn((
-        Text::new("Loading mods…"),
+        Text::new("Loading mods..."),
         font(28.0),
         TextColor(Color::WHITE),
         Node { position_type: PositionType::Absolute, top: px(12.0), left: px(16.0), ..default() },
@@ -59,7 +59,7 @@ fn update_hud(
     let running = registry.mods.iter().filter(|m| m.status == ModStatus::Running).count();
     for (mut text, which) in &mut texts {
         text.0 = match which {
-            HudText::Score if !registry.settled() => "Loading mods…".to_string(),
+            HudText::Score if !registry.settled() => "Loading mods...".to_string(),
             HudText::Score if board.reported => {
                 format!("SCORE {:>6}    LIVES {}    WAVE {}    ({running} mods)", board.score, board.lives, board.wave)
             }
@@ -68,22 +68,22 @@ fn update_hud(
             HudText::Banner => String::new(),
             HudText::Errors => {
                 let build = dev.as_ref().and_then(|d| match (&d.last_error, d.building.is_empty()) {
-                    (_, false) => Some(format!("⟳ building {}…", d.building.join(", "))),
-                    (Some(e), true) => Some(format!("✖ {e}")),
+                    (_, false) => Some(format!("building {}...", d.building.join(", "))),
+                    (Some(e), true) => Some(format!("error: {e}")),
                     _ => None,
                 });
                 // A save's outcome shows for a few seconds; a failure longer.
                 let save = saves.latest.as_ref().and_then(|(result, age)| match result {
-                    Ok(done) if age.as_secs_f32() < 4.0 => Some(format!("✔ {done}")),
-                    Err(e) if age.as_secs_f32() < 12.0 => Some(format!("✖ {e}")),
+                    Ok(done) if age.as_secs_f32() < 4.0 => Some(done.clone()),
+                    Err(e) if age.as_secs_f32() < 12.0 => Some(format!("error: {e}")),
                     _ => None,
                 });
                 registry
                     .mods
                     .iter()
                     .filter_map(|m| match (&m.status, &m.last_error) {
-                        (ModStatus::Failed(e), _) => Some(format!("✖ {e}")),
-                        (_, Some(e)) => Some(format!("⚠ {}: {e}", m.file)),
+                        (ModStatus::Failed(e), _) => Some(format!("error: {e}")),
+                        (_, Some(e)) => Some(format!("warning: {}: {e}", m.file)),
                         _ => None,
                     })
                     .chain(build)
