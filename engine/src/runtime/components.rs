@@ -68,9 +68,7 @@ impl ModComponents {
     /// use. Fails if the layout is invalid or differs from the registered one.
     pub fn declare(&mut self, world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, String> {
         let name = &decl.name;
-        if let Some(fields) = &decl.fields {
-            values::check_fields(fields, decl.size as usize).map_err(|e| format!("component {name}: {e}"))?;
-        }
+        check_field_list(decl)?;
         if let Some(known) = self.by_name.get_mut(name) {
             let c = known.current;
             if let Some(why) = layout_change(c, known.fields.as_deref(), decl) {
@@ -99,6 +97,7 @@ impl ModComponents {
         if known.engine {
             return Err(format!("component {} is the engine's: its layout cannot change", decl.name));
         }
+        check_field_list(decl)?;
         register_dynamic(world, decl)
     }
 
@@ -123,17 +122,15 @@ impl ModComponents {
         let old_fields = known.fields.as_deref().ok_or_else(|| no_fields("old"))?;
         let new_fields = decl.fields.as_deref().ok_or_else(|| no_fields("new"))?;
         let from = known.current;
-        let mut values = Vec::new();
-        for archetype in world.archetypes().iter().filter(|a| a.contains(from.id)) {
-            for e in archetype.entities() {
-                let entity = e.id();
-                let bytes = self.read_bytes_of(world, entity, from).expect("the archetype holds the component");
+        let values = self
+            .values_of(world, from)
+            .map(|(entity, bytes)| {
                 let value = values::read(&bytes, old_fields);
                 let new = values::write(&value, new_fields, to.size as usize, &mut |e| e)
                     .map_err(|why| format!("component {name} of entity {entity}: {why}"))?;
-                values.push((entity, new));
-            }
-        }
+                Ok((entity, new))
+            })
+            .collect::<Result<_, String>>()?;
         Ok(Migration { name: name.clone(), from, to, fields: decl.fields.clone(), values })
     }
 
@@ -161,10 +158,13 @@ impl ModComponents {
         self.by_name.iter().map(|(n, k)| (n.as_str(), k.current))
     }
 
-    fn read_bytes_of(&self, world: &World, entity: Entity, c: NamedComponent) -> Option<Vec<u8>> {
-        let ptr = world.get_entity(entity).ok()?.get_by_id(c.id).ok()?;
-        // SAFETY: the component's storage holds `size` initialised bytes.
-        Some(unsafe { std::slice::from_raw_parts(ptr.as_ptr(), c.size as usize) }.to_vec())
+    /// Every entity that has component `c`, with the component's bytes.
+    pub fn values_of<'w>(&self, world: &'w World, c: NamedComponent) -> impl Iterator<Item = (Entity, Vec<u8>)> + 'w {
+        let archetypes = world.archetypes().iter().filter(move |a| a.contains(c.id));
+        archetypes.flat_map(|a| a.entities()).map(move |e| {
+            let bytes = read_bytes_of(world, e.id(), c).expect("the archetype holds the component");
+            (e.id(), bytes)
+        })
     }
 
     /// The component named `name`, if any mod or the engine registered it.
@@ -175,7 +175,7 @@ impl ModComponents {
     /// Reads component `name` of `entity` as raw bytes (for engine code
     /// that inspects mod-defined components).
     pub fn read_bytes(&self, world: &World, entity: Entity, name: &str) -> Option<Vec<u8>> {
-        self.read_bytes_of(world, entity, self.get(name)?)
+        read_bytes_of(world, entity, self.get(name)?)
     }
 
     /// Reads component `T` (a `mod_api` type, possibly defined by a mod) of `entity`.
@@ -202,6 +202,13 @@ impl ModComponents {
     }
 }
 
+/// The bytes of component `c` on `entity`, if it has it.
+fn read_bytes_of(world: &World, entity: Entity, c: NamedComponent) -> Option<Vec<u8>> {
+    let ptr = world.get_entity(entity).ok()?.get_by_id(c.id).ok()?;
+    // SAFETY: the component's storage holds `size` initialised bytes.
+    Some(unsafe { std::slice::from_raw_parts(ptr.as_ptr(), c.size as usize) }.to_vec())
+}
+
 /// How `decl` differs from the layout `c` (with `fields`), in words; `None`
 /// if it is the same. Without field lists on both sides, only size and
 /// alignment can be compared.
@@ -221,7 +228,15 @@ fn layout_change(c: NamedComponent, fields: Option<&[FieldDecl]>, decl: &Compone
     }
 }
 
-/// A new dynamic Bevy component for `decl`, after checking its layout.
+/// Checks the field list of `decl`, if it has one, against its size: every
+/// list the registry keeps or a save game supplies goes through here.
+pub(crate) fn check_field_list(decl: &ComponentDecl) -> Result<(), String> {
+    let Some(fields) = &decl.fields else { return Ok(()) };
+    values::check_fields(fields, decl.size as usize).map_err(|e| format!("component {}: {e}", decl.name))
+}
+
+/// A new dynamic Bevy component for `decl`, after checking its size and
+/// alignment (the caller checked its field list).
 fn register_dynamic(world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, String> {
     let (name, size, align) = (&decl.name, decl.size, decl.align);
     if size > MAX_COMPONENT_SIZE {
@@ -231,9 +246,6 @@ fn register_dynamic(world: &mut World, decl: &ComponentDecl) -> Result<NamedComp
         .ok()
         .filter(|l| l.pad_to_align() == *l && align <= 16)
         .ok_or_else(|| format!("component {name} has an invalid layout: size {size}, align {align}"))?;
-    if let Some(fields) = &decl.fields {
-        values::check_fields(fields, size as usize).map_err(|e| format!("component {name}: {e}"))?;
-    }
     // SAFETY: the data is plain bytes with no drop glue; the layout was checked.
     let descriptor = unsafe {
         ComponentDescriptor::new_with_layout(

@@ -692,6 +692,17 @@ impl ModInstance {
         Ok(())
     }
 
+    /// A component a command declares (ABI.md, "Command stream"): it gets
+    /// the next local id.
+    fn declare_at_run_time(&mut self, world: &mut World, local: u32, decl: &ComponentDecl) -> Result<(), String> {
+        if local as usize != self.components.len() {
+            return Err(format!("declared component {} as id {local}, expected {}", decl.name, self.components.len()));
+        }
+        let c = world.resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, decl))?;
+        self.components.push(c);
+        Ok(())
+    }
+
     /// Applies a command stream (ABI.md, "Command stream"). Every read is
     /// bounds-checked; a malformed stream is an error for the mod.
     /// `spawned` counts the run's spawns across its command parameters.
@@ -777,19 +788,6 @@ impl ModInstance {
                 other => return Err(format!("unknown command opcode {other} at byte {}", r.at - 4)),
             }
         }
-        Ok(())
-    }
-}
-
-impl ModInstance {
-    /// A component a command declares (ABI.md, "Command stream"): it gets
-    /// the next local id.
-    fn declare_at_run_time(&mut self, world: &mut World, local: u32, decl: &ComponentDecl) -> Result<(), String> {
-        if local as usize != self.components.len() {
-            return Err(format!("declared component {} as id {local}, expected {}", decl.name, self.components.len()));
-        }
-        let c = world.resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, decl))?;
-        self.components.push(c);
         Ok(())
     }
 }

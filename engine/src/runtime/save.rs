@@ -20,7 +20,7 @@
 //! outside the ABI components (a game saves its own). Entity ids a mod keeps
 //! in its *state* are not remapped: keep entity references in components.
 
-use super::components::{ModComponents, NamedComponent, insert_bytes};
+use super::components::{ModComponents, NamedComponent, check_field_list, insert_bytes};
 use super::instance::ModInstance;
 use super::{ModFrameInput, ModRegistry, ModStatus, WasmRuntime, values};
 use bevy::prelude::*;
@@ -118,17 +118,13 @@ pub fn save_game(world: &mut World) -> Result<SaveGame, String> {
     for (name, c) in known {
         let fields = comps.fields(name);
         let mut any = false;
-        for archetype in world.archetypes().iter().filter(|a| a.contains(c.id)) {
-            for e in archetype.entities() {
-                let entity = e.id();
-                let bytes = comps.read_bytes(world, entity, name).expect("the archetype holds the component");
-                let value = match fields {
-                    Some(fields) => values::read(&bytes, fields),
-                    None => Value::Seq(bytes.iter().map(|&b| Value::Number(b.into())).collect()),
-                };
-                by_entity.entry((entity.index_u32(), entity.to_bits())).or_default().insert(name.to_string(), value);
-                any = true;
-            }
+        for (entity, bytes) in comps.values_of(world, c) {
+            let value = match fields {
+                Some(fields) => values::read(&bytes, fields),
+                None => Value::Seq(bytes.iter().map(|&b| Value::Number(b.into())).collect()),
+            };
+            by_entity.entry((entity.index_u32(), entity.to_bits())).or_default().insert(name.to_string(), value);
+            any = true;
         }
         if any {
             let fields = fields.map(<[_]>::to_vec);
@@ -344,9 +340,7 @@ fn component_plans<'a>(world: &World, save: &'a SaveGame) -> Result<HashMap<&'a 
             (None, Some(old)) if saved.size == to.size => Some(old.clone()),
             (None, _) => None,
         };
-        if let Some(f) = &saved.fields {
-            values::check_fields(f, saved.size as usize).map_err(|e| format!("component {}: {e}", saved.name))?;
-        }
+        check_field_list(saved)?;
         plans.insert(saved.name.as_str(), Plan { saved, to, fields });
     }
     for (n, entity) in save.entities.iter().enumerate() {
