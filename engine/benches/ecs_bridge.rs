@@ -5,6 +5,9 @@
 //! - `integrate_100k/wasm_mod`: the same work done by the `mover` mod: columns
 //!   copied into the mod, one call, written columns copied back, with the
 //!   sandbox on (epoch deadline checks).
+//! - `integrate_100k/wasm_mod_baseline`: the same with the baseline
+//!   compiler's code, which a mod runs for its first frames after a (re)load
+//!   until the optimized code is swapped in.
 //! - `idle_system/wasm_mod`: one mod system whose query matches nothing: the
 //!   fixed cost of running a mod system for a frame.
 //!
@@ -13,7 +16,7 @@
 
 use bevy::prelude::*;
 use criterion::{Criterion, criterion_group};
-use engine::runtime::{ModInstance, WasmRuntime, compile, prepare_world};
+use engine::runtime::{ModInstance, Tier, WasmRuntime, compile, prepare_world};
 use mod_api::abi::{FrameHeader, ScheduleLabel};
 use mod_api::{Transform2d, Velocity};
 use std::path::{Path, PathBuf};
@@ -51,22 +54,20 @@ fn integrate(dt: Res<Dt>, mut q: Query<(&mut Transform2d, &Velocity)>) {
     }
 }
 
-/// A world with the mover mod instantiated in it.
-fn mod_world(bytes: &[u8], n: usize) -> (World, ModInstance) {
+/// A world with the mover mod instantiated in it, running optimized code or
+/// the baseline code a mod runs for its first frames after a (re)load.
+fn mod_world(bytes: &[u8], n: usize, tier: Tier) -> (World, ModInstance) {
     let runtime = WasmRuntime::new(Default::default());
-    let asset = compile(&runtime.engine, "mover.wasm", bytes).expect("mover compiles");
+    let asset = match tier {
+        Tier::Optimized => compile(&runtime.engine, "mover.wasm", bytes),
+        Tier::Baseline => runtime.compile("mover.wasm", bytes),
+    }
+    .expect("mover compiles");
     let mut world = populated_world(n);
     prepare_world(&mut world);
-    let instance = ModInstance::new(
-        &runtime.engine,
-        &runtime.linker,
-        &asset.module,
-        "mover.wasm",
-        &runtime.limits,
-        &mut world,
-        None,
-    )
-    .expect("mover instantiates");
+    let instance =
+        ModInstance::new(&runtime, &asset.module, "mover.wasm", &mut world, None).expect("mover instantiates");
+    assert_eq!(instance.tier(), tier, "this platform has no baseline compiler");
     (world, instance)
 }
 
@@ -86,11 +87,11 @@ fn benches(c: &mut Criterion) {
         schedule.run(&mut world);
         group.bench_function("native", |b| b.iter(|| schedule.run(&mut world)));
     }
-    {
-        let (mut world, mut instance) = mod_world(&bytes, N);
+    for (function, tier) in [("wasm_mod", Tier::Optimized), ("wasm_mod_baseline", Tier::Baseline)] {
+        let (mut world, mut instance) = mod_world(&bytes, N, tier);
         let h = header();
         instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
-        group.bench_function("wasm_mod", |b| {
+        group.bench_function(function, |b| {
             b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap())
         });
         // Check the work was done: every entity moved by (1, 2) × dt per run.
@@ -101,7 +102,7 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("idle_system");
     {
-        let (mut world, mut instance) = mod_world(&bytes, 0);
+        let (mut world, mut instance) = mod_world(&bytes, 0, Tier::Optimized);
         world.spawn(Transform2d::default()); // matches nothing: no Velocity
         let h = header();
         group.bench_function("wasm_mod", |b| {
@@ -128,6 +129,16 @@ fn print_ratios() {
             w / n
         ),
         _ => println!("  integrate_100k: no estimates found under {}", target_dir().join("criterion").display()),
+    }
+    if let (Some(n), Some(w)) =
+        (median_ns("integrate_100k", "native"), median_ns("integrate_100k", "wasm_mod_baseline"))
+    {
+        println!(
+            "  integrate_100k  wasm_mod_baseline {:>9.1} µs = {:.2} × native (baseline code runs only until the \
+             optimized code is swapped in)",
+            w / 1e3,
+            w / n
+        );
     }
     if let Some(idle) = median_ns("idle_system", "wasm_mod") {
         println!("  idle_system     wasm_mod {:>9.3} µs per frame (target ≤ 2 µs)", idle / 1e3);

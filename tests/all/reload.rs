@@ -2,7 +2,7 @@
 //! in at a frame boundary; a new version that fails leaves the old one running.
 
 use engine::bevy::prelude::*;
-use engine::runtime::{ModComponents, ModMessages, ModStatus};
+use engine::runtime::{ModComponents, ModMessages, ModStatus, Tier};
 use mod_api::{Transform2d, Velocity};
 use std::time::Instant;
 use tests::*;
@@ -306,4 +306,49 @@ fn a_layout_change_whose_values_do_not_convert_keeps_the_old_version() {
     let [before] = all_of::<TallyV1>(&mut app)[..] else { panic!("the v1 tally is intact") };
     run(&mut app, 3);
     assert_eq!(all_of::<TallyV1>(&mut app)[0].frames, before.frames + 3);
+}
+
+fn tier(app: &App, file: &str) -> Tier {
+    entry(app, file).instance().expect("the mod runs").tier()
+}
+
+#[test]
+fn a_reload_runs_baseline_code_at_once_then_optimized_code_with_nothing_lost() {
+    let dir = mod_dir(&["counter"]);
+    let mut app = start(&headless_config(dir.path()));
+    let (mut cursor, mut last) = (0, 0);
+    for value in counter_frame(&mut app, &mut cursor) {
+        last = value.count;
+    }
+    // Runs one frame and checks the counter values it sent.
+    let mut count_frames = |app: &mut App| {
+        for value in counter_frame(app, &mut cursor) {
+            assert_eq!(value.count, last + 1, "the count continues, whichever code runs");
+            last = value.count;
+        }
+        let frame = app.world().resource::<engine::runtime::ModFrameInput>().header.frame;
+        assert_eq!(last, frame, "one count per frame: no frame skipped or run twice");
+    };
+    assert_eq!(tier(&app, "counter.wasm"), Tier::Baseline, "a mod starts on baseline code");
+    while tier(&app, "counter.wasm") == Tier::Baseline {
+        count_frames(&mut app);
+    }
+
+    replace(dir.path(), "counter.wasm", &mod_bytes("counter"));
+    while entry(&app, "counter.wasm").reloads == 0 {
+        count_frames(&mut app);
+    }
+    assert_eq!(tier(&app, "counter.wasm"), Tier::Baseline, "the new version runs baseline code first");
+    let swapped = Instant::now();
+    while tier(&app, "counter.wasm") == Tier::Baseline {
+        assert!(swapped.elapsed().as_secs() < 20, "the optimized code did not arrive");
+        count_frames(&mut app);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    for _ in 0..3 {
+        count_frames(&mut app);
+    }
+    let m = entry(&app, "counter.wasm");
+    assert_eq!((m.status.clone(), m.reloads, m.last_error.clone()), (ModStatus::Running, 1, None));
+    assert!(last > 3, "the counter ran on both tiers");
 }

@@ -136,8 +136,14 @@ pub fn add_fixed_step_and_script(app: &mut App, config: &GameConfig) {
     app.init_resource::<RunFrames>()
         .insert_resource(TimeUpdateStrategy::ManualDuration(STEP))
         .insert_resource(Time::<Fixed>::from_duration(STEP))
-        .add_systems(First, count_frames.after(crate::runtime::ModSystems::Activate))
-        .add_systems(PreUpdate, play_script.after(bevy::input::InputSystems).before(crate::runtime::ModSystems::Input));
+        .add_systems(
+            PreUpdate,
+            (
+                count_frames.after(crate::runtime::ModSystems::Activate),
+                play_script.after(bevy::input::InputSystems).before(crate::runtime::ModSystems::Input),
+            )
+                .chain(),
+        );
     if let Some(path) = &config.input {
         match InputScript::load(path) {
             Ok(script) => {

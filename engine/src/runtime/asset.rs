@@ -1,10 +1,12 @@
 //! Mods as Bevy assets: the `.wasm` loader validates the ABI version and
-//! compiles the module with wasmtime on Bevy's IO task pool, off the main thread.
+//! compiles the module with wasmtime's baseline compiler on Bevy's IO task
+//! pool, off the main thread (the optimized code follows, see `WasmRuntime`).
 
 use super::error::ModLoadError;
 use bevy::asset::{AssetLoader, LoadContext, io::Reader};
 use bevy::prelude::*;
 use mod_api::abi::{self, ABI_MAJOR, ABI_MINOR, ABI_SECTION};
+use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::wasmparser::{Parser, Payload};
 
 /// A compiled mod, ready to instantiate. Cheap to clone (wasmtime's
@@ -16,12 +18,16 @@ pub struct ModAsset {
     pub module: wasmtime::Module,
     /// ABI version the mod declared.
     pub abi: (u16, u16),
+    /// Unique per compile in this process: a new serial is a new version.
+    pub serial: u64,
+    /// For baseline code: the file's bytes, to compile the optimized code from.
+    pub(crate) tier_up: Option<std::sync::Arc<[u8]>>,
 }
 
 /// Loads `.wasm` files as [`ModAsset`]s.
 #[derive(TypePath)]
 pub struct ModLoader {
-    pub(crate) engine: wasmtime::Engine,
+    pub(crate) runtime: super::WasmRuntime,
 }
 
 /// Reads the ABI version from the module's custom section, before anything
@@ -46,7 +52,7 @@ pub fn read_abi_version(file: &str, bytes: &[u8]) -> Result<(u16, u16), ModLoadE
     version.ok_or_else(|| ModLoadError::NoAbiVersion { file: file.to_string() })
 }
 
-/// Checks bytes against the ABI and compiles them.
+/// Checks bytes against the ABI and compiles them with `engine`.
 pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<ModAsset, ModLoadError> {
     let (major, minor) = read_abi_version(file, bytes)?;
     if major != ABI_MAJOR || minor > ABI_MINOR {
@@ -76,7 +82,9 @@ pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<Mo
             });
         }
     }
-    Ok(ModAsset { file: file.to_string(), module, abi: (major, minor) })
+    static SERIAL: AtomicU64 = AtomicU64::new(1);
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+    Ok(ModAsset { file: file.to_string(), module, abi: (major, minor), serial, tier_up: None })
 }
 
 impl AssetLoader for ModLoader {
@@ -93,7 +101,7 @@ impl AssetLoader for ModLoader {
         let file = load_context.path().to_string();
         let mut bytes = Vec::new();
         reader.read_to_end(&mut bytes).await.map_err(|source| ModLoadError::Io { file: file.clone(), source })?;
-        compile(&self.engine, &file, &bytes)
+        self.runtime.compile(&file, &bytes)
     }
 
     fn extensions(&self) -> &[&str] {

@@ -21,7 +21,7 @@ use mod_api::abi::{
     QueryHeader, ScheduleLabel, align_up, op,
 };
 use std::collections::HashMap;
-use wasmtime::{Caller, Engine, Instance, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
+use wasmtime::{Caller, Instance, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
 
 /// Limits applied to every mod instance.
 #[derive(Clone, Debug)]
@@ -151,6 +151,9 @@ struct BatchLayout {
 /// One instantiated mod.
 pub struct ModInstance {
     store: Store<HostState>,
+    /// The compiled code this instance runs.
+    module: wasmtime::Module,
+    tier: super::Tier,
     memory: Memory,
     run: TypedFunc<(i32, i32), i32>,
     alloc: TypedFunc<(i32, i32), i32>,
@@ -184,25 +187,26 @@ impl ModInstance {
     /// values are converted when the swap commits. Without it, a layout that
     /// differs from the registered one is an error.
     pub fn new(
-        engine: &Engine,
-        linker: &Linker<HostState>,
+        runtime: &super::WasmRuntime,
         module: &wasmtime::Module,
         file: &str,
-        limits: &ModLimits,
         world: &mut World,
         replacing: Option<&ModInstance>,
     ) -> Result<ModInstance, ModError> {
+        let limits = &runtime.limits;
         let state = HostState {
             module: file.to_string(),
             panic: None,
             limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(1).build(),
         };
-        let mut store = Store::new(engine, state);
+        let mut store = Store::new(module.engine(), state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(limits.call_deadline_ms);
         let instantiate_err = |cause: String| ModError::Instantiate { module: file.to_string(), cause };
-        let instance: Instance =
-            linker.instantiate(&mut store, module).map_err(|e| instantiate_err(format!("{e:#}")))?;
+        let instance: Instance = runtime
+            .linker_for(module)
+            .instantiate(&mut store, module)
+            .map_err(|e| instantiate_err(format!("{e:#}")))?;
         let memory = instance
             .get_memory(&mut store, abi::exports::MEMORY)
             .ok_or_else(|| instantiate_err("the export `memory` is not a memory".into()))?;
@@ -237,6 +241,8 @@ impl ModInstance {
 
         let mut this = ModInstance {
             store,
+            module: module.clone(),
+            tier: runtime.tier_of(module),
             memory,
             run,
             alloc,
@@ -371,6 +377,30 @@ impl ModInstance {
                 }
             }
         }
+    }
+
+    /// Takes over from `old`, the same module compiled by the other tier:
+    /// message cursors and state move over. Unlike a reload nothing may
+    /// differ, so any failure is an error and `old` keeps running.
+    pub fn take_over_as_other_tier(&mut self, old: &mut ModInstance, world: &World) -> Result<(), String> {
+        if !self.migrations.is_empty() {
+            return Err("its component layouts differ from the running code's".into());
+        }
+        self.carry_over(old, world);
+        let Some(state) = old.save_state().map_err(|e| e.to_string())? else { return Ok(()) };
+        self.restore_state(&state)
+            .map_err(|e| e.to_string())?
+            .map_err(|why| format!("it rejected its own state: {why}"))
+    }
+
+    /// The compiled code this instance runs.
+    pub fn module(&self) -> &wasmtime::Module {
+        &self.module
+    }
+
+    /// Which compiler made the code this instance runs.
+    pub fn tier(&self) -> super::Tier {
+        self.tier
     }
 
     /// True if this mod's systems or commands use component `id`.

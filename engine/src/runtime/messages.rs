@@ -122,7 +122,8 @@ impl ModMessages {
         &self.channels[id].name
     }
 
-    /// Drops the messages of the frame before last (runs in `First`).
+    /// Drops the messages of the frame before last (runs first in
+    /// [`ModSystems::Activate`](super::ModSystems::Activate), `PreUpdate`).
     pub fn update(&mut self) {
         for c in &mut self.channels {
             let drop = ((c.frame_start - c.first_seq) as usize * c.size).min(c.records.len());

@@ -6,7 +6,8 @@
 //!   epoch every millisecond, which is how a call's deadline is enforced;
 //! - one [`ModAsset`] per `.wasm` file, compiled on Bevy's IO pool;
 //! - one [`ModInstance`] (one `Store`) per running mod, created at a frame
-//!   boundary in `First`, never while mod code is on the stack;
+//!   boundary (`PreUpdate`, before any mod system of the frame), never while
+//!   mod code is on the stack;
 //! - one exclusive driver system per schedule (`Update`, `FixedUpdate`) that
 //!   runs every running mod's systems for that schedule, mods in file-name
 //!   order, systems in their declared order.
@@ -34,6 +35,7 @@ use bevy::asset::io::{AssetSource, AssetSourceBuilder, AssetSourceId};
 use bevy::asset::{AssetLoadFailedEvent, AssetPath, LoadState};
 use bevy::input::keyboard::KeyCode as BevyKey;
 use bevy::prelude::*;
+use bevy::tasks::{AsyncComputeTaskPool, Task};
 use mod_api::abi::{FrameHeader, ScheduleLabel};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -65,8 +67,10 @@ impl Default for ModdingPlugin {
 /// System sets of the runtime, for ordering engine systems around mods.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ModSystems {
-    /// `First`: loaded mods start, message buffers turn over, save games
-    /// are written and loaded.
+    /// `PreUpdate`, right after Bevy stores newly loaded assets: message
+    /// buffers turn over, loaded mods start, changed mods are swapped in,
+    /// save games are written and loaded. No mod code runs before it in a
+    /// frame (mods run in `FixedUpdate` and `Update`).
     Activate,
     /// `PreUpdate`: keyboard state is captured for mods.
     Input,
@@ -101,10 +105,13 @@ pub struct ModEntry {
     pub last_error: Option<String>,
     handle: Option<Handle<ModAsset>>,
     instance: Option<ModInstance>,
-    /// The file changed and compiled: swap at the next frame boundary.
-    reload_pending: bool,
+    /// The compiled file (its [`ModAsset::serial`]) last started or swapped
+    /// in, successfully or not: a newer one is a new version to try.
+    tried: Option<u64>,
     /// The mod ran once: a reload must not run its `Startup` systems again.
     started: bool,
+    /// The optimizing compile of the running baseline code, when one runs.
+    tier_up: Option<Task<Result<wasmtime::Module, ModLoadError>>>,
 }
 
 impl ModEntry {
@@ -124,6 +131,15 @@ impl ModEntry {
     /// The running instance, if any.
     pub fn instance(&self) -> Option<&ModInstance> {
         self.instance.as_ref()
+    }
+
+    /// Starts compiling `asset`'s optimized code in the background, if it is
+    /// baseline code; replaces (and so cancels) any earlier such compile.
+    fn start_tier_up(&mut self, runtime: &WasmRuntime, asset: &ModAsset) {
+        self.tier_up = asset.tier_up.is_some().then(|| {
+            let (runtime, asset) = (runtime.clone(), asset.clone());
+            AsyncComputeTaskPool::get().spawn(async move { runtime.tier_up(&asset).expect("baseline code has bytes") })
+        });
     }
 }
 
@@ -177,41 +193,123 @@ pub struct ModReloadFailed {
     pub error: String,
 }
 
-/// How long the file watcher waits for writes to a mod file to settle.
-pub const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(25);
+/// How long the file watcher waits for writes to a mod file to settle. It
+/// is most of a reload's latency after the compile. Tools should replace a
+/// mod file atomically (write elsewhere, then rename), as `--dev` and
+/// `scripts/build-mods` do; a file copied in place in more than this time
+/// may be read half-written, which fails that reload with an error, and the
+/// next write event reloads the whole file.
+pub const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(15);
 
-/// The process-wide wasmtime state.
+/// The process-wide wasmtime state: two compilers and one linker each.
+///
+/// Mods compile twice (tiered compilation, as browsers do): first with the
+/// baseline compiler, winch, which is about seven times faster than
+/// cranelift and makes worse code, so a changed mod runs within a frame or
+/// two; then with the optimizing compiler, cranelift, in the background,
+/// and the optimized code is swapped in at a later frame boundary with the
+/// mod's state (see `tier_up_mods`). Both engines interrupt on the same
+/// epoch ticks.
 #[derive(Resource, Clone)]
 pub struct WasmRuntime {
+    /// The optimizing compiler (cranelift) and the linker for its modules.
     pub engine: wasmtime::Engine,
     pub linker: Arc<wasmtime::Linker<HostState>>,
+    /// The baseline compiler (winch), where this platform has it.
+    baseline: Option<(wasmtime::Engine, Arc<wasmtime::Linker<HostState>>)>,
     pub limits: ModLimits,
     ticker_stop: Arc<AtomicBool>,
 }
 
+/// Which compiler made a module's code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tier {
+    /// Winch: compiled fast, runs slower; replaced by optimized code soon.
+    Baseline,
+    /// Cranelift.
+    Optimized,
+}
+
 impl WasmRuntime {
-    /// One engine with epoch interruption, its linker, and the epoch ticker.
+    /// Both engines with epoch interruption, their linkers, and the epoch
+    /// ticker. Without a baseline compiler for this platform, mods compile
+    /// once, optimized.
     pub fn new(limits: ModLimits) -> Self {
-        let mut config = wasmtime::Config::new();
-        config.epoch_interruption(true);
-        let engine = wasmtime::Engine::new(&config).expect("a default wasmtime config is valid");
-        let mut linker = wasmtime::Linker::new(&engine);
-        instance::define_imports(&mut linker).expect("host functions have distinct names");
+        let tier = |strategy: wasmtime::Strategy| -> wasmtime::Result<_> {
+            let mut config = wasmtime::Config::new();
+            config.epoch_interruption(true).strategy(strategy);
+            let engine = wasmtime::Engine::new(&config)?;
+            let mut linker = wasmtime::Linker::new(&engine);
+            instance::define_imports(&mut linker).expect("host functions have distinct names");
+            Ok((engine, Arc::new(linker)))
+        };
+        let (engine, linker) = tier(wasmtime::Strategy::Cranelift).expect("a default wasmtime config is valid");
+        let baseline = tier(wasmtime::Strategy::Winch)
+            .inspect_err(|e| info!("no baseline compiler on this platform ({e}); mods compile optimized only"))
+            .ok();
         let ticker_stop = Arc::new(AtomicBool::new(false));
-        let (weak, stop) = (engine.weak(), ticker_stop.clone());
+        let weak: Vec<_> =
+            std::iter::once(&engine).chain(baseline.as_ref().map(|(e, _)| e)).map(|e| e.weak()).collect();
+        let stop = ticker_stop.clone();
         std::thread::Builder::new()
             .name("wasm-epoch".into())
             .spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(1));
-                    match weak.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
+                    for engine in &weak {
+                        match engine.upgrade() {
+                            Some(engine) => engine.increment_epoch(),
+                            None => return,
+                        }
                     }
                 }
             })
             .expect("can spawn the epoch thread");
-        WasmRuntime { engine, linker: Arc::new(linker), limits, ticker_stop }
+        WasmRuntime { engine, linker, baseline, limits, ticker_stop }
+    }
+
+    /// Checks `bytes` against the ABI and compiles them with the fastest
+    /// compiler that takes them: the baseline one if there is one (the
+    /// asset then carries the bytes for [`tier_up`](Self::tier_up)), else
+    /// the optimizing one.
+    pub fn compile(&self, file: &str, bytes: &[u8]) -> Result<ModAsset, ModLoadError> {
+        let Some((baseline, _)) = &self.baseline else { return compile(&self.engine, file, bytes) };
+        match compile(baseline, file, bytes) {
+            Ok(mut asset) => {
+                asset.tier_up = Some(bytes.into());
+                Ok(asset)
+            }
+            // NOTE: winch lacks some proposals cranelift has; the optimizing
+            // compiler decides, and reports the error if the module is bad.
+            Err(ModLoadError::Compile { cause, .. }) => {
+                let asset = compile(&self.engine, file, bytes)?;
+                info!("mod {file}: the baseline compiler does not take it ({cause}); it runs optimized code only");
+                Ok(asset)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Compiles a baseline asset's bytes with the optimizing compiler.
+    pub fn tier_up(&self, asset: &ModAsset) -> Option<Result<wasmtime::Module, ModLoadError>> {
+        let bytes = asset.tier_up.as_ref()?;
+        Some(compile(&self.engine, &asset.file, bytes).map(|a| a.module))
+    }
+
+    /// The linker for `module`, by the engine that compiled it.
+    pub fn linker_for(&self, module: &wasmtime::Module) -> &wasmtime::Linker<HostState> {
+        match &self.baseline {
+            Some((engine, linker)) if wasmtime::Engine::same(module.engine(), engine) => linker,
+            _ => &self.linker,
+        }
+    }
+
+    /// Which compiler made `module`.
+    pub fn tier_of(&self, module: &wasmtime::Module) -> Tier {
+        match &self.baseline {
+            Some((engine, _)) if wasmtime::Engine::same(module.engine(), engine) => Tier::Baseline,
+            _ => Tier::Optimized,
+        }
     }
 }
 
@@ -274,7 +372,7 @@ impl Plugin for ModdingPlugin {
             .add_message::<save::SaveGameDone>()
             .add_systems(Startup, discover_mods)
             .add_systems(
-                First,
+                PreUpdate,
                 (messages::update_messages, watch_reloads, activate_mods, save::handle_save_requests)
                     .chain()
                     .in_set(ModSystems::Activate),
@@ -284,12 +382,16 @@ impl Plugin for ModdingPlugin {
             .add_systems(FixedUpdate, run_fixed_mods.in_set(ModSystems::FixedUpdate));
         // NOTE: keyboard state must be read after Bevy's input systems update it.
         app.configure_sets(PreUpdate, ModSystems::Input.after(bevy::input::InputSystems));
+        // NOTE: a mod file that finished compiling is stored in `Assets` by
+        // Bevy in `PreUpdate`; swapping right after it, not in the next
+        // frame's `First`, makes a reload one frame quicker.
+        app.configure_sets(PreUpdate, ModSystems::Activate.after(bevy::asset::AssetTrackingSystems));
         prepare_world(app.world_mut());
     }
 
     fn finish(&self, app: &mut App) {
-        let engine = app.world().resource::<WasmRuntime>().engine.clone();
-        app.init_asset::<ModAsset>().register_asset_loader(ModLoader { engine });
+        let runtime = app.world().resource::<WasmRuntime>().clone();
+        app.init_asset::<ModAsset>().register_asset_loader(ModLoader { runtime });
     }
 }
 
@@ -350,29 +452,26 @@ fn discover_mods(
             last_error: None,
             handle: Some(handle),
             instance: None,
-            reload_pending: false,
+            tried: None,
             started: false,
+            tier_up: None,
         });
     }
 }
 
-/// Notes which mods' files changed and compiled (swapped in by
-/// [`activate_mods`]) and which failed to (the old version keeps running).
+/// Restarts mods whose first start failed once their file compiles anew,
+/// and reports files that changed but failed to compile (the old version
+/// keeps running). Changed files that compiled are swapped in by
+/// [`reload_mods`].
 fn watch_reloads(
-    mut changed: MessageReader<AssetEvent<ModAsset>>,
+    assets: Res<Assets<ModAsset>>,
     mut load_failed: MessageReader<AssetLoadFailedEvent<ModAsset>>,
     mut registry: ResMut<ModRegistry>,
     mut reload_failed: MessageWriter<ModReloadFailed>,
 ) {
-    for event in changed.read() {
-        let (AssetEvent::Modified { id } | AssetEvent::Added { id }) = event else { continue };
-        let Some(entry) = registry.mods.iter_mut().find(|m| m.handle.as_ref().is_some_and(|h| h.id() == *id)) else {
-            continue;
-        };
-        if entry.started {
-            entry.reload_pending = true;
-        } else if matches!(entry.status, ModStatus::Failed(_)) {
-            // Its first load failed and the file now compiles: start it afresh.
+    for entry in registry.mods.iter_mut().filter(|m| !m.started && matches!(m.status, ModStatus::Failed(_))) {
+        let Some(asset) = entry.handle.as_ref().and_then(|h| assets.get(h)) else { continue };
+        if entry.tried != Some(asset.serial) {
             entry.status = ModStatus::Loading;
         }
     }
@@ -398,17 +497,16 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
     let mods_dir = world.resource::<ModsDir>().0.clone();
     for i in 0..registry.mods.len() {
         let entry = &mut registry.mods[i];
-        if !entry.reload_pending {
-            continue;
-        }
-        entry.reload_pending = false;
-        let Some(asset) = entry.handle.as_ref().and_then(|h| world.resource::<Assets<ModAsset>>().get(h)).cloned()
-        else {
+        let Some(asset) = entry.handle.as_ref().and_then(|h| world.resource::<Assets<ModAsset>>().get(h)) else {
             continue;
         };
-        let (engine, linker, limits) = (&runtime.engine, &*runtime.linker, &runtime.limits);
-        let new = ModInstance::new(engine, linker, &asset.module, &entry.file, limits, world, entry.instance.as_ref())
-            .and_then(|mut instance| {
+        if !entry.started || entry.tried == Some(asset.serial) {
+            continue;
+        }
+        let asset = asset.clone();
+        entry.tried = Some(asset.serial);
+        let new = ModInstance::new(runtime, &asset.module, &entry.file, world, entry.instance.as_ref()).and_then(
+            |mut instance| {
                 let warning = match entry.instance.as_mut() {
                     Some(old) => instance.take_over_from(old, world, &mods_dir)?,
                     None => {
@@ -418,7 +516,8 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
                 };
                 let migrations = instance.prepare_migrations(world)?;
                 Ok((instance, warning, migrations))
-            });
+            },
+        );
         let (instance, warning, migrations) = match new {
             Ok(new) => new,
             Err(e) => {
@@ -436,6 +535,7 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
         });
         // The old instance is dropped only now, after the new one is ready.
         entry.instance = Some(instance);
+        entry.start_tier_up(runtime, &asset);
         entry.reloads += 1;
         entry.status = ModStatus::Running;
         if let Some(w) = &warning {
@@ -462,6 +562,34 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
     }
 }
 
+/// At the frame boundary: swaps the optimized code in for baseline code
+/// whose background compile finished. The mod's state and message cursors
+/// move over as in a reload, but it is the same version, so it is not
+/// counted or announced as one. If anything fails, the mod keeps running
+/// its baseline code and the log says why.
+fn tier_up_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRuntime) {
+    for entry in &mut registry.mods {
+        let Some(task) = entry.tier_up.as_mut() else { continue };
+        let Some(compiled) = bevy::tasks::futures::check_ready(task) else { continue };
+        entry.tier_up = None;
+        // A mod waiting for its new version keeps what it has.
+        let (ModStatus::Running, Some(old)) = (&entry.status, entry.instance.as_mut()) else { continue };
+        let swapped = compiled.map_err(|e| e.to_string()).and_then(|module| {
+            let mut new =
+                ModInstance::new(runtime, &module, &entry.file, world, Some(old)).map_err(|e| e.to_string())?;
+            new.take_over_as_other_tier(old, world)?;
+            Ok(new)
+        });
+        match swapped {
+            Ok(new) => {
+                debug!("mod {}: optimized code swapped in", entry.file);
+                entry.instance = Some(new);
+            }
+            Err(e) => warn!("mod {}: keeps running its baseline code; the optimized code failed: {e}", entry.file),
+        }
+    }
+}
+
 /// At the frame boundary: instantiates mods whose compile finished, and runs
 /// their `Startup` systems.
 fn activate_mods(world: &mut World) {
@@ -479,26 +607,20 @@ fn activate_mods(world: &mut World) {
         registry.started_once = registry.discovered;
         let runtime = world.resource::<WasmRuntime>().clone();
         reload_mods(world, &mut registry, &runtime);
+        tier_up_mods(world, &mut registry, &runtime);
         for entry in registry.mods.iter_mut().filter(|m| m.status == ModStatus::Loading) {
             let Some(handle) = entry.handle.clone() else { continue };
             let state = world.resource::<AssetServer>().load_state(&handle);
             match state {
                 LoadState::Loaded => {
                     let Some(asset) = world.resource::<Assets<ModAsset>>().get(&handle).cloned() else { continue };
+                    entry.tried = Some(asset.serial);
                     let header = next_header(world, ScheduleLabel::Startup);
-                    let started = ModInstance::new(
-                        &runtime.engine,
-                        &runtime.linker,
-                        &asset.module,
-                        &entry.file,
-                        &runtime.limits,
-                        world,
-                        None,
-                    )
-                    .and_then(|mut instance| {
-                        instance.run_schedule(ScheduleLabel::Startup, world, &header)?;
-                        Ok(instance)
-                    });
+                    let started =
+                        ModInstance::new(&runtime, &asset.module, &entry.file, world, None).and_then(|mut instance| {
+                            instance.run_schedule(ScheduleLabel::Startup, world, &header)?;
+                            Ok(instance)
+                        });
                     match started {
                         Ok(instance) => {
                             entry.name = instance.descriptor.name.clone();
@@ -508,6 +630,7 @@ fn activate_mods(world: &mut World) {
                             info!("mod {} {} started from {}", entry.name, entry.version, entry.file);
                             world.write_message(ModStarted { file: entry.file.clone(), name: entry.name.clone() });
                             entry.instance = Some(instance);
+                            entry.start_tier_up(&runtime, &asset);
                         }
                         Err(e) => fail(world, entry, e.to_string()),
                     }
@@ -540,6 +663,7 @@ fn fail(world: &mut World, entry: &mut ModEntry, error: String) {
     error!("mod {} failed: {error}", entry.file);
     entry.status = ModStatus::Failed(error.clone());
     entry.instance = None;
+    entry.tier_up = None;
     world.write_message(ModFailed { file: entry.file.clone(), error });
 }
 

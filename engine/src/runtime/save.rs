@@ -264,16 +264,10 @@ fn restore_mods(
                 )
             })?;
         let entry = &registry.mods[index];
-        let asset = entry
-            .handle
-            .as_ref()
-            .and_then(|h| world.resource::<Assets<super::ModAsset>>().get(h))
-            .cloned()
-            .ok_or_else(|| format!("mod {} has no compiled module", entry.file))?;
         let old = entry.instance.as_ref().expect("checked above");
-        let (engine, linker, limits) = (&runtime.engine, &*runtime.linker, &runtime.limits);
-        let mut instance = ModInstance::new(engine, linker, &asset.module, &entry.file, limits, world, Some(old))
-            .map_err(|e| e.to_string())?;
+        let module = old.module().clone();
+        let mut instance =
+            ModInstance::new(&runtime, &module, &entry.file, world, Some(old)).map_err(|e| e.to_string())?;
         instance.carry_over(old, world);
         if let Some(state) = &saved.state {
             let state = state.get_ron();
