@@ -63,6 +63,7 @@ fn main() -> std::process::ExitCode {
         log: true,
         save: cli.save,
         load: cli.load,
+        limits: Default::default(),
     };
     match build_app(&config).run() {
         bevy::app::AppExit::Success => std::process::ExitCode::SUCCESS,

@@ -49,6 +49,8 @@ pub struct GameConfig {
     pub save: Option<PathBuf>,
     /// Load this save game as soon as the mods have started.
     pub load: Option<PathBuf>,
+    /// CPU, memory and quota limits for every mod.
+    pub limits: crate::runtime::ModLimits,
 }
 
 /// Where F5/F9 save and load when no `--save` path is given.
@@ -68,6 +70,7 @@ impl Default for GameConfig {
             log: true,
             save: None,
             load: None,
+            limits: Default::default(),
         }
     }
 }
@@ -86,7 +89,8 @@ pub struct Scoreboard {
 /// Builds the game's `App`, windowed or headless.
 pub fn build_app(config: &GameConfig) -> App {
     let mut app = App::new();
-    let modding = ModdingPlugin { mods_dir: absolute(&config.mods_dir), seed: config.seed, ..default() };
+    let modding =
+        ModdingPlugin { mods_dir: absolute(&config.mods_dir), seed: config.seed, limits: config.limits.clone() };
     // NOTE: the modding plugin registers an asset source, so it goes before the asset plugin.
     app.add_plugins(modding);
     if config.headless {
@@ -138,10 +142,22 @@ fn spawn_camera(mut commands: Commands) {
     commands.spawn(Camera2d);
 }
 
+/// Most colliders the collision check looks at in a frame: it tests every
+/// pair, so a mod spawning colliders without end must not freeze the game.
+pub const MAX_COLLIDERS: usize = 1024;
+
 /// Sends a [`Collision`] `{a, b}` for every overlapping pair where
-/// `a.mask & b.layer != 0`.
-pub fn detect_collisions(colliders: Query<(Entity, &Transform2d, &Collider)>, mut messages: ResMut<ModMessages>) {
-    let all: Vec<_> = colliders.iter().collect();
+/// `a.mask & b.layer != 0`, among the first [`MAX_COLLIDERS`] colliders.
+pub fn detect_collisions(
+    colliders: Query<(Entity, &Transform2d, &Collider)>,
+    mut messages: ResMut<ModMessages>,
+    mut warned: Local<bool>,
+) {
+    let all: Vec<_> = colliders.iter().take(MAX_COLLIDERS).collect();
+    if all.len() == MAX_COLLIDERS && !*warned && colliders.iter().nth(MAX_COLLIDERS).is_some() {
+        *warned = true;
+        warn!("more than {MAX_COLLIDERS} colliders: the collision check only looks at the first {MAX_COLLIDERS}");
+    }
     for &(ea, ta, ca) in &all {
         if ca.mask == 0 {
             continue;
@@ -172,10 +188,25 @@ fn read_scores(mut messages: ResMut<ModMessages>, mut cursor: Local<u64>, mut bo
     }
 }
 
+/// Values mods write are untrusted: the drawing code clamps them to what
+/// Bevy can draw (NaN and infinities become `fallback`).
+fn sane(v: f32, min: f32, max: f32, fallback: f32) -> f32 {
+    if v.is_finite() { v.clamp(min, max) } else { fallback }
+}
+
+/// Largest coordinate, scale and sprite size the game draws.
+const FAR: f32 = 1.0e6;
+
 fn to_transform(t: &Transform2d) -> Transform {
-    Transform::from_xyz(t.translation.x, t.translation.y, 0.0)
-        .with_rotation(Quat::from_rotation_z(t.rotation))
-        .with_scale(Vec3::splat(t.scale))
+    let (x, y) = (sane(t.translation.x, -FAR, FAR, 0.0), sane(t.translation.y, -FAR, FAR, 0.0));
+    Transform::from_xyz(x, y, 0.0)
+        .with_rotation(Quat::from_rotation_z(sane(t.rotation, -FAR, FAR, 0.0)))
+        .with_scale(Vec3::splat(sane(t.scale, -FAR, FAR, 1.0)))
+}
+
+/// A sprite size the game draws: finite, at most 4096 units a side.
+fn sprite_size(s: Vec2) -> Vec2 {
+    Vec2::new(sane(s.x, 0.0, 4096.0, 0.0), sane(s.y, 0.0, 4096.0, 0.0))
 }
 
 fn add_render_components(mut commands: Commands, new: Query<(Entity, &Transform2d), Without<Transform>>) {
@@ -191,7 +222,8 @@ fn sync_transforms(mut q: Query<(&Transform2d, &mut Transform), Changed<Transfor
 }
 
 fn color(c: mod_api::Color) -> Color {
-    Color::srgba(c.r, c.g, c.b, c.a)
+    let channel = |v: f32| sane(v, 0.0, 16.0, 0.0);
+    Color::srgba(channel(c.r), channel(c.g), channel(c.b), sane(c.a, 0.0, 1.0, 1.0))
 }
 
 /// Draws a [`mod_api::Sprite`]: rectangles as Bevy sprites, other shapes
@@ -203,7 +235,9 @@ type ChangedSprites<'w, 's> = Query<
     Changed<mod_api::Sprite>,
 >;
 
-/// Meshes by (shape, size bits), shared by every sprite of that shape and size.
+/// Meshes by (shape, size bits), shared by every sprite of that shape and
+/// size. A mod could make a new size every frame: past `MESH_CACHE_LIMIT`
+/// the cache starts over (meshes still in use live on in their entities).
 #[derive(Default)]
 struct MeshCache(std::collections::HashMap<(u32, [u32; 2]), Handle<Mesh>>);
 
@@ -215,10 +249,12 @@ fn sync_sprites(
     mut mesh_cache: Local<MeshCache>,
 ) {
     use mod_api::Shape;
+    const MESH_CACHE_LIMIT: usize = 1024;
     for (e, s, material) in &q {
         let shape = Shape::from_u32(s.shape);
+        let size = sprite_size(s.size);
         if shape == Shape::Rectangle {
-            commands.entity(e).insert(Sprite { color: color(s.color), custom_size: Some(s.size), ..default() });
+            commands.entity(e).insert(Sprite { color: color(s.color), custom_size: Some(size), ..default() });
             continue;
         }
         // Colour changes (blinking) reuse the entity's material.
@@ -226,12 +262,15 @@ fn sync_sprites(
             m.color = color(s.color);
             continue;
         }
-        let key = (s.shape, [s.size.x.to_bits(), s.size.y.to_bits()]);
+        let key = (s.shape, [size.x.to_bits(), size.y.to_bits()]);
+        if mesh_cache.0.len() >= MESH_CACHE_LIMIT && !mesh_cache.0.contains_key(&key) {
+            mesh_cache.0.clear();
+        }
         let mesh = mesh_cache
             .0
             .entry(key)
             .or_insert_with(|| {
-                let (w, h) = (s.size.x, s.size.y);
+                let (w, h) = (size.x, size.y);
                 meshes.add(match shape {
                     Shape::Circle => Mesh::from(Ellipse::new(w / 2.0, h / 2.0)),
                     Shape::Triangle => Mesh::from(Triangle2d::new(
@@ -251,7 +290,7 @@ fn sync_labels(mut commands: Commands, q: Query<(Entity, &mod_api::Label), Chang
     for (e, l) in &q {
         commands.entity(e).insert((
             Text2d::new(l.text()),
-            TextFont { font_size: FontSize::Px(l.font_size), ..default() },
+            TextFont { font_size: FontSize::Px(sane(l.font_size, 1.0, 256.0, 16.0)), ..default() },
             TextColor(color(l.color)),
         ));
     }

@@ -8,10 +8,13 @@ use bevy::ecs::component::{ComponentCloneBehavior, ComponentDescriptor, Componen
 use bevy::prelude::*;
 use mod_api::abi::{ComponentDecl, FieldDecl};
 use std::alloc::Layout;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Largest component a mod may declare, in bytes.
 pub const MAX_COMPONENT_SIZE: u32 = 64 * 1024;
+/// Most components (names and layouts) mods may register in one process:
+/// Bevy never frees a component id.
+pub const MAX_COMPONENTS: usize = 4096;
 
 /// A component known by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +37,9 @@ struct Known {
 #[derive(Resource, Default)]
 pub struct ModComponents {
     by_name: HashMap<String, Known>,
+    /// Every component id registered here, current or replaced: an entity
+    /// with one of them is one mods may command.
+    ids: HashSet<ComponentId>,
 }
 
 /// A component's values converted to a new layout, ready to replace the old
@@ -60,6 +66,7 @@ impl ModComponents {
     /// Registers an engine component under its ABI name.
     pub fn register_static<T: Component + mod_api::Component>(&mut self, world: &mut World) {
         let id = world.register_component::<T>();
+        self.ids.insert(id);
         let current = NamedComponent { id, size: size_of::<T>() as u32, align: align_of::<T>() as u32 };
         self.by_name.insert(T::NAME.to_string(), Known { current, fields: T::fields(), engine: true });
     }
@@ -79,7 +86,7 @@ impl ModComponents {
             }
             return Ok(c);
         }
-        let current = register_dynamic(world, decl)?;
+        let current = self.register_dynamic(world, decl)?;
         self.by_name.insert(name.clone(), Known { current, fields: decl.fields.clone(), engine: false });
         Ok(current)
     }
@@ -98,7 +105,28 @@ impl ModComponents {
             return Err(format!("component {} is the engine's: its layout cannot change", decl.name));
         }
         check_field_list(decl)?;
-        register_dynamic(world, decl)
+        self.register_dynamic(world, decl)
+    }
+
+    /// A new dynamic Bevy component for `decl`, within [`MAX_COMPONENTS`].
+    fn register_dynamic(&mut self, world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, String> {
+        if self.ids.len() >= MAX_COMPONENTS {
+            return Err(format!(
+                "component {} would be the {}th registered: the limit is {MAX_COMPONENTS}",
+                decl.name,
+                MAX_COMPONENTS + 1
+            ));
+        }
+        let c = register_dynamic(world, decl)?;
+        self.ids.insert(c.id);
+        Ok(c)
+    }
+
+    /// True if `entity` has a component mods can see: only such entities
+    /// (and none of the engine's own, such as windows and cameras) may be
+    /// changed or despawned by a mod's commands.
+    pub fn is_mod_visible(&self, world: &World, entity: Entity) -> bool {
+        world.get_entity(entity).is_ok_and(|e| e.archetype().components().iter().any(|id| self.ids.contains(id)))
     }
 
     /// Converts every value of component `name` to layout `to` (fields

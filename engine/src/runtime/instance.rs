@@ -34,6 +34,11 @@ pub struct ModLimits {
     pub max_spawns_per_run: usize,
     /// Most messages one system run may send on one channel.
     pub max_messages_per_run: usize,
+    /// Most entities the world may hold: a mod's spawn beyond it fails the mod.
+    pub max_world_entities: usize,
+    /// Most bytes of messages one mod may send in one frame, all its systems
+    /// and channels together.
+    pub max_message_bytes_per_frame: usize,
 }
 
 impl Default for ModLimits {
@@ -43,15 +48,25 @@ impl Default for ModLimits {
             max_memory_bytes: 256 << 20,
             max_spawns_per_run: 10_000,
             max_messages_per_run: 100_000,
+            max_world_entities: 1_000_000,
+            max_message_bytes_per_frame: 16 << 20,
         }
     }
 }
+
+/// Most `log` lines one call into a mod may write; the rest are dropped.
+pub const MAX_LOG_LINES_PER_CALL: u32 = 100;
+
+/// Most elements of a mod's function tables (wasm `table`): 8 bytes each.
+pub const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 /// What the host keeps inside each mod's `Store`.
 pub struct HostState {
     module: String,
     panic: Option<String>,
     limits: StoreLimits,
+    /// `log` lines written in the current call.
+    logs: u32,
 }
 
 /// Adds the host functions (ABI.md, "Provided by the host") to `linker`.
@@ -72,6 +87,14 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         abi::IMPORT_MODULE,
         abi::imports::LOG,
         |mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| {
+            caller.data_mut().logs += 1;
+            let (module, logs) = (&caller.data().module, caller.data().logs);
+            if logs > MAX_LOG_LINES_PER_CALL {
+                if logs == MAX_LOG_LINES_PER_CALL + 1 {
+                    warn!(target: "mod", "[{module}] wrote more than {MAX_LOG_LINES_PER_CALL} log lines in one call; the rest of this call's are dropped");
+                }
+                return;
+            }
             let text = guest_str(&mut caller, ptr, len);
             let module = &caller.data().module;
             match level {
@@ -173,6 +196,8 @@ pub struct ModInstance {
     batches: Vec<Vec<BatchLayout>>,
     /// Scratch for aligned component values while applying commands.
     scratch: Vec<u128>,
+    /// Message bytes sent in frame `.0`, against `max_message_bytes_per_frame`.
+    sent_in_frame: (u64, usize),
     /// Components whose layout this version changes, registered under new
     /// ids: their values move over when the swap commits
     /// ([`prepare_migrations`](Self::prepare_migrations)).
@@ -197,7 +222,18 @@ impl ModInstance {
         let state = HostState {
             module: file.to_string(),
             panic: None,
-            limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(1).build(),
+            logs: 0,
+            // NOTE: a failed `memory.grow` traps rather than returning -1, so a
+            // mod that outgrows its limit stops with an error naming it, even
+            // one that ignores the failure.
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.max_memory_bytes)
+                .table_elements(MAX_TABLE_ELEMENTS)
+                .instances(1)
+                .memories(1)
+                .tables(4)
+                .trap_on_grow_failure(true)
+                .build(),
         };
         let mut store = Store::new(module.engine(), state);
         store.limiter(|s| &mut s.limits);
@@ -258,6 +294,7 @@ impl ModInstance {
             order: HashMap::new(),
             batches: Vec::new(),
             scratch: Vec::new(),
+            sent_in_frame: (0, 0),
             migrations: Vec::new(),
         };
         this.apply_descriptor(world, &descriptor, replacing).map_err(descriptor_err)?;
@@ -695,6 +732,20 @@ impl ModInstance {
                                 ),
                             ));
                         }
+                        if self.sent_in_frame.0 != header.frame {
+                            self.sent_in_frame = (header.frame, 0);
+                        }
+                        self.sent_in_frame.1 += len;
+                        if self.sent_in_frame.1 > self.limits.max_message_bytes_per_frame {
+                            return Err(system_err(
+                                self,
+                                format!(
+                                    "sent more than {} bytes of messages in one frame (the limit, \
+                                     max_message_bytes_per_frame)",
+                                    self.limits.max_message_bytes_per_frame
+                                ),
+                            ));
+                        }
                         sent.push((*channel, bytes.to_vec()));
                     }
                     ParamPlan::Commands => {
@@ -738,6 +789,8 @@ impl ModInstance {
     /// `spawned` counts the run's spawns across its command parameters.
     fn apply_commands(&mut self, world: &mut World, bytes: &[u8], spawned: &mut usize) -> Result<(), String> {
         let mut r = Cursor { bytes, at: 0 };
+        // Entities in the world, counted at the first spawn.
+        let mut live: Option<usize> = None;
         while r.at < bytes.len() {
             let opcode = r.u32()?;
             match opcode {
@@ -787,10 +840,18 @@ impl ModInstance {
                             *spawned += 1;
                             if *spawned > self.limits.max_spawns_per_run {
                                 return Err(format!(
-                                    "spawned more than {} entities in one run",
+                                    "spawned more than {} entities in one run (the limit, max_spawns_per_run)",
                                     self.limits.max_spawns_per_run
                                 ));
                             }
+                            let count =
+                                *live.get_or_insert_with(|| world.archetypes().iter().map(|a| a.len() as usize).sum());
+                            if count >= self.limits.max_world_entities {
+                                return Err(format!(
+                                    "spawn refused: the world holds {count} entities, the limit (max_world_entities)"
+                                ));
+                            }
+                            live = Some(count + 1);
                             world.spawn_empty()
                         }
                     };
@@ -838,6 +899,7 @@ fn packed_text(mem: &[u8], packed: i64, what: &str) -> Result<String, String> {
 fn arm(store: &mut Store<HostState>, limits: &ModLimits) {
     store.set_epoch_deadline(limits.call_deadline_ms);
     store.data_mut().panic = None;
+    store.data_mut().logs = 0;
 }
 
 /// Turns a failed call into a [`ModError`] naming the mod, the function and
@@ -919,13 +981,18 @@ impl<'a> Cursor<'a> {
         let n = align_up(self.at, 4) - self.at;
         self.take(n).map(|_| ())
     }
-    /// An entity from the stream; `None` (with a warning) if it no longer exists.
+    /// An entity from the stream; `None` (with a warning) if it no longer
+    /// exists. An entity without any component mods can see (the engine's
+    /// own: windows, cameras, UI) is an error.
     fn entity(&mut self, world: &World) -> Result<Option<Entity>, String> {
         let bits = self.u64()?;
         let e = Entity::try_from_bits(bits).ok_or_else(|| format!("{bits:#x} is not an entity id"))?;
         if world.get_entity(e).is_err() {
             warn!(target: "mod", "command for entity {e} ignored: it does not exist (any more)");
             return Ok(None);
+        }
+        if !world.resource::<ModComponents>().is_mod_visible(world, e) {
+            return Err(format!("entity {e} is not the mods' to change: it has no component mods can see"));
         }
         Ok(Some(e))
     }

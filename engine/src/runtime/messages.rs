@@ -7,6 +7,11 @@ use bevy::prelude::*;
 use bytemuck::Pod;
 use std::collections::HashMap;
 
+/// Largest message record, in bytes.
+pub const MAX_RECORD_SIZE: usize = 64 * 1024;
+/// Most message channels (names) a process holds; names are never freed.
+pub const MAX_CHANNELS: usize = 4096;
+
 /// Index of a channel in [`ModMessages`].
 pub type ChannelId = usize;
 
@@ -49,8 +54,12 @@ impl ModMessages {
             }
             return Ok(id);
         }
-        if size == 0 || !align.is_power_of_two() || !size.is_multiple_of(align) || align > 16 {
+        if size == 0 || !align.is_power_of_two() || !size.is_multiple_of(align) || align > 16 || size > MAX_RECORD_SIZE
+        {
             return Err(format!("message {name} has an invalid layout: size {size}, align {align}"));
+        }
+        if self.channels.len() >= MAX_CHANNELS {
+            return Err(format!("message {name} would be channel {}: the limit is {MAX_CHANNELS}", MAX_CHANNELS + 1));
         }
         let id = self.channels.len();
         self.channels.push(Channel {
