@@ -688,7 +688,8 @@ impl ModInstance {
             return Err(system_err(self, format!("mod_run returned status {status}")));
         }
 
-        // 5. Copy out, commands, messages.
+        // 5. Check the outputs (message slots, command streams); only if all
+        // are sound: copy out, advance readers, apply commands, publish.
         let change_tick = world.change_tick();
         let mem_len = self.memory.data_size(&self.store);
         let mut commands = Vec::new();
@@ -703,10 +704,7 @@ impl ModInstance {
             };
             for (p, param) in self.systems[i].params.iter_mut().enumerate() {
                 match param {
-                    ParamPlan::Query(q) => read_back_query(frame, q, &self.batches[p], world, change_tick),
-                    ParamPlan::Reader { channel, cursor } => {
-                        *cursor = world.resource::<ModMessages>().unread(*channel, *cursor).1;
-                    }
+                    ParamPlan::Query(_) | ParamPlan::Reader { .. } => {}
                     ParamPlan::Writer { channel } => {
                         let (ptr, len) = read_slot(p);
                         let record = world.resource::<ModMessages>().record_size(*channel);
@@ -762,9 +760,28 @@ impl ModInstance {
                 }
             }
         }
-        let mut spawned = 0;
-        for bytes in commands {
-            self.apply_commands(world, &bytes, &mut spawned).map_err(|e| system_err(self, e))?;
+        // Every stream is read and checked before any is applied: a run that
+        // fails changes nothing.
+        let (mut spawned, mut live) = (0, None);
+        let mut checked = Vec::with_capacity(commands.len());
+        for bytes in &commands {
+            let read = self.read_commands(world, bytes, &mut spawned, &mut live);
+            checked.push(read.map_err(|e| system_err(self, e))?);
+        }
+        {
+            let frame = &self.memory.data(&self.store)[base..base + size];
+            for (p, param) in self.systems[i].params.iter_mut().enumerate() {
+                match param {
+                    ParamPlan::Query(q) => read_back_query(frame, q, &self.batches[p], world, change_tick),
+                    ParamPlan::Reader { channel, cursor } => {
+                        *cursor = world.resource::<ModMessages>().unread(*channel, *cursor).1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for stream in checked {
+            self.apply_commands(world, stream);
         }
         let mut bus = world.resource_mut::<ModMessages>();
         for (channel, bytes) in sent {
@@ -784,13 +801,21 @@ impl ModInstance {
         Ok(())
     }
 
-    /// Applies a command stream (ABI.md, "Command stream"). Every read is
-    /// bounds-checked; a malformed stream is an error for the mod.
-    /// `spawned` counts the run's spawns across its command parameters.
-    fn apply_commands(&mut self, world: &mut World, bytes: &[u8], spawned: &mut usize) -> Result<(), String> {
+    /// Reads a command stream (ABI.md, "Command stream") into commands,
+    /// checking every read, component id, entity and quota, without
+    /// changing the world (declarations aside: they last for the instance
+    /// anyway). A malformed stream is an error for the mod, and then none of
+    /// the run's commands is applied. `spawned` counts the run's spawns
+    /// across its command parameters, `live` the world's entities.
+    fn read_commands<'b>(
+        &mut self,
+        world: &mut World,
+        bytes: &'b [u8],
+        spawned: &mut usize,
+        live: &mut Option<usize>,
+    ) -> Result<Vec<Command<'b>>, String> {
         let mut r = Cursor { bytes, at: 0 };
-        // Entities in the world, counted at the first spawn.
-        let mut live: Option<usize> = None;
+        let mut out = Vec::new();
         while r.at < bytes.len() {
             let opcode = r.u32()?;
             match opcode {
@@ -816,26 +841,18 @@ impl ModInstance {
                 op::SPAWN | op::INSERT => {
                     let entity = if opcode == op::INSERT { Some(r.entity(world)?) } else { None };
                     let count = r.u32()? as usize;
-                    let mut ids = Vec::with_capacity(count.min(64));
-                    let mut offsets = Vec::with_capacity(count.min(64));
-                    self.scratch.clear();
+                    let mut bundle: Vec<(NamedComponent, &'b [u8])> = Vec::with_capacity(count.min(64));
                     for _ in 0..count {
                         let c = self.component(r.u32()?)?;
                         let data = r.take(c.size as usize)?;
                         r.pad()?;
-                        if ids.contains(&c.id) {
+                        if bundle.iter().any(|(b, _)| b.id == c.id) {
                             return Err("a bundle names the same component twice".into());
                         }
-                        let at = self.scratch.len() * 16;
-                        self.scratch.resize(self.scratch.len() + (c.size as usize).div_ceil(16), 0);
-                        bytemuck::cast_slice_mut::<u128, u8>(&mut self.scratch)[at..at + data.len()]
-                            .copy_from_slice(data);
-                        ids.push(c.id);
-                        offsets.push(at);
+                        bundle.push((c, data));
                     }
-                    let mut e = match entity {
-                        Some(Some(e)) => world.entity_mut(e),
-                        Some(None) => continue, // despawned already: warned in `entity`
+                    match entity {
+                        Some(entity) => out.push(Command::Insert(entity, bundle)),
                         None => {
                             *spawned += 1;
                             if *spawned > self.limits.max_spawns_per_run {
@@ -851,36 +868,74 @@ impl ModInstance {
                                     "spawn refused: the world holds {count} entities, the limit (max_world_entities)"
                                 ));
                             }
-                            live = Some(count + 1);
-                            world.spawn_empty()
+                            *live = Some(count + 1);
+                            out.push(Command::Spawn(bundle));
                         }
-                    };
-                    let base = self.scratch.as_mut_ptr() as *mut u8;
-                    let ptrs = offsets.iter().map(|&o| {
-                        // SAFETY: `o` is a 16-aligned offset inside `scratch` holding the component's bytes.
-                        unsafe { bevy::ptr::OwningPtr::new(std::ptr::NonNull::new_unchecked(base.add(o))) }
-                    });
-                    // SAFETY: each pointer holds a valid value of the component with the matching id
-                    // (plain bytes with the declared layout, no drop glue).
-                    unsafe { e.insert_by_ids(&ids, ptrs) };
+                    }
                 }
                 op::REMOVE => {
                     let entity = r.entity(world)?;
                     let c = self.component(r.u32()?)?;
-                    if let Some(e) = entity {
-                        world.entity_mut(e).remove_by_id(c.id);
-                    }
+                    out.push(Command::Remove(entity, c));
                 }
-                op::DESPAWN => {
-                    if let Some(e) = r.entity(world)? {
-                        world.despawn(e);
-                    }
-                }
+                op::DESPAWN => out.push(Command::Despawn(r.entity(world)?)),
                 other => return Err(format!("unknown command opcode {other} at byte {}", r.at - 4)),
             }
         }
-        Ok(())
+        Ok(out)
     }
+
+    /// Applies commands [`read_commands`](Self::read_commands) checked.
+    fn apply_commands(&mut self, world: &mut World, commands: Vec<Command<'_>>) {
+        for command in commands {
+            let (entity, bundle) = match command {
+                Command::Spawn(bundle) => (world.spawn_empty().id(), bundle),
+                Command::Insert(entity, bundle) => match entity.filter(|e| world.get_entity(*e).is_ok()) {
+                    Some(e) => (e, bundle),
+                    None => continue, // despawned: warned when read, or by an earlier command
+                },
+                Command::Remove(entity, c) => {
+                    if let Some(mut e) = entity.and_then(|e| world.get_entity_mut(e).ok()) {
+                        e.remove_by_id(c.id);
+                    }
+                    continue;
+                }
+                Command::Despawn(entity) => {
+                    if let Some(e) = entity.filter(|e| world.get_entity(*e).is_ok()) {
+                        world.despawn(e);
+                    }
+                    continue;
+                }
+            };
+            let mut ids = Vec::with_capacity(bundle.len());
+            let mut offsets = Vec::with_capacity(bundle.len());
+            self.scratch.clear();
+            for (c, data) in &bundle {
+                let at = self.scratch.len() * 16;
+                self.scratch.resize(self.scratch.len() + (c.size as usize).div_ceil(16), 0);
+                bytemuck::cast_slice_mut::<u128, u8>(&mut self.scratch)[at..at + data.len()].copy_from_slice(data);
+                ids.push(c.id);
+                offsets.push(at);
+            }
+            let base = self.scratch.as_mut_ptr() as *mut u8;
+            let ptrs = offsets.iter().map(|&o| {
+                // SAFETY: `o` is a 16-aligned offset inside `scratch` holding the component's bytes.
+                unsafe { bevy::ptr::OwningPtr::new(std::ptr::NonNull::new_unchecked(base.add(o))) }
+            });
+            // SAFETY: each pointer holds a valid value of the component with the matching id
+            // (plain bytes with the declared layout, no drop glue).
+            unsafe { world.entity_mut(entity).insert_by_ids(&ids, ptrs) };
+        }
+    }
+}
+
+/// One checked command of a mod's command stream; component values borrow
+/// the stream. `None` entities no longer existed when the stream was read.
+enum Command<'b> {
+    Spawn(Vec<(NamedComponent, &'b [u8])>),
+    Insert(Option<Entity>, Vec<(NamedComponent, &'b [u8])>),
+    Remove(Option<Entity>, NamedComponent),
+    Despawn(Option<Entity>),
 }
 
 /// The UTF-8 text at a packed `(len << 32) | ptr` (ABI.md, "Global rules")
