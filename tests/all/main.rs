@@ -6,6 +6,7 @@ mod bridge; // the bulk data path: queries, writes, commands, components across 
 mod demo; // the demo game played from a script, as the CLI does
 mod dev; // live editing: saving a mod's source rebuilds and reloads it
 mod failures; // broken files and failing mods: named errors, the game goes on
+mod hostile; // hand-written mods attacking the host: each stopped by name, the game goes on
 mod messages; // engine → mod, mod → engine, mod → mod
 mod reload; // hot reload: swaps between frames, failures keep the old version
 mod save; // save games: the whole game to RON and back

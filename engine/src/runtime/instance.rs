@@ -28,6 +28,9 @@ use wasmtime::{Caller, Instance, Linker, Memory, Store, StoreLimits, StoreLimits
 pub struct ModLimits {
     /// Wall-clock budget of one call into a mod, in epoch ticks (milliseconds).
     pub call_deadline_ms: u64,
+    /// Wall-clock budget of all of one mod's systems in one schedule run
+    /// (`Update`, or one `FixedUpdate` step), in milliseconds.
+    pub schedule_budget_ms: u64,
     /// Largest linear memory a mod may grow to, in bytes.
     pub max_memory_bytes: usize,
     /// Most entities one system run may spawn.
@@ -45,6 +48,7 @@ impl Default for ModLimits {
     fn default() -> Self {
         ModLimits {
             call_deadline_ms: 10,
+            schedule_budget_ms: 20,
             max_memory_bytes: 256 << 20,
             max_spawns_per_run: 10_000,
             max_messages_per_run: 100_000,
@@ -67,6 +71,26 @@ pub struct HostState {
     limits: StoreLimits,
     /// `log` lines written in the current call.
     logs: u32,
+    /// The deadline armed for the current call.
+    deadline: Deadline,
+}
+
+/// What stops a call into a mod.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Deadline {
+    /// The call's own deadline ([`ModLimits::call_deadline_ms`]), in ms.
+    Call(u64),
+    /// What is left of the schedule run's budget
+    /// ([`ModLimits::schedule_budget_ms`]), in ms.
+    Schedule(u64),
+}
+
+impl Deadline {
+    fn ms(self) -> u64 {
+        match self {
+            Deadline::Call(ms) | Deadline::Schedule(ms) => ms.max(1),
+        }
+    }
 }
 
 /// Adds the host functions (ABI.md, "Provided by the host") to `linker`.
@@ -198,6 +222,8 @@ pub struct ModInstance {
     scratch: Vec<u128>,
     /// Message bytes sent in frame `.0`, against `max_message_bytes_per_frame`.
     sent_in_frame: (u64, usize),
+    /// The deadline of the next system run (set by `run_schedule`).
+    next_deadline: Deadline,
     /// Components whose layout this version changes, registered under new
     /// ids: their values move over when the swap commits
     /// ([`prepare_migrations`](Self::prepare_migrations)).
@@ -223,6 +249,7 @@ impl ModInstance {
             module: file.to_string(),
             panic: None,
             logs: 0,
+            deadline: Deadline::Call(limits.call_deadline_ms),
             // NOTE: a failed `memory.grow` traps rather than returning -1, so a
             // mod that outgrows its limit stops with an error naming it, even
             // one that ignores the failure.
@@ -239,10 +266,17 @@ impl ModInstance {
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(limits.call_deadline_ms);
         let instantiate_err = |cause: String| ModError::Instantiate { module: file.to_string(), cause };
-        let instance: Instance = runtime
-            .linker_for(module)
-            .instantiate(&mut store, module)
-            .map_err(|e| instantiate_err(format!("{e:#}")))?;
+        let instance: Instance = runtime.linker_for(module).instantiate(&mut store, module).map_err(|e| {
+            let cause = format!("{e:#}");
+            instantiate_err(if cause.contains("forcing trap when growing memory") {
+                format!(
+                    "its initial memory is larger than the limit of {} bytes (max_memory_bytes)",
+                    limits.max_memory_bytes
+                )
+            } else {
+                cause
+            })
+        })?;
         let memory = instance
             .get_memory(&mut store, abi::exports::MEMORY)
             .ok_or_else(|| instantiate_err("the export `memory` is not a memory".into()))?;
@@ -267,8 +301,9 @@ impl ModInstance {
             None => None,
         };
 
-        let packed =
-            init.call(&mut store, ()).map_err(|e| trap_error(&mut store, file, abi::exports::INIT, e, limits))?;
+        let packed = init
+            .call(&mut store, ())
+            .map_err(|e| trap_error(&mut store, abi::exports::INIT, abi::exports::INIT, e, limits))?;
         let descriptor_err = |cause: String| ModError::Descriptor { module: file.to_string(), cause };
         let text = packed_text(memory.data(&store), packed, abi::exports::INIT).map_err(descriptor_err)?;
         let descriptor: ModDescriptor =
@@ -295,6 +330,7 @@ impl ModInstance {
             batches: Vec::new(),
             scratch: Vec::new(),
             sent_in_frame: (0, 0),
+            next_deadline: Deadline::Call(limits.call_deadline_ms),
             migrations: Vec::new(),
         };
         this.apply_descriptor(world, &descriptor, replacing).map_err(descriptor_err)?;
@@ -308,7 +344,7 @@ impl ModInstance {
             return Ok(());
         }
         let cap = (size as u32).max(self.buffer_cap + self.buffer_cap / 2).max(64 * 1024);
-        arm(&mut self.store, &self.limits);
+        arm(&mut self.store, Deadline::Call(self.limits.call_deadline_ms));
         let ptr = self
             .alloc
             .call(&mut self.store, (cap as i32, DATA_ALIGN as i32))
@@ -336,7 +372,7 @@ impl ModInstance {
     /// mod keeps none.
     pub fn save_state(&mut self) -> Result<Option<String>, ModError> {
         let Some(save) = self.save.clone() else { return Ok(None) };
-        arm(&mut self.store, &self.limits);
+        arm(&mut self.store, Deadline::Call(self.limits.call_deadline_ms));
         let packed = save.call(&mut self.store, ()).map_err(|e| {
             trap_error(&mut self.store, abi::exports::SAVE_STATE, abi::exports::SAVE_STATE, e, &self.limits)
         })?;
@@ -351,7 +387,7 @@ impl ModInstance {
         self.ensure_buffer(state.len(), during)?;
         let at = self.buffer_ptr as usize;
         self.memory.data_mut(&mut self.store)[at..at + state.len()].copy_from_slice(state.as_bytes());
-        arm(&mut self.store, &self.limits);
+        arm(&mut self.store, Deadline::Call(self.limits.call_deadline_ms));
         let packed = restore
             .call(&mut self.store, (at as i32, state.len() as i32))
             .map_err(|e| trap_error(&mut self.store, during, during, e, &self.limits))?;
@@ -570,7 +606,24 @@ impl ModInstance {
         header: &FrameHeader,
     ) -> Result<(), ModError> {
         let order = self.order.get(&schedule).cloned().unwrap_or_default();
+        let started = std::time::Instant::now();
+        let (call, budget) = (self.limits.call_deadline_ms, self.limits.schedule_budget_ms);
         for (n, i) in order.into_iter().enumerate() {
+            // Each call gets its own deadline, or what is left of the
+            // schedule run's budget if that is less.
+            let spent = started.elapsed().as_millis() as u64;
+            if spent >= budget {
+                return Err(ModError::System {
+                    module: self.label().to_string(),
+                    system: self.systems[i].name.clone(),
+                    cause: format!(
+                        "not run: the mod's {schedule:?} systems used their shared budget of {budget} ms \
+                         (schedule_budget_ms)"
+                    ),
+                });
+            }
+            let left = budget - spent;
+            self.next_deadline = if left < call { Deadline::Schedule(left) } else { Deadline::Call(call) };
             let mut h = *header;
             h.seed = header.seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             self.run_system(i, world, &h)?;
@@ -678,7 +731,7 @@ impl ModInstance {
         }
 
         // 4. Call.
-        arm(&mut self.store, &self.limits);
+        arm(&mut self.store, self.next_deadline);
         let index = self.systems[i].index;
         let status = self
             .run
@@ -951,10 +1004,12 @@ fn packed_text(mem: &[u8], packed: i64, what: &str) -> Result<String, String> {
 
 /// Prepares the store for one call into the mod: a fresh deadline, and no
 /// panic message left over from an earlier call.
-fn arm(store: &mut Store<HostState>, limits: &ModLimits) {
-    store.set_epoch_deadline(limits.call_deadline_ms);
-    store.data_mut().panic = None;
-    store.data_mut().logs = 0;
+fn arm(store: &mut Store<HostState>, deadline: Deadline) {
+    store.set_epoch_deadline(deadline.ms());
+    let state = store.data_mut();
+    state.panic = None;
+    state.logs = 0;
+    state.deadline = deadline;
 }
 
 /// Turns a failed call into a [`ModError`] naming the mod, the function and
@@ -971,9 +1026,30 @@ fn trap_error(
     let cause = if let Some(msg) = panic {
         format!("panicked: {msg}")
     } else if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
-        format!("ran past its deadline of {} ms and was stopped", limits.call_deadline_ms)
+        match store.data().deadline {
+            Deadline::Call(ms) => format!("ran past its deadline of {ms} ms and was stopped (call_deadline_ms)"),
+            Deadline::Schedule(_) => format!(
+                "its systems ran past their shared budget of {} ms in one schedule run and were stopped \
+                 (schedule_budget_ms)",
+                limits.schedule_budget_ms
+            ),
+        }
+    } else if format!("{e:#}").contains("forcing trap when growing memory") {
+        format!("grew its memory past the limit of {} bytes (max_memory_bytes)", limits.max_memory_bytes)
     } else {
-        format!("{e:#}").replace('\n', " ")
+        // The trap first, then the innermost functions of wasmtime's
+        // backtrace, on one line.
+        let text = format!("{e:#}");
+        match text.find("wasm trap: ") {
+            Some(at) => {
+                let cause = text[at..].trim();
+                let frames =
+                    text[..at].lines().filter_map(|l| l.split_once(" - ").map(|(_, f)| f.trim_end_matches(": ")));
+                let frames: Vec<&str> = frames.take(5).collect();
+                if frames.is_empty() { cause.to_string() } else { format!("{cause} (in {})", frames.join(" < ")) }
+            }
+            None => text.replace('\n', " "),
+        }
     };
     let function = if function == export { function.to_string() } else { format!("{function} ({export})") };
     ModError::Trap { module, function, cause }
@@ -982,33 +1058,52 @@ fn trap_error(
 /// Sorts the systems of one schedule so every `after`/`before` holds, keeping
 /// registration order otherwise.
 fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<Vec<usize>, String> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
     let members: Vec<usize> = (0..d.systems.len()).filter(|&i| d.systems[i].schedule == schedule).collect();
-    let index_of = |name: &str| members.iter().copied().find(|&i| d.systems[i].name == name);
-    let mut edges: Vec<(usize, usize)> = Vec::new();
+    let mut index_of: HashMap<&str, usize> = HashMap::new();
+    for &i in &members {
+        index_of.entry(d.systems[i].name.as_str()).or_insert(i);
+    }
+    // Kahn's algorithm, always taking the earliest-registered ready system:
+    // linear in systems and rules, so a mod listing thousands of systems
+    // cannot stall the frame that starts it.
+    let mut next: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut waiting_on: HashMap<usize, usize> = members.iter().map(|&i| (i, 0)).collect();
     for &i in &members {
         let s = &d.systems[i];
         for a in &s.after {
-            let j = index_of(a).ok_or_else(|| {
+            let j = *index_of.get(a.as_str()).ok_or_else(|| {
                 format!("system {} runs after {a}, which is not a {schedule:?} system of this mod", s.name)
             })?;
-            edges.push((j, i));
+            next.entry(j).or_default().push(i);
+            *waiting_on.get_mut(&i).expect("a member") += 1;
         }
         for b in &s.before {
-            let j = index_of(b).ok_or_else(|| {
+            let j = *index_of.get(b.as_str()).ok_or_else(|| {
                 format!("system {} runs before {b}, which is not a {schedule:?} system of this mod", s.name)
             })?;
-            edges.push((i, j));
+            next.entry(i).or_default().push(j);
+            *waiting_on.get_mut(&j).expect("a member") += 1;
         }
     }
-    let mut done = Vec::new();
-    let mut left = members.clone();
-    while !left.is_empty() {
-        let ready = left.iter().position(|&i| edges.iter().all(|&(a, b)| b != i || done.contains(&a)));
-        let Some(pos) = ready else {
-            let names: Vec<&str> = left.iter().map(|&i| d.systems[i].name.as_str()).collect();
-            return Err(format!("systems order themselves in a cycle: {}", names.join(", ")));
-        };
-        done.push(left.remove(pos));
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        members.iter().filter(|i| waiting_on[i] == 0).map(|&i| Reverse(i)).collect();
+    let mut done = Vec::with_capacity(members.len());
+    while let Some(Reverse(i)) = ready.pop() {
+        done.push(i);
+        for &j in next.get(&i).into_iter().flatten() {
+            let n = waiting_on.get_mut(&j).expect("a member");
+            *n -= 1;
+            if *n == 0 {
+                ready.push(Reverse(j));
+            }
+        }
+    }
+    if done.len() < members.len() {
+        let names: Vec<&str> =
+            members.iter().filter(|&&i| waiting_on[&i] > 0).map(|&i| d.systems[i].name.as_str()).collect();
+        return Err(format!("systems order themselves in a cycle: {}", names.join(", ")));
     }
     Ok(done)
 }
@@ -1113,13 +1208,20 @@ fn read_back_query(
     }
 }
 
-/// Raw pointer to the first byte of a component column with `len` rows.
+/// Raw pointer to the first byte of a component column with `len` rows
+/// (the column's values are contiguous, `size` bytes each).
 fn column_ptr(table: &bevy::ecs::storage::Table, c: NamedComponent, len: usize) -> Option<*mut u8> {
     let column = table.get_column(c.id)?;
-    // SAFETY: the column stores `len * size` bytes of plain data; viewing them
-    // as `UnsafeCell<u8>` grants shared-mutable access to those bytes only.
-    let cells = unsafe { column.get_data_slice::<u8>(len * c.size as usize) };
-    Some(cells.as_ptr() as *mut u8)
+    if len == 0 || len > table.entity_count() as usize {
+        return None;
+    }
+    // NOTE: not `get_data_slice::<u8>(len * size)`: its contract wants the
+    // column's own type, and its debug assertion (found by the fuzz target
+    // `mod_output`) compares the byte count with the row capacity.
+    let first = bevy::ecs::storage::TableRow::new(nonmax::NonMaxU32::ZERO);
+    // SAFETY: row 0 exists (`len` > 0 rows). The pointer is raw: the caller
+    // has exclusive world access while it copies through it.
+    Some(unsafe { column.get_data_unchecked(first) }.as_ptr())
 }
 
 #[cfg(test)]

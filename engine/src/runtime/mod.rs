@@ -123,6 +123,7 @@ impl ModEntry {
         } else {
             format!("reload failed, the previous version keeps running: {cause}")
         };
+        let _span = info_span!("mod", file = %self.file).entered();
         error!("mod {}: {error}", self.file);
         self.last_error = Some(error.clone());
         ModReloadFailed { file: self.file.clone(), error }
@@ -660,6 +661,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 fn fail(world: &mut World, entry: &mut ModEntry, error: String) {
+    let _span = info_span!("mod", file = %entry.file).entered();
     error!("mod {} failed: {error}", entry.file);
     entry.status = ModStatus::Failed(error.clone());
     entry.instance = None;
