@@ -466,6 +466,13 @@ impl ModInstance {
             .map_err(|why| format!("it rejected its own state: {why}"))
     }
 
+    /// The mod's linear memory, for tools that stage a mod's state between
+    /// calls (the fuzz targets). Never used by the runtime itself.
+    #[doc(hidden)]
+    pub fn memory_mut(&mut self) -> &mut [u8] {
+        self.memory.data_mut(&mut self.store)
+    }
+
     /// The compiled code this instance runs.
     pub fn module(&self) -> &wasmtime::Module {
         &self.module
