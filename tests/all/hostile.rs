@@ -688,3 +688,25 @@ fn a_mod_with_many_systems_each_just_under_the_deadline_is_stopped() {
     assert_failed(&app, "hog.wasm", &["hog.wasm", "shared budget of 20 ms", "schedule_budget_ms"]);
     game_goes_on(&mut app);
 }
+
+/// A headless run (as CI or a server runs the game) with a hostile mod: the
+/// run completes and its report names the culprit and the cause, beside
+/// the good mod still running.
+#[test]
+fn a_headless_run_reports_the_stopped_mod_and_finishes() {
+    let wasm = Wat::new(&descriptor("spinner", ""), "(loop $l (br $l)) (i32.const 0)").build();
+    let dir = mod_dir(&["mover"]);
+    std::fs::write(dir.path().join("spinner.wasm"), wasm).unwrap();
+    let out = TempDir::new();
+    let report_path = out.path().join("report.ron");
+    let config = GameConfig { frames: Some(30), report: Some(report_path.clone()), ..headless_config(dir.path()) };
+    build_app(&config).run();
+    let report: engine::game::headless::Report =
+        ron::from_str(&std::fs::read_to_string(&report_path).expect("the run wrote its report")).unwrap();
+    assert_eq!(report.frames, 30, "{report:?}");
+    let spinner = report.mods.iter().find(|m| m.file == "spinner.wasm").expect("the report lists the spinner");
+    let ModStatus::Failed(error) = &spinner.status else { panic!("the spinner should have failed: {spinner:?}") };
+    assert!(error.contains("spinner::attack") && error.contains("deadline of 10 ms"), "{error}");
+    let mover = report.mods.iter().find(|m| m.file == "mover.wasm").expect("the report lists mover");
+    assert_eq!(mover.status, ModStatus::Running);
+}
