@@ -18,15 +18,18 @@
 //!     q.for_each_mut(|(t, s)| t.rotation += s.speed * time.delta_secs());
 //! }
 //!
-//! #[mod_main]
+//! // The mod's id and version come from its manifest, `mod.ron` in the
+//! // crate root (see `mod-api/ABI.md`, "Manifest").
+//! #[mod_main(manifest = "doc/spinner.ron")]
 //! fn build(app: &mut App) {
-//!     app.name("spinner").version("0.1.0").add_systems(Update, spin);
+//!     app.add_systems(Update, spin);
 //! }
 //! # fn main() {}
 //! ```
 //!
 //! ## Where things are
-//! - [`App`]: the entry point's registrar (`add_systems`, resources, name).
+//! - [`App`]: the entry point's registrar (`add_systems`, resources).
+//! - [`manifest`]: the mod's manifest (`mod.ron`): id, version, dependencies.
 //! - [`Query`], [`Commands`], [`MessageReader`], [`MessageWriter`], [`Res`],
 //!   [`ResMut`], [`Local`]: system parameters.
 //! - [`engine`]: components and messages the engine understands
@@ -43,6 +46,7 @@
 pub mod abi;
 pub mod engine;
 mod guest;
+pub mod manifest;
 pub mod schema;
 
 pub use engine::*;

@@ -25,7 +25,8 @@ fn a_scripted_play_scores_points_and_loses_a_life() {
     let report = scripted_play();
     assert_eq!(report.frames, 1800);
     let names: Vec<&str> = report.mods.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names, ["mover", "rocks", "rules", "ship"]);
+    // Load order: dependencies first (rules needs rocks, works with ship), then by id.
+    assert_eq!(names, ["mover", "rocks", "ship", "rules"]);
     assert!(report.mods.iter().all(|m| m.status == ModStatus::Running && m.version == "0.1.0"), "{report:?}");
     assert!(report.score > 0, "shooting rocks scores: {report:?}");
     assert!(report.lives < 3, "rocks hit the ship at least once: {report:?}");

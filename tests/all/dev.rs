@@ -58,6 +58,8 @@ fn saving_a_mod_source_rebuilds_and_reloads_it_and_a_build_error_keeps_the_last_
     // Reuse the workspace's lock file, so the probe builds with the same versions.
     std::fs::copy(repo().join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
     std::fs::write(root.join("mods/probe/src/lib.rs"), probe_source("1")).unwrap();
+    std::fs::write(root.join("mods/probe/mod.ron"), r#"(id: "probe", name: "Probe", version: "0.1.0", api: "^1.3")"#)
+        .unwrap();
     // The game loads `probe.wasm`; start it with any valid mod under that name.
     std::fs::write(root.join("out/probe.wasm"), mod_bytes("mover")).unwrap();
 

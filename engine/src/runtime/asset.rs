@@ -6,6 +6,7 @@ use super::error::ModLoadError;
 use bevy::asset::{AssetLoader, LoadContext, io::Reader};
 use bevy::prelude::*;
 use mod_api::abi::{self, ABI_MAJOR, ABI_MINOR, ABI_SECTION};
+use mod_api::manifest::{MANIFEST_SECTION, Manifest};
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::wasmparser::{Parser, Payload};
 
@@ -18,6 +19,9 @@ pub struct ModAsset {
     pub module: wasmtime::Module,
     /// ABI version the mod declared.
     pub abi: (u16, u16),
+    /// The mod's manifest, if its file has one (a mod built for ABI 1.3 or
+    /// later with the Rust SDK always has).
+    pub manifest: Option<Manifest>,
     /// Unique per compile in this process: a new serial is a new version.
     pub serial: u64,
     /// For baseline code: the file's bytes, to compile the optimized code from.
@@ -52,9 +56,29 @@ pub fn read_abi_version(file: &str, bytes: &[u8]) -> Result<(u16, u16), ModLoadE
     version.ok_or_else(|| ModLoadError::NoAbiVersion { file: file.to_string() })
 }
 
+/// The manifest in the module's custom section, if it has one: `Err` if the
+/// section is not UTF-8 RON of a [`Manifest`] (the message gives the line
+/// and column, and names unknown or missing fields).
+pub fn read_manifest(file: &str, bytes: &[u8]) -> Result<Option<Manifest>, ModLoadError> {
+    let err = |cause: String| ModLoadError::Manifest { file: file.to_string(), cause };
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| ModLoadError::NotWasm { file: file.to_string(), cause: e.to_string() })?;
+        if let Payload::CustomSection(section) = payload
+            && section.name() == MANIFEST_SECTION
+        {
+            let text = std::str::from_utf8(section.data()).map_err(|e| err(format!("is not UTF-8: {e}")))?;
+            return ron::from_str(text).map(Some).map_err(|e| {
+                err(format!("does not parse: {e}: fix the manifest (its fields: mod-api/ABI.md, \"Manifest\")"))
+            });
+        }
+    }
+    Ok(None)
+}
+
 /// Checks bytes against the ABI and compiles them with `engine`.
 pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<ModAsset, ModLoadError> {
     let (major, minor) = read_abi_version(file, bytes)?;
+    let manifest = read_manifest(file, bytes)?;
     if major != ABI_MAJOR || minor > ABI_MINOR {
         return Err(ModLoadError::AbiMismatch {
             file: file.to_string(),
@@ -84,7 +108,7 @@ pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<Mo
     }
     static SERIAL: AtomicU64 = AtomicU64::new(1);
     let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
-    Ok(ModAsset { file: file.to_string(), module, abi: (major, minor), serial, tier_up: None })
+    Ok(ModAsset { file: file.to_string(), module, abi: (major, minor), manifest, serial, tier_up: None })
 }
 
 impl AssetLoader for ModLoader {

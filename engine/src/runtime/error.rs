@@ -29,6 +29,8 @@ pub enum ModLoadError {
     UnknownImport { file: String, module: String, name: String },
     #[error("{file} failed to compile: {cause}")]
     Compile { file: String, cause: String },
+    #[error("{file}: its manifest (section `{}`) {cause}", mod_api::manifest::MANIFEST_SECTION)]
+    Manifest { file: String, cause: String },
 }
 
 /// Why a loaded mod stopped or could not start. Rendered into the log,

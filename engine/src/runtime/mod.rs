@@ -22,14 +22,16 @@ pub mod dev;
 mod error;
 mod instance;
 mod messages;
+mod resolve;
 pub mod save;
 mod values;
 
-pub use asset::{ModAsset, ModLoader, compile, read_abi_version};
+pub use asset::{ModAsset, ModLoader, compile, read_abi_version, read_manifest};
 pub use components::{ModComponents, NamedComponent};
 pub use error::{ModError, ModLoadError};
 pub use instance::{HostState, ModInstance, ModLimits};
 pub use messages::{ChannelId, ModMessages};
+pub use resolve::{Candidate, Refused, Resolution, resolve};
 
 use bevy::asset::io::{AssetSource, AssetSourceBuilder, AssetSourceId};
 use bevy::asset::{AssetLoadFailedEvent, AssetPath, LoadState};
@@ -37,6 +39,7 @@ use bevy::input::keyboard::KeyCode as BevyKey;
 use bevy::prelude::*;
 use bevy::tasks::{AsyncComputeTaskPool, Task};
 use mod_api::abi::{FrameHeader, ScheduleLabel};
+use mod_api::manifest::Manifest;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -112,6 +115,8 @@ pub struct ModEntry {
     started: bool,
     /// The optimizing compile of the running baseline code, when one runs.
     tier_up: Option<Task<Result<wasmtime::Module, ModLoadError>>>,
+    /// The manifest the mod was resolved with (that of the running version).
+    pub manifest: Option<Manifest>,
 }
 
 impl ModEntry {
@@ -417,7 +422,36 @@ pub fn prepare_world(world: &mut World) {
     bus.register::<mod_api::ScoreChanged>();
 }
 
-/// Reads the mod folder and starts loading every `*.wasm`, in name order.
+/// The mod API version this host offers, for manifests' `api` requirement.
+pub fn api_version() -> semver::Version {
+    semver::Version::new(mod_api::abi::ABI_MAJOR.into(), mod_api::abi::ABI_MINOR.into(), 0)
+}
+
+/// What stands in for the manifest of a file that has none (a mod built
+/// before ABI 1.3, or by hand): its file stem as id, any version, no
+/// dependencies. A file that cannot be read or is not wasm gets one too;
+/// its loader reports why.
+fn implicit_manifest(file: &str) -> Manifest {
+    let id = file.strip_suffix(".wasm").unwrap_or(file).to_lowercase();
+    let id = id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    Manifest {
+        id,
+        name: file.to_string(),
+        version: "0.0.0".into(),
+        authors: Vec::new(),
+        description: String::new(),
+        api: "*".into(),
+        dependencies: Vec::new(),
+        load_before: Vec::new(),
+        load_after: Vec::new(),
+    }
+}
+
+/// Reads the mod folder's `*.wasm` files and their manifests, resolves the
+/// whole set (dependencies, versions, conflicts; see `resolve`), and starts
+/// loading the mods that can run, in load order: dependencies first, then
+/// by id. The mods left out are listed as failed, with what to install,
+/// update or remove.
 fn discover_mods(
     dir: Res<ModsDir>,
     server: Res<AssetServer>,
@@ -441,23 +475,86 @@ fn discover_mods(
         .collect();
     files.sort();
     info!("found {} mod(s) in {}: {}", files.len(), dir.0.display(), files.join(", "));
-    for file in files {
-        let path = AssetPath::from(file.clone()).with_source(AssetSourceId::from(MOD_SOURCE));
-        let handle = server.load::<ModAsset>(path);
-        registry.mods.push(ModEntry {
-            file,
-            name: String::new(),
-            version: String::new(),
-            status: ModStatus::Loading,
-            reloads: 0,
-            last_error: None,
-            handle: Some(handle),
-            instance: None,
-            tried: None,
-            started: false,
-            tier_up: None,
-        });
+    let candidates: Vec<Candidate> = files
+        .iter()
+        .map(|file| {
+            // A file that cannot be read, is not wasm or is built for another
+            // ABI is loaded under an implicit manifest: its loader names why.
+            let read = std::fs::read(dir.0.join(file)).ok().filter(|bytes| {
+                read_abi_version(file, bytes)
+                    .is_ok_and(|(major, minor)| major == mod_api::abi::ABI_MAJOR && minor <= mod_api::abi::ABI_MINOR)
+            });
+            let manifest = match read.map(|bytes| read_manifest(file, &bytes)) {
+                Some(Ok(Some(manifest))) => Ok(manifest),
+                Some(Err(e @ ModLoadError::Manifest { .. })) => Err(e.to_string()),
+                _ => Ok(implicit_manifest(file)),
+            };
+            Candidate { file: file.clone(), manifest }
+        })
+        .collect();
+    let resolution = resolve(&candidates, &api_version());
+    let manifest_of = |file: &str| candidates.iter().find(|c| c.file == file).and_then(|c| c.manifest.clone().ok());
+    let entry = |file: &str, status: ModStatus, handle: Option<Handle<ModAsset>>| ModEntry {
+        file: file.to_string(),
+        name: String::new(),
+        version: String::new(),
+        status,
+        reloads: 0,
+        last_error: None,
+        handle,
+        instance: None,
+        tried: None,
+        started: false,
+        tier_up: None,
+        manifest: manifest_of(file),
+    };
+    if !resolution.order.is_empty() {
+        info!("load order: {}", resolution.order.join(", "));
     }
+    for file in &resolution.order {
+        let path = AssetPath::from(file.clone()).with_source(AssetSourceId::from(MOD_SOURCE));
+        registry.mods.push(entry(file, ModStatus::Loading, Some(server.load::<ModAsset>(path))));
+    }
+    for Refused { file, error } in resolution.refused {
+        error!("mod {file} left out: {error}");
+        failed.write(ModFailed { file: file.clone(), error: error.clone() });
+        registry.mods.push(entry(&file, ModStatus::Failed(error), None));
+    }
+}
+
+/// Whether `asset` may replace the running version of `file`: its manifest
+/// must still resolve with every other running mod, none of which may be
+/// left out by it.
+fn check_new_manifest(registry: &ModRegistry, file: &str, asset: &ModAsset) -> Result<(), String> {
+    let Some(new) = &asset.manifest else { return Ok(()) };
+    let candidates: Vec<Candidate> = registry
+        .mods
+        .iter()
+        .filter(|m| m.file == file || m.instance.is_some())
+        .map(|m| {
+            let manifest =
+                if m.file == file { new.clone() } else { m.manifest.clone().unwrap_or(implicit_manifest(&m.file)) };
+            Candidate { file: m.file.clone(), manifest: Ok(manifest) }
+        })
+        .collect();
+    let refused = resolve(&candidates, &api_version()).refused;
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(refused.into_iter().map(|r| r.error).collect::<Vec<_>>().join("; "))
+}
+
+/// The descriptor a mod's code gives must be the mod its manifest names.
+fn check_identity(manifest: Option<&Manifest>, instance: &ModInstance) -> Result<(), String> {
+    let Some(m) = manifest else { return Ok(()) };
+    let d = &instance.descriptor;
+    if d.name != m.id || d.version != m.version {
+        return Err(format!(
+            "its manifest says mod {} {} but its code says {} {}: rebuild it (the Rust SDK takes both from the manifest)",
+            m.id, m.version, d.name, d.version
+        ));
+    }
+    Ok(())
 }
 
 /// Restarts mods whose first start failed once their file compiles anew,
@@ -497,7 +594,7 @@ fn watch_reloads(
 fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRuntime) {
     let mods_dir = world.resource::<ModsDir>().0.clone();
     for i in 0..registry.mods.len() {
-        let entry = &mut registry.mods[i];
+        let entry = &registry.mods[i];
         let Some(asset) = entry.handle.as_ref().and_then(|h| world.resource::<Assets<ModAsset>>().get(h)) else {
             continue;
         };
@@ -505,9 +602,17 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
             continue;
         }
         let asset = asset.clone();
+        let resolves = check_new_manifest(registry, &entry.file, &asset);
+        let entry = &mut registry.mods[i];
         entry.tried = Some(asset.serial);
+        if let Err(why) = resolves {
+            world.write_message(entry.reload_failed(why));
+            continue;
+        }
         let new = ModInstance::new(runtime, &asset.module, &entry.file, world, entry.instance.as_ref()).and_then(
             |mut instance| {
+                check_identity(asset.manifest.as_ref(), &instance)
+                    .map_err(|cause| ModError::Descriptor { module: entry.file.clone(), cause })?;
                 let warning = match entry.instance.as_mut() {
                     Some(old) => instance.take_over_from(old, world, &mods_dir)?,
                     None => {
@@ -536,6 +641,9 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
         });
         // The old instance is dropped only now, after the new one is ready.
         entry.instance = Some(instance);
+        if asset.manifest.is_some() {
+            entry.manifest = asset.manifest.clone();
+        }
         entry.start_tier_up(runtime, &asset);
         entry.reloads += 1;
         entry.status = ModStatus::Running;
@@ -619,6 +727,8 @@ fn activate_mods(world: &mut World) {
                     let header = next_header(world, ScheduleLabel::Startup);
                     let started =
                         ModInstance::new(&runtime, &asset.module, &entry.file, world, None).and_then(|mut instance| {
+                            check_identity(asset.manifest.as_ref(), &instance)
+                                .map_err(|cause| ModError::Descriptor { module: entry.file.clone(), cause })?;
                             instance.run_schedule(ScheduleLabel::Startup, world, &header)?;
                             Ok(instance)
                         });

@@ -163,10 +163,10 @@ pub fn derive_resource(input: TokenStream) -> TokenStream {
 /// section. One per mod crate.
 #[proc_macro_attribute]
 pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
-    if !attr.is_empty() {
-        let attr = proc_macro2::TokenStream::from(attr);
-        return syn::Error::new_spanned(attr, "#[mod_main] takes no arguments").to_compile_error().into();
-    }
+    let path = match manifest_path(attr) {
+        Ok(path) => path,
+        Err(e) => return e.to_compile_error().into(),
+    };
     let func = parse_macro_input!(item as ItemFn);
     if func.sig.inputs.len() != 1 || !func.sig.generics.params.is_empty() || func.sig.asyncness.is_some() {
         return syn::Error::new_spanned(
@@ -176,6 +176,11 @@ pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
         .to_compile_error()
         .into();
     }
+    let manifest = match read_manifest(&path) {
+        Ok(m) => m,
+        Err(why) => return syn::Error::new_spanned(&func.sig.ident, why).to_compile_error().into(),
+    };
+    let (id, version, file, len) = (manifest.id, manifest.version, manifest.file, manifest.len);
     let name = &func.sig.ident;
     quote! {
         #func
@@ -189,10 +194,17 @@ pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
             [major[0], major[1], minor[0], minor[1]]
         };
 
+        // The manifest, as the host reads it before compiling the mod
+        // (include_bytes! also makes cargo rebuild when the file changes).
+        #[doc(hidden)]
+        #[used]
+        #[unsafe(link_section = "bevy_mod_manifest")]
+        static __MOD_MANIFEST: [u8; #len] = *include_bytes!(#file);
+
         #[doc(hidden)]
         #[unsafe(no_mangle)]
         pub extern "C" fn mod_init() -> i64 {
-            ::mod_api::__private::init(#name, env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+            ::mod_api::__private::init(#name, #id, #version)
         }
 
         #[doc(hidden)]
@@ -220,4 +232,52 @@ pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     }
     .into()
+}
+
+/// `#[mod_main]` or `#[mod_main(manifest = "path/to/mod.ron")]`: the
+/// manifest's path, relative to the crate root.
+fn manifest_path(attr: TokenStream) -> Result<String, syn::Error> {
+    if attr.is_empty() {
+        return Ok("mod.ron".to_string());
+    }
+    let attr = proc_macro2::TokenStream::from(attr);
+    let usage = "#[mod_main] takes no arguments, or `manifest = \"path/to/mod.ron\"`";
+    let meta: syn::MetaNameValue = syn::parse2(attr.clone()).map_err(|_| syn::Error::new_spanned(&attr, usage))?;
+    match (&meta.value, meta.path.is_ident("manifest")) {
+        (syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }), true) => Ok(s.value()),
+        _ => Err(syn::Error::new_spanned(&attr, usage)),
+    }
+}
+
+struct ManifestInfo {
+    id: String,
+    version: String,
+    /// Absolute path, for `include_bytes!`.
+    file: String,
+    len: usize,
+}
+
+/// Reads the manifest at compile time: its id and version become the mod's
+/// name and version. The host checks the rest when it loads the mod.
+fn read_manifest(path: &str) -> Result<ManifestInfo, String> {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| "CARGO_MANIFEST_DIR is not set".to_string())?;
+    let file = std::path::Path::new(&dir).join(path);
+    let shown = file.display();
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        format!(
+            "cannot read the mod's manifest {shown}: {e}. Every mod has one: create it (see mod-api/ABI.md, \
+             \"Manifest\"), or name another file with #[mod_main(manifest = \"...\")]"
+        )
+    })?;
+    let value: ron::Value = ron::from_str(&text).map_err(|e| format!("manifest {shown}:{e}"))?;
+    let field = |name: &str| -> Result<String, String> {
+        let ron::Value::Map(map) = &value else {
+            return Err(format!("manifest {shown}: expected a struct `( id: \"...\", version: \"...\", ... )`"));
+        };
+        match map.get(&ron::Value::String(name.to_string())) {
+            Some(ron::Value::String(s)) => Ok(s.clone()),
+            _ => Err(format!("manifest {shown}: field `{name}` is missing or not a string; add `{name}: \"...\"`")),
+        }
+    };
+    Ok(ManifestInfo { id: field("id")?, version: field("version")?, file: file.display().to_string(), len: text.len() })
 }

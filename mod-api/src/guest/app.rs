@@ -12,17 +12,6 @@ pub struct App {
 }
 
 impl App {
-    /// The mod's name, as the host's log and report show it (defaults to the
-    /// crate name).
-    pub fn name(&mut self, name: &str) -> &mut Self {
-        self.name = name.to_string();
-        self
-    }
-    /// The mod's version (defaults to the crate version).
-    pub fn version(&mut self, version: &str) -> &mut Self {
-        self.version = version.to_string();
-        self
-    }
     /// Adds systems to a schedule: `app.add_systems(Update, (aim, fire.after(aim)))`.
     pub fn add_systems<M>(&mut self, schedule: ScheduleLabel, systems: impl IntoSystemConfigs<M>) -> &mut Self {
         for config in systems.into_configs().0 {

@@ -51,9 +51,10 @@ pub fn alloc(size: i32, _align: i32) -> i32 {
 }
 
 /// `mod_init`: runs the mod's entry point and returns its descriptor.
-pub fn init(main: fn(&mut App), crate_name: &str, crate_version: &str) -> i64 {
+/// `id` and `version` come from the mod's manifest (`#[mod_main]` reads it).
+pub fn init(main: fn(&mut App), id: &str, version: &str) -> i64 {
     std::panic::set_hook(Box::new(|info| super::sys::panic_message(&info.to_string())));
-    let mut app = App { name: crate_name.to_string(), version: crate_version.to_string() };
+    let mut app = App { name: id.to_string(), version: version.to_string() };
     main(&mut app);
     IDENTITY.with(|i| *i.borrow_mut() = (app.name.clone(), app.version.clone()));
     let descriptor = registry::with(|r| {

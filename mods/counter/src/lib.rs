@@ -57,7 +57,7 @@ mod version {
     }
 
     pub fn build(app: &mut App) {
-        app.version("1.0.0").init_saved_resource::<Counter>().add_systems(Startup, spawn).add_systems(Update, count);
+        app.init_saved_resource::<Counter>().add_systems(Startup, spawn).add_systems(Update, count);
     }
 }
 
@@ -131,8 +131,7 @@ mod version {
     }
 
     pub fn build(app: &mut App) {
-        app.version("2.0.0")
-            .init_saved_resource::<Counter>()
+        app.init_saved_resource::<Counter>()
             .init_saved_resource::<Migrations>()
             .on_migrate(migrate)
             .add_systems(Update, count);
@@ -166,11 +165,14 @@ mod version {
     }
 
     pub fn build(app: &mut App) {
-        app.version("3.0.0").init_saved_resource::<Counter>().add_systems(Update, count);
+        app.init_saved_resource::<Counter>().add_systems(Update, count);
     }
 }
 
-#[mod_main]
+// Each version has its own manifest (its version number differs).
+#[cfg_attr(not(any(feature = "v2", feature = "v3")), mod_main)]
+#[cfg_attr(feature = "v2", mod_main(manifest = "mod-v2.ron"))]
+#[cfg_attr(feature = "v3", mod_main(manifest = "mod-v3.ron"))]
 fn main(app: &mut App) {
     version::build(app);
 }
