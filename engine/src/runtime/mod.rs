@@ -92,6 +92,23 @@ pub enum ModStatus {
     Running,
     /// Stopped; the error names the mod and the cause.
     Failed(String),
+    /// Turned off by the player ([`ModControl::Disable`]): its systems do not
+    /// run; its instance, state and entities are kept for
+    /// [`ModControl::Enable`].
+    Disabled,
+}
+
+/// What a player (the mod manager) or game code asks of a mod, by file or
+/// name; served at the next frame boundary.
+#[derive(Message, Debug, Clone, PartialEq)]
+pub enum ModControl {
+    /// A disabled mod runs again, from where it stopped.
+    Enable(String),
+    /// A running mod stops running, keeping its state.
+    Disable(String),
+    /// Reads the mod's file again and swaps the new version in, as when
+    /// the file changes.
+    Reload(String),
 }
 
 /// One mod file and what became of it.
@@ -117,6 +134,10 @@ pub struct ModEntry {
     tier_up: Option<Task<Result<wasmtime::Module, ModLoadError>>>,
     /// The manifest the mod was resolved with (that of the running version).
     pub manifest: Option<Manifest>,
+    /// Time its systems took per frame, smoothed over about 30 frames.
+    pub time_per_frame: std::time::Duration,
+    /// Time its systems took so far in this frame.
+    time_this_frame: std::time::Duration,
 }
 
 impl ModEntry {
@@ -374,12 +395,13 @@ impl Plugin for ModdingPlugin {
             .add_message::<ModFailed>()
             .add_message::<ModReloaded>()
             .add_message::<ModReloadFailed>()
+            .add_message::<ModControl>()
             .add_message::<save::SaveGameRequest>()
             .add_message::<save::SaveGameDone>()
             .add_systems(Startup, discover_mods)
             .add_systems(
                 PreUpdate,
-                (messages::update_messages, watch_reloads, activate_mods, save::handle_save_requests)
+                (messages::update_messages, control_mods, watch_reloads, activate_mods, save::handle_save_requests)
                     .chain()
                     .in_set(ModSystems::Activate),
             )
@@ -507,6 +529,8 @@ fn discover_mods(
         started: false,
         tier_up: None,
         manifest: manifest_of(file),
+        time_per_frame: Default::default(),
+        time_this_frame: Default::default(),
     };
     if !resolution.order.is_empty() {
         info!("load order: {}", resolution.order.join(", "));
@@ -555,6 +579,48 @@ fn check_identity(manifest: Option<&Manifest>, instance: &ModInstance) -> Result
         ));
     }
     Ok(())
+}
+
+/// Serves [`ModControl`] requests, and folds last frame's time of each mod
+/// into its [`ModEntry::time_per_frame`].
+fn control_mods(
+    mut requests: MessageReader<ModControl>,
+    mut registry: ResMut<ModRegistry>,
+    server: Res<AssetServer>,
+    mut failed: MessageWriter<ModFailed>,
+) {
+    for entry in &mut registry.mods {
+        let frame = std::mem::take(&mut entry.time_this_frame);
+        entry.time_per_frame = (entry.time_per_frame * 29 + frame) / 30;
+    }
+    for request in requests.read() {
+        let (ModControl::Enable(name) | ModControl::Disable(name) | ModControl::Reload(name)) = request;
+        let Some(entry) = registry.mods.iter_mut().find(|m| m.name == *name || m.file == *name) else {
+            let error = format!("no mod {name} to {request:?}");
+            warn!("{error}");
+            failed.write(ModFailed { file: name.clone(), error });
+            continue;
+        };
+        match (request, &entry.status) {
+            (ModControl::Disable(_), ModStatus::Running) => {
+                info!("mod {} disabled", entry.file);
+                entry.status = ModStatus::Disabled;
+            }
+            (ModControl::Enable(_), ModStatus::Disabled) => {
+                info!("mod {} enabled", entry.file);
+                entry.status = ModStatus::Running;
+            }
+            (ModControl::Reload(_), _) => match &entry.handle {
+                Some(handle) => {
+                    if let Some(path) = handle.path() {
+                        server.reload(path.clone());
+                    }
+                }
+                None => warn!("mod {} was left out at startup; restart the game to reconsider it", entry.file),
+            },
+            (request, status) => info!("mod {}: {request:?} ignored, it is {status:?}", entry.file),
+        }
+    }
 }
 
 /// Restarts mods whose first start failed once their file compiles anew,
@@ -646,7 +712,10 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
         }
         entry.start_tier_up(runtime, &asset);
         entry.reloads += 1;
-        entry.status = ModStatus::Running;
+        // A new version of a disabled mod stays disabled until enabled.
+        if entry.status != ModStatus::Disabled {
+            entry.status = ModStatus::Running;
+        }
         if let Some(w) = &warning {
             error!("mod {}: {w}", entry.file);
         }
@@ -682,7 +751,9 @@ fn tier_up_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRun
         let Some(compiled) = bevy::tasks::futures::check_ready(task) else { continue };
         entry.tier_up = None;
         // A mod waiting for its new version keeps what it has.
-        let (ModStatus::Running, Some(old)) = (&entry.status, entry.instance.as_mut()) else { continue };
+        let (ModStatus::Running | ModStatus::Disabled, Some(old)) = (&entry.status, entry.instance.as_mut()) else {
+            continue;
+        };
         let swapped = compiled.map_err(|e| e.to_string()).and_then(|module| {
             let mut new =
                 ModInstance::new(runtime, &module, &entry.file, world, Some(old)).map_err(|e| e.to_string())?;
@@ -885,7 +956,10 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
             let _span = info_span!("mod", name = %entry.name).entered();
             let mut h = header;
             h.seed = splitmix(header.seed ^ n as u64);
-            if let Err(e) = instance.run_schedule(schedule, world, &h) {
+            let started = std::time::Instant::now();
+            let ran = instance.run_schedule(schedule, world, &h);
+            entry.time_this_frame += started.elapsed();
+            if let Err(e) = ran {
                 fail(world, entry, e.to_string());
             }
         }

@@ -221,7 +221,10 @@ pub fn load_game(world: &mut World, path: &Path) -> Result<String, String> {
     for (index, instance) in fresh {
         let entry = &mut registry.mods[index];
         entry.instance = Some(instance);
-        entry.status = ModStatus::Running;
+        // A disabled mod stays disabled; a paused one runs its restored state.
+        if entry.status != ModStatus::Disabled {
+            entry.status = ModStatus::Running;
+        }
         restored.push(entry.name.clone());
     }
     let untouched: Vec<String> = registry
