@@ -11,6 +11,7 @@
 
 pub mod headless;
 mod hud;
+pub mod manager;
 pub mod saves;
 
 use crate::runtime::{ModMessages, ModSystems, ModdingPlugin};
@@ -110,6 +111,7 @@ pub fn build_app(config: &GameConfig) -> App {
             .add_systems(Startup, spawn_camera)
             .add_systems(PostUpdate, (add_render_components, sync_transforms, sync_sprites, sync_labels).chain());
         hud::add_hud(&mut app);
+        manager::add_manager(&mut app);
         if let Some((path, frame)) = config.screenshot.clone() {
             headless::add_screenshot(&mut app, config, path, frame);
         }
