@@ -81,3 +81,27 @@ fn fixed_update_systems_run_once_per_fixed_step_with_the_fixed_delta() {
     let step = engine::game::headless::STEP.as_secs_f32();
     assert!(ticks.iter().all(|t| (t.delta - step).abs() < 1e-5), "{ticks:?}");
 }
+
+tests::mirror!(Component BankWallet = "bank_api::Wallet" { coins: u32 });
+
+#[test]
+fn mods_build_on_mods_through_a_shared_types_crate_and_a_manifest_dependency() {
+    // `tipper` pays `bank` a coin every half second with `bank_api::Deposit`;
+    // `bank` credits its `bank_api::Wallet`. Half a second is 30 fixed frames.
+    let dir = mod_dir(&["bank", "tipper"]);
+    let mut app = start(&headless_config(dir.path()));
+    assert_eq!(
+        app.world().resource::<engine::runtime::ModRegistry>().mods.iter().map(|m| m.file.as_str()).collect::<Vec<_>>(),
+        ["bank.wasm", "tipper.wasm"],
+        "the bank loads first"
+    );
+    run(&mut app, 95);
+    let wallets = all_of::<BankWallet>(&mut app);
+    assert_eq!(wallets.len(), 1, "{wallets:?}");
+    assert!((2..=4).contains(&wallets[0].coins), "about three half-seconds of tips: {wallets:?}");
+
+    // Without the bank, the tipper is left out with what to install.
+    let dir = mod_dir(&["tipper"]);
+    let app = start(&headless_config(dir.path()));
+    assert_failed(&app, "tipper.wasm", &["tipper.wasm", "needs mod bank ^0.1", "install bank ^0.1"]);
+}
