@@ -161,7 +161,7 @@ macro_rules! mirror {
     };
 }
 
-mirror!(Message CounterValue = "counter::CounterValue" { count: u64, version: u32, bonus: u32, migrations: u32, _reserved: u32 });
+mirror!(Message CounterValue = "counter::CounterValue" { count: u64, version: u32, bonus: u32, migrations: u32, local: u32 });
 mirror!(Message Ping = "census::Ping" { value: u32 });
 mirror!(Message Pong = "census::Pong" { value: u32 });
 mirror!(Message Census = "census::Census" { rocks: u32, large: u32 });

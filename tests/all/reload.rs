@@ -314,41 +314,65 @@ fn tier(app: &App, file: &str) -> Tier {
 
 #[test]
 fn a_reload_runs_baseline_code_at_once_then_optimized_code_with_nothing_lost() {
+    /// Reads the counter's values frame by frame and checks them: the count
+    /// goes up by one a frame, whichever code runs, and the counter's
+    /// `Local` (not saved) is `count - base`: it survives the swap to
+    /// optimized code, and starts over with a new version.
+    struct Watch {
+        cursor: u64,
+        last: u64,
+        base: u64,
+        reloads: u32,
+    }
+    impl Watch {
+        fn frame(&mut self, app: &mut App) {
+            let values = counter_frame(app, &mut self.cursor);
+            let reloads = entry(app, "counter.wasm").reloads;
+            let reloaded = std::mem::replace(&mut self.reloads, reloads) != reloads;
+            for value in values {
+                assert_eq!(value.count, self.last + 1, "the count continues, whichever code runs");
+                if reloaded && value.local == 1 {
+                    self.base = value.count - 1; // the new version's first run
+                }
+                assert_eq!(
+                    value.local as u64,
+                    value.count - self.base,
+                    "the Local survives the swap to optimized code"
+                );
+                self.last = value.count;
+            }
+            let frame = app.world().resource::<engine::runtime::ModFrameInput>().header.frame;
+            assert_eq!(self.last, frame, "one count per frame: no frame skipped or run twice");
+        }
+    }
     let dir = mod_dir(&["counter"]);
     let mut app = start(&headless_config(dir.path()));
-    let (mut cursor, mut last) = (0, 0);
-    for value in counter_frame(&mut app, &mut cursor) {
-        last = value.count;
+    let mut watch = Watch { cursor: 0, last: 0, base: 0, reloads: 0 };
+    for value in counter_frame(&mut app, &mut watch.cursor) {
+        watch.last = value.count;
     }
-    // Runs one frame and checks the counter values it sent.
-    let mut count_frames = |app: &mut App| {
-        for value in counter_frame(app, &mut cursor) {
-            assert_eq!(value.count, last + 1, "the count continues, whichever code runs");
-            last = value.count;
-        }
-        let frame = app.world().resource::<engine::runtime::ModFrameInput>().header.frame;
-        assert_eq!(last, frame, "one count per frame: no frame skipped or run twice");
-    };
     assert_eq!(tier(&app, "counter.wasm"), Tier::Baseline, "a mod starts on baseline code");
     while tier(&app, "counter.wasm") == Tier::Baseline {
-        count_frames(&mut app);
+        watch.frame(&mut app);
     }
+    watch.frame(&mut app);
+    assert_eq!(watch.base, 0, "the first version's Local ran from the start");
 
     replace(dir.path(), "counter.wasm", &mod_bytes("counter"));
     while entry(&app, "counter.wasm").reloads == 0 {
-        count_frames(&mut app);
+        watch.frame(&mut app);
     }
     assert_eq!(tier(&app, "counter.wasm"), Tier::Baseline, "the new version runs baseline code first");
     let swapped = Instant::now();
     while tier(&app, "counter.wasm") == Tier::Baseline {
         assert!(swapped.elapsed().as_secs() < 20, "the optimized code did not arrive");
-        count_frames(&mut app);
+        watch.frame(&mut app);
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     for _ in 0..3 {
-        count_frames(&mut app);
+        watch.frame(&mut app);
     }
+    assert!(watch.base > 0, "the new version's Local started over");
     let m = entry(&app, "counter.wasm");
     assert_eq!((m.status.clone(), m.reloads, m.last_error.clone()), (ModStatus::Running, 1, None));
-    assert!(last > 3, "the counter ran on both tiers");
 }

@@ -198,6 +198,7 @@ struct BatchLayout {
 /// One instantiated mod.
 pub struct ModInstance {
     store: Store<HostState>,
+    instance: Instance,
     /// The compiled code this instance runs.
     module: wasmtime::Module,
     tier: super::Tier,
@@ -312,6 +313,7 @@ impl ModInstance {
 
         let mut this = ModInstance {
             store,
+            instance,
             module: module.clone(),
             tier: runtime.tier_of(module),
             memory,
@@ -453,17 +455,59 @@ impl ModInstance {
     }
 
     /// Takes over from `old`, the same module compiled by the other tier:
-    /// message cursors and state move over. Unlike a reload nothing may
-    /// differ, so any failure is an error and `old` keeps running.
+    /// its whole linear memory (so every resource, `Local` and allocation
+    /// of the mod carries over, not only its saved state), the components
+    /// it declared at run time, its frame buffer and its message cursors.
+    /// Mutable globals that the module does not export are not copied; at a
+    /// frame boundary the one a Rust mod has (the stack pointer) is back at
+    /// its initial value anyway. Unlike a reload nothing may differ, so any
+    /// failure is an error and `old` keeps running.
     pub fn take_over_as_other_tier(&mut self, old: &mut ModInstance, world: &World) -> Result<(), String> {
-        if !self.migrations.is_empty() {
+        if !self.migrations.is_empty() || self.components[..] != old.components[..self.components.len()] {
             return Err("its component layouts differ from the running code's".into());
         }
         self.carry_over(old, world);
-        let Some(state) = old.save_state().map_err(|e| e.to_string())? else { return Ok(()) };
-        self.restore_state(&state)
-            .map_err(|e| e.to_string())?
-            .map_err(|why| format!("it rejected its own state: {why}"))
+        let (have, need) = (self.memory.data_size(&self.store), old.memory.data_size(&old.store));
+        if need > have {
+            let pages = (need - have).div_ceil(65536) as u64;
+            self.memory
+                .grow(&mut self.store, pages)
+                .map_err(|e| format!("its memory cannot grow to {need} bytes: {e}"))?;
+        }
+        let from = old.memory.data(&old.store);
+        let to = self.memory.data_mut(&mut self.store);
+        to[..from.len()].copy_from_slice(from);
+        to[from.len()..].fill(0);
+        for global in old.exported_globals() {
+            if let Some(g) = self.instance.get_global(&mut self.store, &global.0)
+                && g.ty(&self.store).mutability() == wasmtime::Mutability::Var
+            {
+                g.set(&mut self.store, global.1).map_err(|e| format!("global {}: {e}", global.0))?;
+            }
+        }
+        self.components = old.components.clone();
+        (self.buffer_ptr, self.buffer_cap) = (old.buffer_ptr, old.buffer_cap);
+        self.sent_in_frame = old.sent_in_frame;
+        Ok(())
+    }
+
+    /// The module's exported mutable globals and their values.
+    fn exported_globals(&mut self) -> Vec<(String, wasmtime::Val)> {
+        let names: Vec<String> = self
+            .module
+            .exports()
+            .filter(
+                |e| matches!(e.ty(), wasmtime::ExternType::Global(g) if g.mutability() == wasmtime::Mutability::Var),
+            )
+            .map(|e| e.name().to_string())
+            .collect();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let value = self.instance.get_global(&mut self.store, &name)?.get(&mut self.store);
+                Some((name, value))
+            })
+            .collect()
     }
 
     /// The mod's linear memory, for tools that stage a mod's state between

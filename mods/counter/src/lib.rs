@@ -23,7 +23,9 @@ pub struct CounterValue {
     pub bonus: u32,
     /// How often v2's migration hook ran on a version 1 state.
     pub migrations: u32,
-    pub _reserved: u32,
+    /// Version 1: runs counted in a `Local`, which is not saved: it starts
+    /// over with every new version, and survives the swap to optimized code.
+    pub local: u32,
 }
 
 /// Version 1: counts `frames`, and keeps a `label` it never needs.
@@ -49,11 +51,17 @@ mod version {
         commands.spawn(Tally { frames: 0, scale: 1.5 });
     }
 
-    fn count(mut counter: ResMut<Counter>, mut tallies: Query<&mut Tally>, mut out: MessageWriter<CounterValue>) {
+    fn count(
+        mut counter: ResMut<Counter>,
+        mut runs: Local<u32>,
+        mut tallies: Query<&mut Tally>,
+        mut out: MessageWriter<CounterValue>,
+    ) {
+        *runs += 1;
         counter.frames += 1;
         counter.label = format!("{} frames", counter.frames);
         tallies.for_each_mut(|t| t.frames += 1);
-        out.write(CounterValue { count: counter.frames, version: 1, bonus: 0, migrations: 0, _reserved: 0 });
+        out.write(CounterValue { count: counter.frames, version: 1, bonus: 0, migrations: 0, local: *runs });
     }
 
     pub fn build(app: &mut App) {
@@ -120,13 +128,8 @@ mod version {
     ) {
         counter.ticks += 1;
         tallies.for_each_mut(|t| t.ticks += 1);
-        let value = CounterValue {
-            count: counter.ticks,
-            version: 2,
-            bonus: counter.bonus,
-            migrations: migrations.0,
-            _reserved: 0,
-        };
+        let value =
+            CounterValue { count: counter.ticks, version: 2, bonus: counter.bonus, migrations: migrations.0, local: 0 };
         out.write(value);
     }
 
@@ -161,7 +164,7 @@ mod version {
         counter.frames.push('|');
         tallies.for_each_mut(|t| t.ticks += 1);
         let count = counter.frames.len() as u64;
-        out.write(CounterValue { count, version: 3, bonus: 0, migrations: 0, _reserved: 0 });
+        out.write(CounterValue { count, version: 3, bonus: 0, migrations: 0, local: 0 });
     }
 
     pub fn build(app: &mut App) {
