@@ -62,11 +62,20 @@ pub mod status {
 }
 
 /// Log levels of the `log` import.
+///
+/// Pass them to [`log`](crate::log), or use the macros [`error!`](crate::error),
+/// [`warn!`](crate::warn), [`info!`](crate::info) and [`debug!`](crate::debug).
+/// The host logs any other value at `TRACE`.
 pub mod level {
+    /// Something failed.
     pub const ERROR: i32 = 1;
+    /// Something looks wrong.
     pub const WARN: i32 = 2;
+    /// Normal operation (the level of [`info!`](crate::info)).
     pub const INFO: i32 = 3;
+    /// Details for debugging.
     pub const DEBUG: i32 = 4;
+    /// Finest detail; the host also logs unknown levels here.
     pub const TRACE: i32 = 5;
 }
 
@@ -108,7 +117,10 @@ const _: () = assert!(core::mem::size_of::<FrameHeader>() == FRAME_HEADER_SIZE);
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ParamSlot {
+    /// Inputs: offset of the data from the frame's start. Outputs: the
+    /// absolute address of the mod's output.
     pub offset: u32,
+    /// Byte length of the data.
     pub len: u32,
 }
 
@@ -118,6 +130,7 @@ pub struct ParamSlot {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct QueryHeader {
+    /// Number of batches (matching tables) that follow.
     pub batch_count: u32,
     /// Bytes from the start of one batch header to the next.
     pub batch_stride: u32,
@@ -168,7 +181,9 @@ pub enum ScheduleLabel {
 /// Read or write access of a query term.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Access {
+    /// `&T`: the host copies the column in and not back.
     Read,
+    /// `&mut T`: the host copies the column in, and back after the run.
     Write,
 }
 
@@ -179,6 +194,7 @@ pub struct QueryTerm {
     /// Queries are resolved at init, so ids declared later by commands
     /// cannot appear in a query.
     pub component: u32,
+    /// Whether the system reads or writes the column.
     pub access: Access,
     /// `Option<&T>`: entities without the component still match.
     #[serde(default)]
@@ -190,9 +206,12 @@ pub struct QueryTerm {
 pub enum ParamDecl {
     /// Host writes matching entities' columns; writes back `Write` terms.
     Query {
+        /// The component columns, in the order the batches list them.
         terms: Vec<QueryTerm>,
+        /// Local component ids an entity must have ([`With`](crate::With)).
         #[serde(default)]
         with: Vec<u32>,
+        /// Local component ids an entity must not have ([`Without`](crate::Without)).
         #[serde(default)]
         without: Vec<u32>,
         /// Reserved: ABI 1.0 hosts always write entity ids.
@@ -200,9 +219,15 @@ pub enum ParamDecl {
         entities: bool,
     },
     /// Host writes the unread messages of a channel.
-    MessageReader { message: u32 },
+    MessageReader {
+        /// Local message id: an index into [`ModDescriptor::messages`].
+        message: u32,
+    },
     /// Guest writes messages for a channel.
-    MessageWriter { message: u32 },
+    MessageWriter {
+        /// Local message id: an index into [`ModDescriptor::messages`].
+        message: u32,
+    },
     /// Guest writes a command stream.
     Commands,
     /// A parameter served entirely from the header or the guest's own memory
@@ -214,8 +239,12 @@ pub enum ParamDecl {
 /// component across mods and the engine; their layouts must agree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentDecl {
+    /// The name every mod and the engine share it under
+    /// ([`Component::NAME`](crate::Component::NAME)).
     pub name: String,
+    /// Bytes of one value.
     pub size: u32,
+    /// Alignment of one value: a power of two, at most 16.
     pub align: u32,
     /// ABI 1.2: the component's fields. With them, the host carries values
     /// over when a reloaded mod changes the layout, and writes save games
@@ -234,6 +263,7 @@ pub struct FieldDecl {
     pub name: String,
     /// Byte offset within the component.
     pub offset: u32,
+    /// The field's type.
     pub ty: FieldType,
     /// Earlier names of this field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -248,22 +278,37 @@ pub struct FieldDecl {
 /// a save game is loaded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FieldType {
+    /// `bool`: one byte, 0 or 1.
     Bool,
+    /// `u8`.
     U8,
+    /// `i8`.
     I8,
+    /// `u16`.
     U16,
+    /// `i16`.
     I16,
+    /// `u32`.
     U32,
+    /// `i32`.
     I32,
+    /// `u64`.
     U64,
+    /// `i64`.
     I64,
+    /// `f32`.
     F32,
+    /// `f64`.
     F64,
+    /// An [`Entity`](crate::Entity): a `u64` id, remapped when a save game is loaded.
     Entity,
     /// `len` values of `of`, each `stride` bytes apart.
     Array {
+        /// The element type.
         of: Box<FieldType>,
+        /// Number of elements (at most 65,536).
         len: u32,
+        /// Bytes from one element to the next (at least the element's size).
         stride: u32,
     },
     /// Nested plain data.
@@ -286,8 +331,11 @@ impl FieldType {
 /// A message type a mod reads or writes; shared by name like components.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageDecl {
+    /// The channel's name ([`Message::NAME`](crate::Message::NAME)).
     pub name: String,
+    /// Bytes of one record (more than 0).
     pub size: u32,
+    /// Alignment of one record: a power of two, at most 16.
     pub align: u32,
 }
 
@@ -296,7 +344,9 @@ pub struct MessageDecl {
 pub struct SystemDecl {
     /// Unique within the mod (the Rust SDK uses the function's path).
     pub name: String,
+    /// The schedule it runs in.
     pub schedule: ScheduleLabel,
+    /// Its parameters, in order: one [`ParamSlot`] each in the frame.
     pub params: Vec<ParamDecl>,
     /// Names of systems of the same mod and schedule this one runs after.
     #[serde(default)]
@@ -309,10 +359,16 @@ pub struct SystemDecl {
 /// What `mod_init` returns, as RON text. Not on the per-frame path.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModDescriptor {
+    /// The mod's name; the Rust SDK sends the manifest's `id`, which the
+    /// host checks against it.
     pub name: String,
+    /// The mod's version; the Rust SDK sends the manifest's `version`.
     pub version: String,
+    /// Local component ids `0..n`, in this order.
     pub components: Vec<ComponentDecl>,
+    /// Local message ids `0..n`, in this order.
     pub messages: Vec<MessageDecl>,
+    /// System indices `0..n`: the `system` argument of `mod_run`.
     pub systems: Vec<SystemDecl>,
 }
 

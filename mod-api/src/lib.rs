@@ -43,6 +43,8 @@
 //! same name (the Rust path) are the same component in every mod, so a mod
 //! shares its types with other mods by publishing them in a crate.
 
+#![warn(missing_docs)]
+
 pub mod abi;
 pub mod engine;
 mod guest;
@@ -51,10 +53,93 @@ pub mod schema;
 
 pub use engine::*;
 pub use guest::*;
-pub use mod_api_macros::{Component, Message, Resource, mod_main};
+/// Derives [`Component`](trait@Component) (see there for the rules).
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// // Version 2 of `mods/counter`'s `Tally`; version 1 was
+/// // `Tally { frames: u32, scale: f32 }`.
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// pub struct Tally {
+///     #[component(default = 9)]
+///     pub bonus: u16,
+///     pub scale: f32,
+///     #[component(alias = "frames")]
+///     pub ticks: u64,
+/// }
+/// # let fields = Tally::fields().unwrap();
+/// # assert_eq!(fields[0].default, Some(vec![9, 0]));
+/// # assert_eq!(fields[2].aliases, ["frames"]);
+/// ```
+///
+/// When version 2 swaps in, each `Tally` keeps `scale`, takes `ticks` from
+/// the old `frames` (widened to `u64`) and starts `bonus` at 9.
+///
+pub use mod_api_macros::Component;
+/// Derives [`Message`](trait@Message) (see there for an example).
+///
+pub use mod_api_macros::Message;
+/// Derives [`Resource`](trait@Resource) (see there for an example).
+///
+pub use mod_api_macros::Resource;
+/// The mod's entry point: the function that registers its systems and
+/// resources, called once per instance when the host starts the mod.
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// fn hello() {
+///     info!("hello");
+/// }
+///
+/// // `#[mod_main]` without an argument reads `mod.ron` in the crate root.
+/// #[mod_main(manifest = "doc/spinner.ron")]
+/// fn build(app: &mut App) {
+///     app.add_systems(Startup, hello);
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The manifest's `id` and `version` become the mod's name and version;
+/// the build fails, naming the file, if it does not parse or lacks them.
+///
+pub use mod_api_macros::mod_main;
 pub use schema::Schema;
 
 /// Plain data stored on entities, shared by name with the engine and other mods.
+///
+/// Derive it: the struct must be `#[repr(C)]` (or `transparent`), `Copy`,
+/// and its fields numbers, `bool`, arrays, [`Entity`], [`Vec2`], [`Color`]
+/// or other components (see [`Schema`]). Its name is its Rust path
+/// (`my_mod::Spin` below), so mods share a component by depending on the
+/// crate that defines it (as the demo's mods share `arcade-types`).
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// pub struct Spin {
+///     /// Radians per second.
+///     pub speed: f32,
+/// }
+///
+/// /// A marker: no fields.
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// pub struct Wrap;
+///
+/// assert!(Spin::NAME.ends_with("::Spin"));
+/// assert_eq!(Spin::fields().unwrap()[0].name, "speed");
+/// ```
+///
+/// When a new version of the mod changes the struct, the host converts
+/// every value by field name as the new version swaps in; the field
+/// attributes `#[component(alias = "old_name")]` and
+/// `#[component(default = EXPR)]` say how (see the
+/// [derive](derive@Component)'s example).
 ///
 /// # Safety
 /// `Self` must be `#[repr(C)]` (or `transparent`) plain data: every byte
@@ -71,6 +156,23 @@ pub unsafe trait Component: Copy + 'static {
 
 /// Plain data sent between systems, the engine and other mods.
 ///
+/// Derive it, with the same rules as [`Component`](trait@Component): a
+/// `#[repr(C)]`, `Copy` struct of plain data, named by its Rust path. Read
+/// messages with [`MessageReader`], send them with [`MessageWriter`].
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// /// `rules` → `rocks`: a rock was shot; split it.
+/// #[derive(Message, Clone, Copy)]
+/// #[repr(C)]
+/// pub struct RockDestroyed {
+///     pub position: Vec2,
+///     pub size: u32,
+/// }
+/// # assert!(RockDestroyed::NAME.ends_with("::RockDestroyed"));
+/// ```
+///
 /// # Safety
 /// As for [`Component`]. Use `#[derive(Message)]`.
 pub unsafe trait Message: Copy + 'static {
@@ -78,7 +180,7 @@ pub unsafe trait Message: Copy + 'static {
     const NAME: &'static str;
 }
 
-/// Everything a mod usually needs.
+/// Everything a mod usually needs: `use mod_api::prelude::*;`.
 pub mod prelude {
     pub use crate::engine::*;
     pub use crate::{

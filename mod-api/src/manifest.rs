@@ -32,19 +32,23 @@ pub const MANIFEST_SECTION: &str = "bevy_mod_manifest";
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Unique among installed mods: lowercase letters, digits, `-` and `_`.
-    /// Must equal the name the mod's descriptor gives (`App::name`).
+    /// `#[mod_main]` sends it as the descriptor's `name`, which the host
+    /// checks against it.
     pub id: String,
     /// What players read.
     pub name: String,
     /// Semantic version (`1.2.0`); must equal the descriptor's version.
     pub version: String,
+    /// Who made it (optional).
     #[serde(default)]
     pub authors: Vec<String>,
+    /// What it does, in a sentence (optional).
     #[serde(default)]
     pub description: String,
     /// The mod API (ABI) versions it works with, as a semver requirement
     /// (`"^1.2"`, `">=1.0, <2"`).
     pub api: String,
+    /// The mods it needs, works with, or cannot run beside (optional).
     #[serde(default)]
     pub dependencies: Vec<Dependency>,
     /// Ids of mods this one loads (and runs) before, when both are present.
@@ -59,13 +63,16 @@ pub struct Manifest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dependency {
+    /// The other mod's [`Manifest::id`].
     pub id: String,
     /// Semver requirement on the other mod's version (`"^0.1"`, `"*"`).
     pub version: String,
+    /// Required (the default), optional or incompatible.
     #[serde(default)]
     pub kind: DependencyKind,
 }
 
+/// How a [`Dependency`] relates the two mods; `Required` when omitted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DependencyKind {
     /// Must be installed, in a matching version; loads first.

@@ -4,15 +4,41 @@ use super::param::{ErasedSystem, IntoModSystem};
 use super::registry;
 use crate::abi::{ParamDecl, ScheduleLabel, SystemDecl};
 
-/// What the mod's `#[mod_main]` function receives: register systems and
-/// resources, name the mod.
+/// What the mod's [`#[mod_main]`](crate::mod_main) function receives: it
+/// registers the mod's systems and resources. Every method returns the
+/// `App`, so calls chain. (The mod's name and version come from its
+/// manifest, not from code.)
 pub struct App {
     pub(crate) name: String,
     pub(crate) version: String,
 }
 
 impl App {
-    /// Adds systems to a schedule: `app.add_systems(Update, (aim, fire.after(aim)))`.
+    /// Adds systems to a schedule: one system, or a tuple of up to 8,
+    /// ordered with [`after`](IntoSystemConfigs::after),
+    /// [`before`](IntoSystemConfigs::before) and
+    /// [`chain`](IntoSystemConfigs::chain). Without ordering, a mod's
+    /// systems in one schedule run in the order they were added.
+    ///
+    /// ```
+    /// use mod_api::prelude::*;
+    ///
+    /// fn spawn_ship(mut commands: Commands) {
+    ///     commands.spawn(Transform2d::from_xy(0.0, 0.0));
+    /// }
+    /// fn aim() {}
+    /// fn fire() {}
+    /// fn wrap() {}
+    /// fn physics() {}
+    ///
+    /// #[mod_main(manifest = "doc/spinner.ron")]
+    /// fn build(app: &mut App) {
+    ///     app.add_systems(Startup, spawn_ship)
+    ///         .add_systems(Update, (aim, fire.after(aim), wrap))
+    ///         .add_systems(FixedUpdate, physics);
+    /// }
+    /// # fn main() {}
+    /// ```
     pub fn add_systems<M>(&mut self, schedule: ScheduleLabel, systems: impl IntoSystemConfigs<M>) -> &mut Self {
         for config in systems.into_configs().0 {
             let (params, system) = (config.build)();
@@ -27,14 +53,48 @@ impl App {
         }
         self
     }
-    /// Adds a mod resource with its default value.
+    /// Adds a mod resource with its default value (see
+    /// [`Resource`](trait@crate::Resource)). It starts from its default in
+    /// every new version of the mod (each hot reload); the swap to
+    /// optimized code after a load keeps it (`ABI.md`, "Lifecycle", step 6).
+    /// Use [`init_saved_resource`](Self::init_saved_resource) to keep it
+    /// across reloads.
     pub fn init_resource<T: crate::Resource + Default>(&mut self) -> &mut Self {
         self.insert_resource(T::default())
     }
     /// Adds a mod resource with its default value that survives hot reloads:
     /// the old version's value is handed to the new version as RON, and read
     /// with serde's rules (new fields need `#[serde(default)]`; renamed ones
-    /// `#[serde(alias = "…")]`). The key is the type's path.
+    /// `#[serde(alias = "…")]`). The key is the type's path. A value that
+    /// does not read makes the new version start fresh (the old state is
+    /// kept in `{mod}.rejected-state.ron`); a migration hook
+    /// ([`on_migrate`](Self::on_migrate)) can fix it up first.
+    ///
+    /// ```
+    /// use mod_api::prelude::*;
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Resource, Default, Serialize, Deserialize)]
+    /// struct Game {
+    ///     score: u32,
+    ///     /// Added in a later version: older states read as 0.
+    ///     #[serde(default)]
+    ///     best: u32,
+    ///     /// Called `lives_left` before.
+    ///     #[serde(alias = "lives_left")]
+    ///     lives: u32,
+    /// }
+    ///
+    /// fn score(mut game: ResMut<Game>) {
+    ///     game.score += 1;
+    ///     game.best = game.best.max(game.score);
+    /// }
+    ///
+    /// fn build(app: &mut App) {
+    ///     app.init_saved_resource::<Game>().add_systems(Update, score);
+    /// }
+    /// # fn main() {}
+    /// ```
     pub fn init_saved_resource<T>(&mut self) -> &mut Self
     where
         T: crate::Resource + Default + serde::Serialize + for<'de> serde::Deserialize<'de>,
@@ -73,7 +133,7 @@ impl App {
         self
     }
 
-    /// Adds (or replaces) a mod resource.
+    /// Adds (or replaces) a mod resource with `value`.
     pub fn insert_resource<T: crate::Resource>(&mut self, value: T) -> &mut Self {
         registry::with(|r| r.resources.insert(core::any::TypeId::of::<T>(), Box::new(value)));
         self
@@ -90,7 +150,8 @@ pub struct SystemConfig {
     before: Vec<String>,
 }
 
-/// One or more systems with their ordering, built by [`IntoSystemConfigs`].
+/// One or more systems with their ordering, built by [`IntoSystemConfigs`]
+/// and passed to [`App::add_systems`].
 pub struct SystemConfigs(Vec<SystemConfig>);
 
 #[doc(hidden)]
@@ -100,6 +161,23 @@ pub struct IsTuple;
 
 /// Systems and tuples of systems, with ordering: `.after(x)`, `.before(x)`,
 /// `.chain()`. Ordering is between systems of the same mod and schedule.
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// fn track_waves() {}
+/// fn resolve_hits() {}
+/// fn report() {}
+/// fn fade_popups() {}
+///
+/// fn build(app: &mut App) {
+///     // As `mods/rules` does: these three run in this order...
+///     app.add_systems(Update, (track_waves, resolve_hits, report).chain())
+///         // ...and this one before `report`.
+///         .add_systems(Update, fade_popups.before(report));
+/// }
+/// # fn main() {}
+/// ```
 pub trait IntoSystemConfigs<Marker>: Sized {
     #[doc(hidden)]
     fn into_configs(self) -> SystemConfigs;

@@ -6,7 +6,8 @@ use super::registry;
 use crate::abi::{ParamDecl, ParamSlot, op};
 use crate::{Component, Entity};
 
-/// A set of components written together: a component or a tuple of them.
+/// A set of components written together: a component or a tuple of up to
+/// 8 of them, for [`Commands::spawn`] and [`EntityCommands::insert`].
 pub trait Bundle {
     /// Declares the bundle's component types the host has not seen yet.
     #[doc(hidden)]
@@ -201,16 +202,70 @@ impl CommandBuffer {
 }
 
 /// Queues changes to the world, applied after the system returns, in order.
+///
+/// A mod may change any entity that has at least one component mods can
+/// see (an engine component or one a mod declared), including entities
+/// spawned by other mods or the engine's game entities; naming any other
+/// entity (the window, the camera, UI) fails the mod. An entity that no
+/// longer exists is skipped with a warning.
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// struct Bullet {
+///     ttl: f32,
+/// }
+///
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// struct Burning;
+///
+/// fn expire_bullets(time: Res<Time>, mut bullets: Query<(Entity, &mut Bullet)>, mut commands: Commands) {
+///     for (e, b) in bullets.iter_mut() {
+///         b.ttl -= time.delta_secs();
+///         if b.ttl <= 0.0 {
+///             commands.entity(e).despawn();
+///         } else if b.ttl < 0.2 {
+///             commands.entity(e).insert(Burning).remove::<Collider>();
+///         }
+///     }
+/// }
+/// # fn main() {}
+/// ```
 pub struct Commands<'s> {
     buf: &'s mut CommandBuffer,
 }
 
 impl Commands<'_> {
-    /// Spawns an entity with `bundle`.
+    /// Spawns an entity with `bundle`: a component or a tuple of them. The
+    /// entity exists once the system has returned; its id is not returned
+    /// (find it with a query next run).
+    ///
+    /// ```
+    /// use mod_api::prelude::*;
+    ///
+    /// #[derive(Component, Clone, Copy)]
+    /// #[repr(C)]
+    /// struct Spin {
+    ///     speed: f32,
+    /// }
+    ///
+    /// fn spawn(mut commands: Commands) {
+    ///     commands.spawn((
+    ///         Transform2d::from_xy(0.0, 200.0),
+    ///         Sprite::new(Shape::Rectangle, Vec2::splat(40.0), Color::rgb(0.3, 0.8, 1.0)),
+    ///         Spin { speed: 2.0 },
+    ///     ));
+    ///     commands.spawn((Transform2d::from_xy(0.0, 150.0), Label::new("hello", 24.0, Color::WHITE)));
+    /// }
+    /// # fn main() {}
+    /// ```
     pub fn spawn(&mut self, bundle: impl Bundle) {
         self.buf.bundle_op(op::SPAWN, None, bundle);
     }
-    /// Commands for an existing entity.
+    /// Commands for an existing entity: insert, remove, despawn.
     pub fn entity(&mut self, entity: Entity) -> EntityCommands<'_> {
         EntityCommands { buf: self.buf, entity }
     }

@@ -3,6 +3,12 @@
 use crate::abi::level;
 
 /// Sends `message` to the host's log at `level` (see [`crate::abi::level`]).
+/// The host prefixes the line with the mod's name and file; the macros
+/// [`info!`](crate::info) and friends format and call this.
+///
+/// ```
+/// mod_api::log(mod_api::abi::level::WARN, "running low on rocks");
+/// ```
 pub fn log(level: i32, message: &str) {
     super::sys::log(level, message);
 }
@@ -15,7 +21,15 @@ pub fn __log_fmt(level: i32, args: core::fmt::Arguments<'_>) {
     }
 }
 
-/// Logs at info level: `info!("spawned {n} asteroids")`.
+/// Logs at info level, with `format!` syntax.
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// let n = 4;
+/// info!("spawned {n} asteroids");
+/// warn!("only {} lives left", 1);
+/// ```
 #[macro_export]
 macro_rules! info { ($($t:tt)*) => { $crate::__log_fmt($crate::abi::level::INFO, format_args!($($t)*)) } }
 /// Logs at warn level.

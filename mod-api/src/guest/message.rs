@@ -8,6 +8,21 @@ use crate::abi::{ParamDecl, ParamSlot};
 
 /// The messages of type `M` this system has not read yet: those sent since
 /// its last run, by the engine, other mods or this mod.
+///
+/// A message is kept for the frame it was sent in and the next one, so a
+/// `FixedUpdate` reader may miss messages in frames without a fixed step.
+/// The reader does not need `mut`.
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// fn on_collisions(collisions: MessageReader<Collision>) {
+///     for c in collisions.read() {
+///         info!("{:?} touches {:?}", c.a, c.b);
+///     }
+/// }
+/// # fn main() {}
+/// ```
 pub struct MessageReader<'s, M: Message> {
     messages: &'s [M],
 }
@@ -47,13 +62,32 @@ unsafe impl<M: Message> SystemParam for MessageReader<'_, M> {
     }
 }
 
-/// Sends messages of type `M`; they become readable after this system returns.
+/// Sends messages of type `M`; they become readable after this system
+/// returns: by later systems, other mods, the engine, and this system on its
+/// next run.
 pub struct MessageWriter<'s, M: Message> {
     buf: &'s mut Vec<M>,
 }
 
 impl<M: Message> MessageWriter<'_, M> {
     /// Sends one message.
+    ///
+    /// ```
+    /// use mod_api::prelude::*;
+    ///
+    /// #[derive(Message, Clone, Copy)]
+    /// #[repr(C)]
+    /// pub struct WaveStarted {
+    ///     pub wave: u32,
+    /// }
+    ///
+    /// fn report(mut scores: MessageWriter<ScoreChanged>, mut waves: MessageWriter<WaveStarted>) {
+    ///     // The engine's HUD shows the latest `ScoreChanged`.
+    ///     scores.write(ScoreChanged { score: 120, lives: 3, game_over: 0, wave: 2 });
+    ///     waves.write(WaveStarted { wave: 2 });
+    /// }
+    /// # fn main() {}
+    /// ```
     pub fn write(&mut self, message: M) {
         self.buf.push(message);
     }

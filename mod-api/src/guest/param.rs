@@ -145,7 +145,26 @@ impl_system!(P0 s0, P1 s1, P2 s2, P3 s3, P4 s4, P5 s5, P6 s6, P7 s7, P8 s8, P9 s
 impl_system!(P0 s0, P1 s1, P2 s2, P3 s3, P4 s4, P5 s5, P6 s6, P7 s7, P8 s8, P9 s9, P10 s10);
 impl_system!(P0 s0, P1 s1, P2 s2, P3 s3, P4 s4, P5 s5, P6 s6, P7 s7, P8 s8, P9 s9, P10 s10, P11 s11);
 
-/// Per-system state that persists between runs, like Bevy's `Local`.
+/// Per-system state that persists between runs, like Bevy's `Local`:
+/// each system (and each `Local` parameter) has its own value, starting at
+/// `T::default()`. It starts fresh in every new version of the mod (each
+/// hot reload); the swap to optimized code after a load keeps it (`ABI.md`,
+/// "Lifecycle", step 6). Keep what must survive a reload in a saved resource
+/// ([`App::init_saved_resource`](crate::App::init_saved_resource)).
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// // A timer only this system needs: labels blink twice a second.
+/// fn blink(time: Res<Time>, mut since: Local<f32>, mut labels: Query<&mut Label>) {
+///     *since += time.delta_secs();
+///     if *since > 0.25 {
+///         *since = 0.0;
+///         labels.for_each_mut(|l| l.color.a = 1.0 - l.color.a);
+///     }
+/// }
+/// # fn main() {}
+/// ```
 pub struct Local<'s, T: Default + 'static>(&'s mut T);
 
 impl<T: Default + 'static> Deref for Local<'_, T> {

@@ -240,6 +240,49 @@ impl_filter_tuple!(A, B, C, D);
 /// The entities that have every component in `D` and pass the filter `F`,
 /// like Bevy's `Query`. Write access (`&mut T`) is copied back to the world
 /// after the system returns; read-only columns are not.
+///
+/// `D` is a [`QueryData`]: `&T`, `&mut T`, `Option<&T>`, `Option<&mut T>`,
+/// [`Entity`], or a tuple of them. `F` is a [`QueryFilter`]: [`With<T>`],
+/// [`Without<T>`], or a tuple of them. Every component the engine or any
+/// mod declares can be queried, by any mod.
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// struct Rock {
+///     size: u32,
+/// }
+///
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// struct Counted;
+///
+/// // From `mods/census`: every rock, its id, and whether it is counted yet.
+/// fn count(rocks: Query<(Entity, &Rock, Option<&Counted>)>, mut commands: Commands) {
+///     for (e, rock, counted) in rocks.iter() {
+///         if counted.is_none() && rock.size == 3 {
+///             commands.entity(e).insert(Counted);
+///         }
+///     }
+/// }
+///
+/// // Filters: labels that are not on a rock.
+/// fn fade(mut labels: Query<&mut Label, Without<Rock>>) {
+///     labels.for_each_mut(|l| l.color.a *= 0.99);
+/// }
+///
+/// // One entity by id.
+/// fn hits(collisions: MessageReader<Collision>, rocks: Query<&Rock>) {
+///     for c in collisions.read() {
+///         if let Some(rock) = rocks.get(c.b) {
+///             info!("hit a rock of size {}", rock.size);
+///         }
+///     }
+/// }
+/// # fn main() {}
+/// ```
 pub struct Query<'s, D: QueryData, F: QueryFilter = ()> {
     frame: &'s FrameCtx,
     header: *const QueryHeader,
@@ -297,6 +340,21 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
 
     /// Calls `f` with every matching entity's data. The fastest way to touch
     /// every entity: a plain loop per table.
+    ///
+    /// ```
+    /// use mod_api::prelude::*;
+    ///
+    /// #[derive(Component, Clone, Copy)]
+    /// #[repr(C)]
+    /// struct Spin {
+    ///     speed: f32,
+    /// }
+    ///
+    /// fn spin(time: Res<Time>, mut q: Query<(&mut Transform2d, &Spin)>) {
+    ///     q.for_each_mut(|(t, s)| t.rotation += s.speed * time.delta_secs());
+    /// }
+    /// # fn main() {}
+    /// ```
     pub fn for_each_mut(&mut self, mut f: impl FnMut(D::Item<'_>)) {
         for i in 0..self.batch_count() {
             let (len, fetch) = self.batch_fetch::<D>(i);
@@ -328,6 +386,21 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
 
     /// The data as one tuple of slices per table: `(positions, velocities)`.
     /// Loops over slices vectorise well (build mods with `simd128`).
+    ///
+    /// ```
+    /// use mod_api::prelude::*;
+    ///
+    /// // `mods/mover`: 100k entities in about twice native Bevy's time.
+    /// fn integrate(time: Res<Time>, mut movers: Query<(&mut Transform2d, &Velocity)>) {
+    ///     let dt = time.delta_secs();
+    ///     for (transforms, velocities) in movers.iter_batches_mut() {
+    ///         for (t, v) in transforms.iter_mut().zip(velocities) {
+    ///             t.translation += v.0 * dt;
+    ///         }
+    ///     }
+    /// }
+    /// # fn main() {}
+    /// ```
     pub fn iter_batches_mut(&mut self) -> impl Iterator<Item = D::Slice<'_>> + '_ {
         let this = &*self;
         (0..this.batch_count()).map(move |i| {
@@ -350,19 +423,20 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
         None
     }
 
-    /// `entity`'s data, if it matches the query.
+    /// `entity`'s data, if it matches the query. Searches the batches'
+    /// entity ids: linear in the number of matching entities.
     pub fn get(&self, entity: Entity) -> Option<<D::ReadOnly as QueryData>::Item<'_>> {
         // SAFETY: row found in the batch.
         self.find(entity).map(|(row, fetch)| unsafe { D::ReadOnly::item(fetch, row) })
     }
 
-    /// `entity`'s data, if it matches the query.
+    /// `entity`'s data, if it matches the query (linear, as [`get`](Self::get)).
     pub fn get_mut(&mut self, entity: Entity) -> Option<D::Item<'_>> {
         // SAFETY: row found in the batch; `&mut self` is held.
         self.find(entity).map(|(row, fetch)| unsafe { D::item(fetch, row) })
     }
 
-    /// True if `entity` matches the query.
+    /// True if `entity` matches the query (linear, as [`get`](Self::get)).
     pub fn contains(&self, entity: Entity) -> bool {
         self.find(entity).is_some()
     }

@@ -10,6 +10,43 @@ use core::ops::{Deref, DerefMut};
 /// A value a system reads with [`Res`] (or writes with [`ResMut`], for the
 /// mod's own resources). Derive it for your types: `#[derive(Resource)]`,
 /// and add it with [`App::init_resource`](crate::App::init_resource).
+///
+/// A mod's resources live in its own memory (any Rust type: strings,
+/// vectors, maps), one value per type, shared by the mod's systems and
+/// seen by no other mod. The host provides [`Time`] and [`Keyboard`].
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// #[derive(Resource, Default)]
+/// struct Score {
+///     points: u32,
+///     log: Vec<String>,
+/// }
+///
+/// fn add_points(mut score: ResMut<Score>) {
+///     score.points += 10;
+///     let line = format!("{} points", score.points);
+///     score.log.push(line);
+/// }
+///
+/// fn show(score: Res<Score>, time: Res<Time>) {
+///     if time.frame() % 60 == 0 {
+///         info!("{} points", score.points);
+///     }
+/// }
+///
+/// fn build(app: &mut App) {
+///     app.init_resource::<Score>().add_systems(Update, (add_points, show).chain());
+/// }
+/// # fn main() {}
+/// ```
+///
+/// A system whose resource was never added panics when it runs, naming it.
+/// Resources added with [`init_resource`](crate::App::init_resource) start
+/// fresh in every new version of the mod (each hot reload; the swap to
+/// optimized code after a load keeps them); those added with
+/// [`init_saved_resource`](crate::App::init_saved_resource) carry over.
 pub trait Resource: 'static {
     #[doc(hidden)]
     fn fetch(frame: &FrameCtx) -> *mut Self;
@@ -29,9 +66,12 @@ pub fn fetch_mod_resource<T: 'static>() -> *mut T {
 #[doc(hidden)]
 pub trait ModResource: Resource {}
 
-/// Shared access to a resource.
+/// Shared access to a resource, as a system parameter: `time: Res<Time>`.
+/// Derefs to `T`.
 pub struct Res<'s, T: Resource>(&'s T);
-/// Exclusive access to one of the mod's own resources.
+/// Exclusive access to one of the mod's own resources, as a system
+/// parameter: `mut score: ResMut<Score>`. Derefs (mutably) to `T`. The
+/// host's resources, [`Time`] and [`Keyboard`], are read-only.
 pub struct ResMut<'s, T: ModResource>(&'s mut T);
 
 impl<T: Resource> Deref for Res<'_, T> {
@@ -81,6 +121,16 @@ unsafe impl<T: ModResource> SystemParam for ResMut<'_, T> {
 
 /// Frame time, from the host. In `FixedUpdate` systems, `delta_secs` is the
 /// fixed step.
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// fn integrate(time: Res<Time>, mut q: Query<(&mut Transform2d, &Velocity)>) {
+///     let dt = time.delta_secs();
+///     q.for_each_mut(|(t, v)| t.translation += v.0 * dt);
+/// }
+/// # fn main() {}
+/// ```
 #[repr(transparent)]
 pub struct Time(FrameHeader);
 
@@ -93,7 +143,8 @@ impl Time {
     pub fn elapsed_secs(&self) -> f64 {
         self.0.elapsed_secs
     }
-    /// Frames since the game started.
+    /// Frames since the game started (counted from the frame the mods
+    /// started).
     pub fn frame(&self) -> u64 {
         self.0.frame
     }
@@ -112,6 +163,29 @@ impl Resource for Time {
 
 /// The keyboard, from the host: Bevy's `ButtonInput<KeyCode>` for the keys
 /// of [`KeyCode`].
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// struct Ship;
+///
+/// fn steer(keys: Res<Keyboard>, time: Res<Time>, mut ships: Query<&mut Transform2d, With<Ship>>) {
+///     let mut turn = 0.0;
+///     if keys.any_pressed([KeyCode::ArrowLeft, KeyCode::A]) {
+///         turn += 1.0;
+///     }
+///     if keys.any_pressed([KeyCode::ArrowRight, KeyCode::D]) {
+///         turn -= 1.0;
+///     }
+///     ships.for_each_mut(|t| t.rotation += turn * 3.0 * time.delta_secs());
+///     if keys.just_pressed(KeyCode::Space) {
+///         info!("fire!");
+///     }
+/// }
+/// # fn main() {}
+/// ```
 #[repr(transparent)]
 pub struct Keyboard(FrameHeader);
 
@@ -147,10 +221,21 @@ impl Resource for Keyboard {
 
 /// A small, fast pseudo-random generator (SplitMix64), seeded from
 /// [`Time::seed`]: `let mut rng = Rng::new(time.seed());`.
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// let mut rng = Rng::new(42);
+/// let angle = rng.range(0.0, core::f32::consts::TAU);
+/// assert!((0.0..core::f32::consts::TAU).contains(&angle));
+/// // The same seed gives the same numbers.
+/// assert_eq!(Rng::new(7).next_u64(), Rng::new(7).next_u64());
+/// ```
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator starting from `seed`; the same seed gives the same numbers.
     pub fn new(seed: u64) -> Self {
         Rng(seed)
     }

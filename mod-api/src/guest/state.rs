@@ -12,10 +12,25 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The state document: what the old version hands the new one, as RON.
+/// A migration hook ([`App::on_migrate`](crate::App::on_migrate)) edits it
+/// before the saved resources are read from it.
+///
+/// ```
+/// use mod_api::SavedState;
+///
+/// let mut state = SavedState { name: "my-mod".into(), version: "1.0.0".into(), resources: Default::default() };
+/// state.set("my_mod::Lives", &3.0f32).unwrap();
+/// assert_eq!(state.get::<f32>("my_mod::Lives"), Some(Ok(3.0)));
+/// assert_eq!(state.get::<f32>("my_mod::Score"), None);
+/// assert!(state.get::<String>("my_mod::Lives").unwrap().is_err());
+/// assert_eq!(state.remove("my_mod::Lives").as_deref(), Some("3.0"));
+/// ```
 #[derive(Serialize, Deserialize, Debug)]
 pub struct SavedState {
-    /// The mod's name and version when the state was saved.
+    /// The mod's name (its manifest's `id`) when the state was saved.
     pub name: String,
+    /// The mod's version when the state was saved: what a migration hook
+    /// receives as `old_version`.
     pub version: String,
     /// Each saved resource by type name, as RON.
     pub resources: BTreeMap<String, Box<RawValue>>,
