@@ -154,3 +154,18 @@ fn a_new_version_that_would_break_a_dependent_is_not_swapped_in() {
     assert_eq!(entry(&app, "base.wasm").version, "1.0.0");
     assert_eq!(load_order(&app), ["base.wasm", "addon.wasm"]);
 }
+
+#[test]
+fn a_mod_file_added_while_the_game_runs_starts_and_one_that_cannot_run_says_why() {
+    let dir = mod_dir(&["mover"]);
+    let mut app = start(&headless_config(dir.path()));
+    replace(dir.path(), "counter.wasm", &mod_bytes("counter"));
+    replace(dir.path(), "tipper.wasm", &mod_bytes("tipper"));
+    let running = |app: &engine::bevy::prelude::App, file: &str| {
+        app.world().resource::<ModRegistry>().get(file).is_some_and(|m| m.status == ModStatus::Running)
+    };
+    until(&mut app, "the new counter runs", |app| running(app, "counter.wasm"));
+    until(&mut app, "tipper is listed", |app| app.world().resource::<ModRegistry>().get("tipper.wasm").is_some());
+    assert_failed(&app, "tipper.wasm", &["tipper.wasm", "needs mod bank ^0.1", "install bank ^0.1"]);
+    assert_eq!(load_order(&app), ["mover.wasm", "counter.wasm"]);
+}

@@ -401,7 +401,14 @@ impl Plugin for ModdingPlugin {
             .add_systems(Startup, discover_mods)
             .add_systems(
                 PreUpdate,
-                (messages::update_messages, control_mods, watch_reloads, activate_mods, save::handle_save_requests)
+                (
+                    messages::update_messages,
+                    control_mods,
+                    discover_new_mods,
+                    watch_reloads,
+                    activate_mods,
+                    save::handle_save_requests,
+                )
                     .chain()
                     .in_set(ModSystems::Activate),
             )
@@ -481,40 +488,58 @@ fn discover_mods(
     mut failed: MessageWriter<ModFailed>,
 ) {
     registry.discovered = true;
-    let entries = match std::fs::read_dir(&dir.0) {
-        Ok(entries) => entries,
-        Err(e) => {
-            let error = format!("cannot read the mod folder {}: {e}", dir.0.display());
+    let files = match mod_files(&dir.0) {
+        Ok(files) => files,
+        Err(error) => {
             error!("{error}");
             failed.write(ModFailed { file: dir.0.display().to_string(), error });
             return;
         }
     };
+    info!("found {} mod(s) in {}: {}", files.len(), dir.0.display(), files.join(", "));
+    let candidates: Vec<Candidate> = files.iter().map(|file| candidate(&dir.0, file)).collect();
+    let resolution = resolve(&candidates, &api_version());
+    add_mods(&mut registry, &server, &mut failed, &candidates, resolution);
+}
+
+/// The `*.wasm` files of the mod folder, by name.
+fn mod_files(dir: &std::path::Path) -> Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the mod folder {}: {e}", dir.display()))?;
     let mut files: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
     files.sort();
-    info!("found {} mod(s) in {}: {}", files.len(), dir.0.display(), files.join(", "));
-    let candidates: Vec<Candidate> = files
-        .iter()
-        .map(|file| {
-            // A file that cannot be read, is not wasm or is built for another
-            // ABI is loaded under an implicit manifest: its loader names why.
-            let read = std::fs::read(dir.0.join(file)).ok().filter(|bytes| {
-                read_abi_version(file, bytes)
-                    .is_ok_and(|(major, minor)| major == mod_api::abi::ABI_MAJOR && minor <= mod_api::abi::ABI_MINOR)
-            });
-            let manifest = match read.map(|bytes| read_manifest(file, &bytes)) {
-                Some(Ok(Some(manifest))) => Ok(manifest),
-                Some(Err(e @ ModLoadError::Manifest { .. })) => Err(e.to_string()),
-                _ => Ok(implicit_manifest(file)),
-            };
-            Candidate { file: file.clone(), manifest }
-        })
-        .collect();
-    let resolution = resolve(&candidates, &api_version());
+    Ok(files)
+}
+
+/// The manifest of mod file `file`, read before anything is compiled.
+fn candidate(dir: &std::path::Path, file: &str) -> Candidate {
+    // A file that cannot be read, is not wasm or is built for another ABI is
+    // loaded under an implicit manifest: its loader names why.
+    let read = std::fs::read(dir.join(file)).ok().filter(|bytes| {
+        read_abi_version(file, bytes)
+            .is_ok_and(|(major, minor)| major == mod_api::abi::ABI_MAJOR && minor <= mod_api::abi::ABI_MINOR)
+    });
+    let manifest = match read.map(|bytes| read_manifest(file, &bytes)) {
+        Some(Ok(Some(manifest))) => Ok(manifest),
+        Some(Err(e @ ModLoadError::Manifest { .. })) => Err(e.to_string()),
+        _ => Ok(implicit_manifest(file)),
+    };
+    Candidate { file: file.to_string(), manifest }
+}
+
+/// Adds the `candidates` to the registry as `resolution` placed them: those
+/// that can run start loading, in load order; those left out are listed as
+/// failed, with the resolution's error.
+fn add_mods(
+    registry: &mut ModRegistry,
+    server: &AssetServer,
+    failed: &mut MessageWriter<ModFailed>,
+    candidates: &[Candidate],
+    resolution: Resolution,
+) {
     let manifest_of = |file: &str| candidates.iter().find(|c| c.file == file).and_then(|c| c.manifest.clone().ok());
     let entry = |file: &str, status: ModStatus, handle: Option<Handle<ModAsset>>| ModEntry {
         file: file.to_string(),
@@ -532,18 +557,55 @@ fn discover_mods(
         time_per_frame: Default::default(),
         time_this_frame: Default::default(),
     };
-    if !resolution.order.is_empty() {
-        info!("load order: {}", resolution.order.join(", "));
+    let is_candidate = |file: &str| candidates.iter().any(|c| c.file == file);
+    let order: Vec<&String> = resolution.order.iter().filter(|f| is_candidate(f)).collect();
+    if !order.is_empty() {
+        info!("load order: {}", order.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", "));
     }
-    for file in &resolution.order {
+    for file in order {
         let path = AssetPath::from(file.clone()).with_source(AssetSourceId::from(MOD_SOURCE));
         registry.mods.push(entry(file, ModStatus::Loading, Some(server.load::<ModAsset>(path))));
     }
-    for Refused { file, error } in resolution.refused {
+    for Refused { file, error } in resolution.refused.into_iter().filter(|r| is_candidate(&r.file)) {
         error!("mod {file} left out: {error}");
         failed.write(ModFailed { file: file.clone(), error: error.clone() });
         registry.mods.push(entry(&file, ModStatus::Failed(error), None));
     }
+}
+
+/// How often the mod folder is looked at for new files.
+const NEW_MOD_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Loads `*.wasm` files that appear in the mod folder while the game runs
+/// (say from `scripts/new-mod`): they are resolved against the mods there
+/// and, if they can run, start once compiled, after the mods already there.
+fn discover_new_mods(
+    dir: Res<ModsDir>,
+    server: Res<AssetServer>,
+    mut registry: ResMut<ModRegistry>,
+    mut failed: MessageWriter<ModFailed>,
+    mut last: Local<Option<std::time::Instant>>,
+) {
+    if !registry.started_once || last.is_some_and(|t| t.elapsed() < NEW_MOD_POLL) {
+        return;
+    }
+    *last = Some(std::time::Instant::now());
+    let Ok(files) = mod_files(&dir.0) else { return };
+    let fresh: Vec<Candidate> =
+        files.iter().filter(|f| !registry.mods.iter().any(|m| &m.file == *f)).map(|f| candidate(&dir.0, f)).collect();
+    if fresh.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = fresh.iter().map(|c| c.file.as_str()).collect();
+    info!("new mod file(s) in {}: {}", dir.0.display(), names.join(", "));
+    let present = registry.mods.iter().filter(|m| m.instance.is_some() || m.status == ModStatus::Loading);
+    let present = present.map(|m| Candidate {
+        file: m.file.clone(),
+        manifest: Ok(m.manifest.clone().unwrap_or_else(|| implicit_manifest(&m.file))),
+    });
+    let all: Vec<Candidate> = present.chain(fresh.iter().cloned()).collect();
+    let resolution = resolve(&all, &api_version());
+    add_mods(&mut registry, &server, &mut failed, &fresh, resolution);
 }
 
 /// Whether `asset` may replace the running version of `file`: its manifest
