@@ -169,3 +169,65 @@ fn a_mod_file_added_while_the_game_runs_starts_and_one_that_cannot_run_says_why(
     assert_failed(&app, "tipper.wasm", &["tipper.wasm", "needs mod bank ^0.1", "install bank ^0.1"]);
     assert_eq!(load_order(&app), ["mover.wasm", "counter.wasm"]);
 }
+
+/// A mod (ABI 1.3) with one `Update` system `{id}::tick` that sends one
+/// `order::Ran { id: byte }` message, with `after`/`before` names.
+fn ordered_mod(id: &str, byte: u8, after: &[&str], before: &[&str]) -> Vec<u8> {
+    let list = |names: &[&str]| names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(",");
+    let descriptor = format!(
+        r#"(name:"{id}",version:"1.0.0",components:[],messages:[(name:"order::Ran",size:4,align:4)],systems:[(name:"{id}::tick",schedule:Update,params:[MessageWriter(message:0)],after:[{}],before:[{}])])"#,
+        list(after),
+        list(before)
+    );
+    let manifest = format!(r#"(id: "{id}", name: "{id}", version: "1.0.0", api: "^1.0")"#);
+    let packed = ((descriptor.len() as u64) << 32) | 16;
+    let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    wat::parse_str(format!(
+        r#"(module (@custom "bevy_mod_abi" "\01\00\03\00")
+            (@custom "bevy_mod_manifest" "{manifest}")
+            (memory (export "memory") 2)
+            (data (i32.const 16) "{descriptor}")
+            (data (i32.const 4096) "\{byte:02x}\00\00\00")
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 65536)
+            (func (export "mod_init") (result i64) i64.const {packed})
+            (func (export "mod_run") (param $system i32) (param $frame i32) (result i32)
+                (i32.store (i32.add (local.get $frame) (i32.const 128)) (i32.const 4096))
+                (i32.store (i32.add (local.get $frame) (i32.const 132)) (i32.const 4))
+                (i32.const 0)))"#,
+        manifest = escape(&manifest),
+        descriptor = escape(&descriptor),
+    ))
+    .unwrap()
+}
+
+tests::mirror!(Message Ran = "order::Ran" { id: u32 });
+
+/// The ids in the `order::Ran` messages of one frame in which `mods` mods
+/// ran: the order their systems ran in.
+fn ran_order(app: &mut engine::bevy::prelude::App, mods: usize) -> Vec<u32> {
+    app.update();
+    let mut cursor = 0;
+    let all = app.world_mut().resource_mut::<engine::runtime::ModMessages>().read::<Ran>(&mut cursor);
+    all[all.len() - mods..].iter().map(|r| r.id).collect()
+}
+
+#[test]
+fn a_system_can_run_after_or_before_another_mods_system_by_name() {
+    // Load order is a, b, c (by id). a's tick asks to run after c's; b's
+    // names a system no mod has (ignored).
+    let (_dir, mut app) = game(&[
+        ("a.wasm", ordered_mod("a", 1, &["c::tick"], &[])),
+        ("b.wasm", ordered_mod("b", 2, &[], &["nobody::tick"])),
+        ("c.wasm", ordered_mod("c", 3, &[], &[])),
+    ]);
+    assert_eq!(load_order(&app), ["a.wasm", "b.wasm", "c.wasm"]);
+    assert_eq!(ran_order(&mut app, 3), [2, 3, 1]);
+}
+
+#[test]
+fn contradicting_orders_across_mods_fall_back_to_load_order() {
+    let (_dir, mut app) =
+        game(&[("a.wasm", ordered_mod("a", 1, &["b::tick"], &[])), ("b.wasm", ordered_mod("b", 2, &["a::tick"], &[]))]);
+    assert_eq!(ran_order(&mut app, 2), [1, 2]);
+    assert_eq!(load_order(&app), ["a.wasm", "b.wasm"], "both still run");
+}

@@ -58,6 +58,10 @@ impl Default for ModLimits {
     }
 }
 
+/// An order naming another mod's system: `(system index, the other
+/// system's name, whether this one runs after it)`.
+pub type ForeignOrder = (usize, String, bool);
+
 /// Most `log` lines one call into a mod may write; the rest are dropped.
 pub const MAX_LOG_LINES_PER_CALL: u32 = 100;
 
@@ -217,6 +221,8 @@ pub struct ModInstance {
     systems: Vec<SystemPlan>,
     /// System indices per schedule, in an order that respects before/after.
     order: HashMap<ScheduleLabel, Vec<usize>>,
+    /// Per schedule: constraints naming other mods' systems.
+    foreign: HashMap<ScheduleLabel, Vec<ForeignOrder>>,
     /// Per-query batch layouts of the current run (reused).
     batches: Vec<Vec<BatchLayout>>,
     /// Scratch for aligned component values while applying commands.
@@ -329,6 +335,7 @@ impl ModInstance {
             components: Vec::new(),
             systems: Vec::new(),
             order: HashMap::new(),
+            foreign: HashMap::new(),
             batches: Vec::new(),
             scratch: Vec::new(),
             sent_in_frame: (0, 0),
@@ -603,7 +610,9 @@ impl ModInstance {
             self.systems.push(SystemPlan { name: s.name.clone(), schedule: s.schedule, index: index as i32, params });
         }
         for schedule in [ScheduleLabel::Startup, ScheduleLabel::Update, ScheduleLabel::FixedUpdate] {
-            self.order.insert(schedule, order_systems(d, schedule)?);
+            let (order, foreign) = order_systems(d, schedule)?;
+            self.order.insert(schedule, order);
+            self.foreign.insert(schedule, foreign);
         }
         Ok(())
     }
@@ -656,30 +665,62 @@ impl ModInstance {
         world: &mut World,
         header: &FrameHeader,
     ) -> Result<(), ModError> {
-        let order = self.order.get(&schedule).cloned().unwrap_or_default();
-        let started = std::time::Instant::now();
-        let (call, budget) = (self.limits.call_deadline_ms, self.limits.schedule_budget_ms);
-        for (n, i) in order.into_iter().enumerate() {
-            // Each call gets its own deadline, or what is left of the
-            // schedule run's budget if that is less.
-            let spent = started.elapsed().as_millis() as u64;
-            if spent >= budget {
-                return Err(ModError::System {
-                    module: self.label().to_string(),
-                    system: self.systems[i].name.clone(),
-                    cause: format!(
-                        "not run: the mod's {schedule:?} systems used their shared budget of {budget} ms \
-                         (schedule_budget_ms)"
-                    ),
-                });
-            }
-            let left = budget - spent;
-            self.next_deadline = if left < call { Deadline::Schedule(left) } else { Deadline::Call(call) };
-            let mut h = *header;
-            h.seed = header.seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            self.run_system(i, world, &h)?;
+        let mut spent = std::time::Duration::ZERO;
+        for n in 0..self.schedule_order(schedule).len() {
+            self.run_nth(schedule, n, world, header, &mut spent)?;
         }
         Ok(())
+    }
+
+    /// The indices of this mod's systems of `schedule`, in the order its
+    /// own `after`/`before` give.
+    pub fn schedule_order(&self, schedule: ScheduleLabel) -> &[usize] {
+        self.order.get(&schedule).map_or(&[], |o| o.as_slice())
+    }
+
+    /// The name of system `i`.
+    pub fn system_name(&self, i: usize) -> &str {
+        &self.systems[i].name
+    }
+
+    /// Constraints of `schedule`'s systems that name other mods' systems:
+    /// `(system index, other system's name, this one runs after it)`.
+    pub fn foreign_constraints(&self, schedule: ScheduleLabel) -> &[ForeignOrder] {
+        self.foreign.get(&schedule).map_or(&[], |f| f.as_slice())
+    }
+
+    /// Runs the `n`th system of `schedule` (in [`schedule_order`](Self::schedule_order)).
+    /// `spent` is this mod's time in this schedule run so far: each call gets
+    /// its own deadline, or what is left of the run's budget if that is less.
+    pub fn run_nth(
+        &mut self,
+        schedule: ScheduleLabel,
+        n: usize,
+        world: &mut World,
+        header: &FrameHeader,
+        spent: &mut std::time::Duration,
+    ) -> Result<(), ModError> {
+        let i = self.schedule_order(schedule)[n];
+        let (call, budget) = (self.limits.call_deadline_ms, self.limits.schedule_budget_ms);
+        let used = spent.as_millis() as u64;
+        if used >= budget {
+            return Err(ModError::System {
+                module: self.label().to_string(),
+                system: self.systems[i].name.clone(),
+                cause: format!(
+                    "not run: the mod's {schedule:?} systems used their shared budget of {budget} ms \
+                     (schedule_budget_ms)"
+                ),
+            });
+        }
+        let left = budget - used;
+        self.next_deadline = if left < call { Deadline::Schedule(left) } else { Deadline::Call(call) };
+        let mut h = *header;
+        h.seed = header.seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let started = std::time::Instant::now();
+        let ran = self.run_system(i, world, &h);
+        *spent += started.elapsed();
+        ran
     }
 
     /// The systems this mod registered.
@@ -1108,7 +1149,18 @@ fn trap_error(
 
 /// Sorts the systems of one schedule so every `after`/`before` holds, keeping
 /// registration order otherwise.
-fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<Vec<usize>, String> {
+/// Constraints naming a system of another mod (a name whose crate part, the
+/// text before the first `::`, is none of this mod's) are not errors: they
+/// are returned, as `(system, other, runs after it)`, for the runtime to
+/// order across mods.
+fn order_systems(
+    d: &ModDescriptor,
+    schedule: ScheduleLabel,
+) -> Result<(Vec<usize>, Vec<ForeignOrder>), String> {
+    let crate_of = |name: &str| name.split("::").next().unwrap_or(name).to_string();
+    let own: std::collections::HashSet<String> = d.systems.iter().map(|s| crate_of(&s.name)).collect();
+    let foreign_name = |name: &str| name.contains("::") && !own.contains(&crate_of(name));
+    let mut foreign = Vec::new();
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let members: Vec<usize> = (0..d.systems.len()).filter(|&i| d.systems[i].schedule == schedule).collect();
@@ -1124,6 +1176,10 @@ fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<Vec<usize
     for &i in &members {
         let s = &d.systems[i];
         for a in &s.after {
+            if !index_of.contains_key(a.as_str()) && foreign_name(a) {
+                foreign.push((i, a.clone(), true));
+                continue;
+            }
             let j = *index_of.get(a.as_str()).ok_or_else(|| {
                 format!("system {} runs after {a}, which is not a {schedule:?} system of this mod", s.name)
             })?;
@@ -1131,6 +1187,10 @@ fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<Vec<usize
             *waiting_on.get_mut(&i).expect("a member") += 1;
         }
         for b in &s.before {
+            if !index_of.contains_key(b.as_str()) && foreign_name(b) {
+                foreign.push((i, b.clone(), false));
+                continue;
+            }
             let j = *index_of.get(b.as_str()).ok_or_else(|| {
                 format!("system {} runs before {b}, which is not a {schedule:?} system of this mod", s.name)
             })?;
@@ -1156,7 +1216,7 @@ fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<Vec<usize
             members.iter().filter(|&&i| waiting_on[&i] > 0).map(|&i| d.systems[i].name.as_str()).collect();
         return Err(format!("systems order themselves in a cycle: {}", names.join(", ")));
     }
-    Ok(done)
+    Ok((done, foreign))
 }
 
 struct Cursor<'a> {
@@ -1291,7 +1351,7 @@ mod tests {
     }
 
     fn names(d: &ModDescriptor) -> Result<Vec<String>, String> {
-        order_systems(d, ScheduleLabel::Update).map(|o| o.into_iter().map(|i| d.systems[i].name.clone()).collect())
+        order_systems(d, ScheduleLabel::Update).map(|(o, _)| o.into_iter().map(|i| d.systems[i].name.clone()).collect())
     }
 
     #[test]

@@ -41,6 +41,7 @@ use bevy::tasks::{AsyncComputeTaskPool, Task};
 use mod_api::abi::{FrameHeader, ScheduleLabel};
 use mod_api::manifest::Manifest;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -1009,23 +1010,98 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
     }
     let header = next_header(world, schedule);
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
-        for (n, entry) in registry.mods.iter_mut().enumerate() {
-            // A mod waiting for a new version keeps its instance, not its turn.
+        let order = system_order(&registry, schedule);
+        let mut spent = vec![std::time::Duration::ZERO; registry.mods.len()];
+        for (k, n) in order {
+            let entry = &mut registry.mods[k];
+            // A mod waiting for a new version keeps its instance, not its turn;
+            // a mod that failed earlier in this run runs no more systems.
             if entry.status != ModStatus::Running {
                 continue;
             }
             let Some(instance) = entry.instance.as_mut() else { continue };
             let _span = info_span!("mod", name = %entry.name).entered();
             let mut h = header;
-            h.seed = splitmix(header.seed ^ n as u64);
-            let started = std::time::Instant::now();
-            let ran = instance.run_schedule(schedule, world, &h);
-            entry.time_this_frame += started.elapsed();
+            h.seed = splitmix(header.seed ^ k as u64);
+            let before = spent[k];
+            let ran = instance.run_nth(schedule, n, world, &h, &mut spent[k]);
+            entry.time_this_frame += spent[k] - before;
             if let Err(e) = ran {
                 fail(world, entry, e.to_string());
             }
         }
     });
+}
+
+/// The order in which the running mods' systems of `schedule` run, as
+/// `(mod index, position in the mod's own order)`: mods in load order, each
+/// mod's systems in its own order, except where a system asks to run after
+/// or before another mod's system by name (`.after_system("rocks::split")`);
+/// such a constraint naming a system that is not running is ignored. If the
+/// constraints contradict each other, the load order wins and a warning says
+/// which mods asked for the impossible.
+fn system_order(registry: &ModRegistry, schedule: ScheduleLabel) -> Vec<(usize, usize)> {
+    let running = |m: &ModEntry| m.status == ModStatus::Running && m.instance.is_some();
+    let mut nodes: Vec<(usize, usize)> = Vec::new();
+    for (k, m) in registry.mods.iter().enumerate().filter(|(_, m)| running(m)) {
+        let instance = m.instance.as_ref().expect("running");
+        nodes.extend((0..instance.schedule_order(schedule).len()).map(|n| (k, n)));
+    }
+    let constrained = registry
+        .mods
+        .iter()
+        .filter(|m| running(m))
+        .any(|m| !m.instance.as_ref().expect("running").foreign_constraints(schedule).is_empty());
+    if !constrained {
+        return nodes;
+    }
+    // Kahn's algorithm over: each mod's own order (a chain), and the named
+    // constraints; among ready systems the earliest in load order first.
+    let position: HashMap<(usize, usize), usize> = nodes.iter().enumerate().map(|(p, &node)| (node, p)).collect();
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    for (p, &(k, n)) in nodes.iter().enumerate() {
+        let instance = registry.mods[k].instance.as_ref().expect("running");
+        by_name.entry(instance.system_name(instance.schedule_order(schedule)[n])).or_insert(p);
+    }
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut waiting = vec![0usize; nodes.len()];
+    let mut edge = |from: usize, to: usize| {
+        next[from].push(to);
+        waiting[to] += 1;
+    };
+    for (p, &(k, n)) in nodes.iter().enumerate() {
+        if n > 0 {
+            edge(position[&(k, n - 1)], p);
+        }
+        let instance = registry.mods[k].instance.as_ref().expect("running");
+        let i = instance.schedule_order(schedule)[n];
+        for (system, other, after) in instance.foreign_constraints(schedule) {
+            let Some(&q) = by_name.get(other.as_str()).filter(|_| *system == i) else { continue };
+            if *after { edge(q, p) } else { edge(p, q) }
+        }
+    }
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> =
+        (0..nodes.len()).filter(|&p| waiting[p] == 0).map(std::cmp::Reverse).collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(std::cmp::Reverse(p)) = ready.pop() {
+        order.push(nodes[p]);
+        for &q in &next[p] {
+            waiting[q] -= 1;
+            if waiting[q] == 0 {
+                ready.push(std::cmp::Reverse(q));
+            }
+        }
+    }
+    if order.len() < nodes.len() {
+        let stuck: std::collections::BTreeSet<&str> =
+            (0..nodes.len()).filter(|&p| waiting[p] > 0).map(|p| registry.mods[nodes[p].0].file.as_str()).collect();
+        warn_once!(
+            "the {schedule:?} systems of {} order themselves in a cycle across mods: they run in load order",
+            stuck.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        return nodes;
+    }
+    order
 }
 
 fn splitmix(x: u64) -> u64 {

@@ -160,7 +160,9 @@ pub struct IsSystem;
 pub struct IsTuple;
 
 /// Systems and tuples of systems, with ordering: `.after(x)`, `.before(x)`,
-/// `.chain()`. Ordering is between systems of the same mod and schedule.
+/// `.chain()` between systems of the same mod and schedule, and
+/// `.after_system(name)`, `.before_system(name)` against another mod's
+/// systems.
 ///
 /// ```
 /// use mod_api::prelude::*;
@@ -193,6 +195,34 @@ pub trait IntoSystemConfigs<Marker>: Sized {
         let name = other.system_name().to_string();
         let mut c = self.into_configs();
         c.0.iter_mut().for_each(|s| s.before.push(name.clone()));
+        c
+    }
+    /// Runs these systems after the system named `name` of another mod
+    /// (its Rust path, as that mod's descriptor lists it, e.g.
+    /// `"rocks::split"`), when that mod runs. Mods otherwise run one after
+    /// another in load order (`mod-api/ABI.md`, "Manifest").
+    ///
+    /// ```
+    /// use mod_api::prelude::*;
+    ///
+    /// fn score() {}
+    ///
+    /// fn build(app: &mut App) {
+    ///     // Score after the rocks mod has split this frame's rocks.
+    ///     app.add_systems(Update, score.after_system("rocks::split"));
+    /// }
+    /// # fn main() {}
+    /// ```
+    fn after_system(self, name: &str) -> SystemConfigs {
+        let mut c = self.into_configs();
+        c.0.iter_mut().for_each(|s| s.after.push(name.to_string()));
+        c
+    }
+    /// Runs these systems before the system named `name` of another mod
+    /// (see [`after_system`](Self::after_system)).
+    fn before_system(self, name: &str) -> SystemConfigs {
+        let mut c = self.into_configs();
+        c.0.iter_mut().for_each(|s| s.before.push(name.to_string()));
         c
     }
     /// Runs these systems one after another, in the order given.
