@@ -250,7 +250,7 @@ fn a_mod_run_that_never_returns_is_stopped_at_its_deadline() {
 fn a_mod_init_that_never_returns_fails_to_start_at_its_deadline() {
     let wasm = Wat::new(&descriptor("sleeper", ""), "(i32.const 0)").init("(loop $l (br $l)) (i64.const 0)").build();
     let (_dir, mut app) = game(&[("sleeper.wasm", wasm)]);
-    fails(&mut app, "sleeper.wasm", &["sleeper.wasm", "mod_init", "deadline of 10 ms"]);
+    fails(&mut app, "sleeper.wasm", &["sleeper.wasm", "mod_init", "deadline of 1000 ms", "init_deadline_ms"]);
     game_goes_on(&mut app);
 }
 

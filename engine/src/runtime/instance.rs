@@ -26,8 +26,15 @@ use wasmtime::{Caller, Instance, Linker, Memory, Store, StoreLimits, StoreLimits
 /// Limits applied to every mod instance.
 #[derive(Clone, Debug)]
 pub struct ModLimits {
-    /// Wall-clock budget of one call into a mod, in epoch ticks (milliseconds).
+    /// Wall-clock budget of one call into a mod's systems (and its
+    /// allocator), in epoch ticks (milliseconds).
     pub call_deadline_ms: u64,
+    /// Wall-clock budget of the calls outside the frame loop: instantiation
+    /// with `mod_init`, and the state hand-over of a reload (`mod_save_state`,
+    /// `mod_restore_state`). They run once per load and parse or write RON,
+    /// so a loaded machine may need more than a frame's share; an endless
+    /// loop is still stopped.
+    pub init_deadline_ms: u64,
     /// Wall-clock budget of all of one mod's systems in one schedule run
     /// (`Update`, or one `FixedUpdate` step), in milliseconds.
     pub schedule_budget_ms: u64,
@@ -48,6 +55,7 @@ impl Default for ModLimits {
     fn default() -> Self {
         ModLimits {
             call_deadline_ms: 10,
+            init_deadline_ms: 1000,
             schedule_budget_ms: 20,
             max_memory_bytes: 256 << 20,
             max_spawns_per_run: 10_000,
@@ -84,6 +92,9 @@ pub struct HostState {
 pub(crate) enum Deadline {
     /// The call's own deadline ([`ModLimits::call_deadline_ms`]), in ms.
     Call(u64),
+    /// The deadline of a call outside the frame loop
+    /// ([`ModLimits::init_deadline_ms`]), in ms.
+    Init(u64),
     /// What is left of the schedule run's budget
     /// ([`ModLimits::schedule_budget_ms`]), in ms.
     Schedule(u64),
@@ -92,7 +103,7 @@ pub(crate) enum Deadline {
 impl Deadline {
     fn ms(self) -> u64 {
         match self {
-            Deadline::Call(ms) | Deadline::Schedule(ms) => ms.max(1),
+            Deadline::Call(ms) | Deadline::Init(ms) | Deadline::Schedule(ms) => ms.max(1),
         }
     }
 }
@@ -256,7 +267,7 @@ impl ModInstance {
             module: file.to_string(),
             panic: None,
             logs: 0,
-            deadline: Deadline::Call(limits.call_deadline_ms),
+            deadline: Deadline::Init(limits.init_deadline_ms),
             // NOTE: a failed `memory.grow` traps rather than returning -1, so a
             // mod that outgrows its limit stops with an error naming it, even
             // one that ignores the failure.
@@ -271,7 +282,7 @@ impl ModInstance {
         };
         let mut store = Store::new(module.engine(), state);
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(limits.call_deadline_ms);
+        store.set_epoch_deadline(limits.init_deadline_ms);
         let instantiate_err = |cause: String| ModError::Instantiate { module: file.to_string(), cause };
         let instance: Instance = runtime.linker_for(module).instantiate(&mut store, module).map_err(|e| {
             let cause = format!("{e:#}");
@@ -381,7 +392,7 @@ impl ModInstance {
     /// mod keeps none.
     pub fn save_state(&mut self) -> Result<Option<String>, ModError> {
         let Some(save) = self.save.clone() else { return Ok(None) };
-        arm(&mut self.store, Deadline::Call(self.limits.call_deadline_ms));
+        arm(&mut self.store, Deadline::Init(self.limits.init_deadline_ms));
         let packed = save.call(&mut self.store, ()).map_err(|e| {
             trap_error(&mut self.store, abi::exports::SAVE_STATE, abi::exports::SAVE_STATE, e, &self.limits)
         })?;
@@ -396,7 +407,7 @@ impl ModInstance {
         self.ensure_buffer(state.len(), during)?;
         let at = self.buffer_ptr as usize;
         self.memory.data_mut(&mut self.store)[at..at + state.len()].copy_from_slice(state.as_bytes());
-        arm(&mut self.store, Deadline::Call(self.limits.call_deadline_ms));
+        arm(&mut self.store, Deadline::Init(self.limits.init_deadline_ms));
         let packed = restore
             .call(&mut self.store, (at as i32, state.len() as i32))
             .map_err(|e| trap_error(&mut self.store, during, during, e, &self.limits))?;
@@ -1120,6 +1131,7 @@ fn trap_error(
     } else if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
         match store.data().deadline {
             Deadline::Call(ms) => format!("ran past its deadline of {ms} ms and was stopped (call_deadline_ms)"),
+            Deadline::Init(ms) => format!("ran past its deadline of {ms} ms and was stopped (init_deadline_ms)"),
             Deadline::Schedule(_) => format!(
                 "its systems ran past their shared budget of {} ms in one schedule run and were stopped \
                  (schedule_budget_ms)",
@@ -1153,10 +1165,7 @@ fn trap_error(
 /// text before the first `::`, is none of this mod's) are not errors: they
 /// are returned, as `(system, other, runs after it)`, for the runtime to
 /// order across mods.
-fn order_systems(
-    d: &ModDescriptor,
-    schedule: ScheduleLabel,
-) -> Result<(Vec<usize>, Vec<ForeignOrder>), String> {
+fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<(Vec<usize>, Vec<ForeignOrder>), String> {
     let crate_of = |name: &str| name.split("::").next().unwrap_or(name).to_string();
     let own: std::collections::HashSet<String> = d.systems.iter().map(|s| crate_of(&s.name)).collect();
     let foreign_name = |name: &str| name.contains("::") && !own.contains(&crate_of(name));
