@@ -75,11 +75,17 @@ pub fn read_manifest(file: &str, bytes: &[u8]) -> Result<Option<Manifest>, ModLo
     Ok(None)
 }
 
+/// Whether this host runs mods built for ABI `major.minor`: the same major,
+/// a minor up to its own.
+pub(crate) fn abi_supported(major: u16, minor: u16) -> bool {
+    major == ABI_MAJOR && minor <= ABI_MINOR
+}
+
 /// Checks bytes against the ABI and compiles them with `engine`.
 pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<ModAsset, ModLoadError> {
     let (major, minor) = read_abi_version(file, bytes)?;
     let manifest = read_manifest(file, bytes)?;
-    if major != ABI_MAJOR || minor > ABI_MINOR {
+    if !abi_supported(major, minor) {
         return Err(ModLoadError::AbiMismatch {
             file: file.to_string(),
             mod_major: major,

@@ -286,7 +286,7 @@ impl ModInstance {
         let instantiate_err = |cause: String| ModError::Instantiate { module: file.to_string(), cause };
         let instance: Instance = runtime.linker_for(module).instantiate(&mut store, module).map_err(|e| {
             let cause = format!("{e:#}");
-            instantiate_err(if cause.contains("forcing trap when growing memory") {
+            instantiate_err(if hit_memory_limit(&cause) {
                 format!(
                     "its initial memory is larger than the limit of {} bytes (max_memory_bytes)",
                     limits.max_memory_bytes
@@ -1115,6 +1115,12 @@ fn arm(store: &mut Store<HostState>, deadline: Deadline) {
     state.deadline = deadline;
 }
 
+/// Whether wasmtime's error text says a memory grew past the store's limit
+/// (`StoreLimits::trap_on_grow_failure`).
+fn hit_memory_limit(error: &str) -> bool {
+    error.contains("forcing trap when growing memory")
+}
+
 /// Turns a failed call into a [`ModError`] naming the mod, the function and
 /// the cause: the panic message the SDK reported, the deadline, or the trap.
 fn trap_error(
@@ -1138,7 +1144,7 @@ fn trap_error(
                 limits.schedule_budget_ms
             ),
         }
-    } else if format!("{e:#}").contains("forcing trap when growing memory") {
+    } else if hit_memory_limit(&format!("{e:#}")) {
         format!("grew its memory past the limit of {} bytes (max_memory_bytes)", limits.max_memory_bytes)
     } else {
         // The trap first, then the innermost functions of wasmtime's

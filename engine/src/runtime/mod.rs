@@ -161,6 +161,23 @@ impl ModEntry {
         self.instance.as_ref()
     }
 
+    /// This mod as resolution sees it: its running version's manifest, or
+    /// the implicit one of a file without.
+    fn candidate(&self) -> Candidate {
+        let manifest = self.manifest.clone().unwrap_or_else(|| implicit_manifest(&self.file));
+        Candidate { file: self.file.clone(), manifest: Ok(manifest) }
+    }
+
+    /// Makes `instance`, made from `asset`, the running version: its manifest
+    /// becomes the mod's, and its optimized code starts compiling.
+    fn run_version(&mut self, instance: ModInstance, runtime: &WasmRuntime, asset: &ModAsset) {
+        self.instance = Some(instance);
+        if asset.manifest.is_some() {
+            self.manifest = asset.manifest.clone();
+        }
+        self.start_tier_up(runtime, asset);
+    }
+
     /// Starts compiling `asset`'s optimized code in the background, if it is
     /// baseline code; replaces (and so cancels) any earlier such compile.
     fn start_tier_up(&mut self, runtime: &WasmRuntime, asset: &ModAsset) {
@@ -326,8 +343,8 @@ impl WasmRuntime {
 
     /// The linker for `module`, by the engine that compiled it.
     pub fn linker_for(&self, module: &wasmtime::Module) -> &wasmtime::Linker<HostState> {
-        match &self.baseline {
-            Some((engine, linker)) if wasmtime::Engine::same(module.engine(), engine) => linker,
+        match (self.tier_of(module), &self.baseline) {
+            (Tier::Baseline, Some((_, linker))) => linker,
             _ => &self.linker,
         }
     }
@@ -519,10 +536,9 @@ fn mod_files(dir: &std::path::Path) -> Result<Vec<String>, String> {
 fn candidate(dir: &std::path::Path, file: &str) -> Candidate {
     // A file that cannot be read, is not wasm or is built for another ABI is
     // loaded under an implicit manifest: its loader names why.
-    let read = std::fs::read(dir.join(file)).ok().filter(|bytes| {
-        read_abi_version(file, bytes)
-            .is_ok_and(|(major, minor)| major == mod_api::abi::ABI_MAJOR && minor <= mod_api::abi::ABI_MINOR)
-    });
+    let read = std::fs::read(dir.join(file))
+        .ok()
+        .filter(|bytes| read_abi_version(file, bytes).is_ok_and(|(major, minor)| asset::abi_supported(major, minor)));
     let manifest = match read.map(|bytes| read_manifest(file, &bytes)) {
         Some(Ok(Some(manifest))) => Ok(manifest),
         Some(Err(e @ ModLoadError::Manifest { .. })) => Err(e.to_string()),
@@ -600,10 +616,7 @@ fn discover_new_mods(
     let names: Vec<&str> = fresh.iter().map(|c| c.file.as_str()).collect();
     info!("new mod file(s) in {}: {}", dir.0.display(), names.join(", "));
     let present = registry.mods.iter().filter(|m| m.instance.is_some() || m.status == ModStatus::Loading);
-    let present = present.map(|m| Candidate {
-        file: m.file.clone(),
-        manifest: Ok(m.manifest.clone().unwrap_or_else(|| implicit_manifest(&m.file))),
-    });
+    let present = present.map(ModEntry::candidate);
     let all: Vec<Candidate> = present.chain(fresh.iter().cloned()).collect();
     let resolution = resolve(&all, &api_version());
     add_mods(&mut registry, &server, &mut failed, &fresh, resolution);
@@ -614,16 +627,19 @@ fn discover_new_mods(
 /// left out by it.
 fn check_new_manifest(registry: &ModRegistry, file: &str, asset: &ModAsset) -> Result<(), String> {
     let Some(new) = &asset.manifest else { return Ok(()) };
-    let candidates: Vec<Candidate> = registry
-        .mods
-        .iter()
-        .filter(|m| m.file == file || m.instance.is_some())
-        .map(|m| {
-            let manifest =
-                if m.file == file { new.clone() } else { m.manifest.clone().unwrap_or(implicit_manifest(&m.file)) };
-            Candidate { file: m.file.clone(), manifest: Ok(manifest) }
-        })
-        .collect();
+    let candidates: Vec<Candidate> =
+        registry
+            .mods
+            .iter()
+            .filter(|m| m.file == file || m.instance.is_some())
+            .map(|m| {
+                if m.file == file {
+                    Candidate { file: m.file.clone(), manifest: Ok(new.clone()) }
+                } else {
+                    m.candidate()
+                }
+            })
+            .collect();
     let refused = resolve(&candidates, &api_version()).refused;
     if refused.is_empty() {
         return Ok(());
@@ -769,11 +785,7 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
             }
         });
         // The old instance is dropped only now, after the new one is ready.
-        entry.instance = Some(instance);
-        if asset.manifest.is_some() {
-            entry.manifest = asset.manifest.clone();
-        }
-        entry.start_tier_up(runtime, &asset);
+        entry.run_version(instance, runtime, &asset);
         entry.reloads += 1;
         // A new version of a disabled mod stays disabled until enabled.
         if entry.status != ModStatus::Disabled {
@@ -874,8 +886,7 @@ fn activate_mods(world: &mut World) {
                             entry.started = true;
                             info!("mod {} {} started from {}", entry.name, entry.version, entry.file);
                             world.write_message(ModStarted { file: entry.file.clone(), name: entry.name.clone() });
-                            entry.instance = Some(instance);
-                            entry.start_tier_up(&runtime, &asset);
+                            entry.run_version(instance, &runtime, &asset);
                         }
                         Err(e) => fail(world, entry, e.to_string()),
                     }
