@@ -231,11 +231,17 @@ pub struct ModInstance {
     components: Vec<NamedComponent>,
     systems: Vec<SystemPlan>,
     /// System indices per schedule, in an order that respects before/after.
-    order: HashMap<ScheduleLabel, Vec<usize>>,
+    /// Per schedule (`schedule as usize`): a plain index, as it is read
+    /// on every system call.
+    order: [Vec<usize>; 3],
     /// Per schedule: constraints naming other mods' systems.
     foreign: HashMap<ScheduleLabel, Vec<ForeignOrder>>,
     /// Per-query batch layouts of the current run (reused).
     batches: Vec<Vec<BatchLayout>>,
+    /// The parameter slots of the current run (reused).
+    slots: Vec<abi::ParamSlot>,
+    /// The runtime's epoch tick count (milliseconds), for the schedule budget.
+    ticks: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Scratch for aligned component values while applying commands.
     scratch: Vec<u128>,
     /// Message bytes sent in frame `.0`, against `max_message_bytes_per_frame`.
@@ -345,9 +351,11 @@ impl ModInstance {
             descriptor: descriptor.clone(),
             components: Vec::new(),
             systems: Vec::new(),
-            order: HashMap::new(),
+            order: Default::default(),
             foreign: HashMap::new(),
             batches: Vec::new(),
+            slots: Vec::new(),
+            ticks: runtime.ticks.clone(),
             scratch: Vec::new(),
             sent_in_frame: (0, 0),
             next_deadline: Deadline::Call(limits.call_deadline_ms),
@@ -622,7 +630,7 @@ impl ModInstance {
         }
         for schedule in [ScheduleLabel::Startup, ScheduleLabel::Update, ScheduleLabel::FixedUpdate] {
             let (order, foreign) = order_systems(d, schedule)?;
-            self.order.insert(schedule, order);
+            self.order[schedule as usize] = order;
             self.foreign.insert(schedule, foreign);
         }
         Ok(())
@@ -676,7 +684,7 @@ impl ModInstance {
         world: &mut World,
         header: &FrameHeader,
     ) -> Result<(), ModError> {
-        let mut spent = std::time::Duration::ZERO;
+        let mut spent = 0;
         for n in 0..self.schedule_order(schedule).len() {
             self.run_nth(schedule, n, world, header, &mut spent)?;
         }
@@ -686,7 +694,7 @@ impl ModInstance {
     /// The indices of this mod's systems of `schedule`, in the order its
     /// own `after`/`before` give.
     pub fn schedule_order(&self, schedule: ScheduleLabel) -> &[usize] {
-        self.order.get(&schedule).map_or(&[], |o| o.as_slice())
+        &self.order[schedule as usize]
     }
 
     /// The name of system `i`.
@@ -701,19 +709,25 @@ impl ModInstance {
     }
 
     /// Runs the `n`th system of `schedule` (in [`schedule_order`](Self::schedule_order)).
-    /// `spent` is this mod's time in this schedule run so far: each call gets
-    /// its own deadline, or what is left of the run's budget if that is less.
+    /// `spent_ms` is this mod's time in this schedule run so far, in epoch
+    /// ticks (milliseconds; start a run at 0): each call gets its own
+    /// deadline, or what is left of the run's budget if that is less.
+    ///
+    /// NOTE: the budget counts epoch ticks, not clock readings: a call costs
+    /// two atomic loads instead of two `clock_gettime`s (about 50 ns, more
+    /// than the rest of an empty system's call). A millisecond's resolution
+    /// is what the deadlines have anyway.
     pub fn run_nth(
         &mut self,
         schedule: ScheduleLabel,
         n: usize,
         world: &mut World,
         header: &FrameHeader,
-        spent: &mut std::time::Duration,
+        spent_ms: &mut u64,
     ) -> Result<(), ModError> {
         let i = self.schedule_order(schedule)[n];
         let (call, budget) = (self.limits.call_deadline_ms, self.limits.schedule_budget_ms);
-        let used = spent.as_millis() as u64;
+        let used = *spent_ms;
         if used >= budget {
             return Err(ModError::System {
                 module: self.label().to_string(),
@@ -726,11 +740,10 @@ impl ModInstance {
         }
         let left = budget - used;
         self.next_deadline = if left < call { Deadline::Schedule(left) } else { Deadline::Call(call) };
-        let mut h = *header;
-        h.seed = header.seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let started = std::time::Instant::now();
-        let ran = self.run_system(i, world, &h);
-        *spent += started.elapsed();
+        let seed = header.seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let started = self.ticks.load(std::sync::atomic::Ordering::Relaxed);
+        let ran = self.run_system(i, world, header, seed);
+        *spent_ms += self.ticks.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(started);
         ran
     }
 
@@ -739,7 +752,49 @@ impl ModInstance {
         self.systems.iter()
     }
 
-    fn run_system(&mut self, i: usize, world: &mut World, header: &FrameHeader) -> Result<(), ModError> {
+    /// Calls system `i` on the frame at `base`, under the armed deadline.
+    fn call_system(&mut self, i: usize, base: usize) -> Result<(), ModError> {
+        arm(&mut self.store, self.next_deadline);
+        let index = self.systems[i].index;
+        let status = self
+            .run
+            .call(&mut self.store, (index, base as i32))
+            .map_err(|e| trap_error(&mut self.store, &self.systems[i].name, abi::exports::RUN, e, &self.limits))?;
+        if status != abi::status::OK {
+            return Err(ModError::System {
+                module: self.label().to_string(),
+                system: self.systems[i].name.clone(),
+                cause: format!("mod_run returned status {status}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the frame header (with `seed` and the parameter count) at the
+    /// start of the frame buffer `frame`.
+    fn write_header(frame: &mut [u8], header: &FrameHeader, seed: u64, param_count: usize) {
+        let mut h = *header;
+        h.seed = seed;
+        h.param_count = param_count as u32;
+        // SAFETY: FrameHeader is repr(C) plain data of FRAME_HEADER_SIZE bytes.
+        frame[..FRAME_HEADER_SIZE].copy_from_slice(unsafe {
+            std::slice::from_raw_parts(&h as *const FrameHeader as *const u8, FRAME_HEADER_SIZE)
+        });
+    }
+
+    fn run_system(&mut self, i: usize, world: &mut World, header: &FrameHeader, seed: u64) -> Result<(), ModError> {
+        // A system without parameters has nothing to lay out, copy or check:
+        // the header, the call, the status. (`call_overhead` in BENCHMARKS.md.)
+        if self.systems[i].params.is_empty() {
+            if FRAME_HEADER_SIZE as u32 > self.buffer_cap {
+                let name = self.systems[i].name.clone();
+                self.ensure_buffer(FRAME_HEADER_SIZE, &name)?;
+            }
+            let base = self.buffer_ptr as usize;
+            let mem = self.memory.data_mut(&mut self.store);
+            Self::write_header(&mut mem[base..base + FRAME_HEADER_SIZE], header, seed, 0);
+            return self.call_system(i, base);
+        }
         let system_err = |this: &Self, cause: String| ModError::System {
             module: this.label().to_string(),
             system: this.systems[i].name.clone(),
@@ -748,10 +803,11 @@ impl ModInstance {
         // 1. Layout.
         let nparams = self.systems[i].params.len();
         let mut size = align_up(FRAME_HEADER_SIZE + 8 * nparams, DATA_ALIGN);
-        let mut slots = vec![abi::ParamSlot::default(); nparams];
+        let mut slots = std::mem::take(&mut self.slots);
+        slots.clear();
+        slots.resize(nparams, abi::ParamSlot::default());
         self.batches.resize_with(nparams, Vec::new);
         {
-            let messages = world.resource::<ModMessages>();
             for (p, param) in self.systems[i].params.iter_mut().enumerate() {
                 match param {
                     ParamPlan::Query(q) => {
@@ -787,7 +843,7 @@ impl ModInstance {
                         slots[p] = abi::ParamSlot { offset: head_at as u32, len: (size - head_at) as u32 };
                     }
                     ParamPlan::Reader { channel, cursor } => {
-                        let (bytes, _) = messages.unread(*channel, *cursor);
+                        let (bytes, _) = world.resource::<ModMessages>().unread(*channel, *cursor);
                         slots[p] = abi::ParamSlot { offset: size as u32, len: bytes.len() as u32 };
                         size = align_up(size + bytes.len(), DATA_ALIGN);
                     }
@@ -800,31 +856,27 @@ impl ModInstance {
         }
 
         // 2. Buffer.
-        let name = self.systems[i].name.clone();
-        self.ensure_buffer(size, &name)?;
+        if size as u32 > self.buffer_cap {
+            let name = self.systems[i].name.clone();
+            self.ensure_buffer(size, &name)?;
+        }
 
         // 3. Copy in.
         let base = self.buffer_ptr as usize;
         {
             let (mem, _) = self.memory.data_and_store_mut(&mut self.store);
             let frame = &mut mem[base..base + size];
-            let mut h = *header;
-            h.param_count = nparams as u32;
-            // SAFETY: FrameHeader is repr(C) plain data of FRAME_HEADER_SIZE bytes.
-            frame[..FRAME_HEADER_SIZE].copy_from_slice(unsafe {
-                std::slice::from_raw_parts(&h as *const FrameHeader as *const u8, FRAME_HEADER_SIZE)
-            });
+            Self::write_header(frame, header, seed, nparams);
             for (p, slot) in slots.iter().enumerate() {
                 let at = FRAME_HEADER_SIZE + 8 * p;
                 frame[at..at + 4].copy_from_slice(&slot.offset.to_le_bytes());
                 frame[at + 4..at + 8].copy_from_slice(&slot.len.to_le_bytes());
             }
-            let messages = world.resource::<ModMessages>();
             for (p, param) in self.systems[i].params.iter().enumerate() {
                 match param {
                     ParamPlan::Query(q) => write_query(frame, slots[p].offset as usize, q, &self.batches[p], world),
                     ParamPlan::Reader { channel, cursor } => {
-                        let (bytes, _) = messages.unread(*channel, *cursor);
+                        let (bytes, _) = world.resource::<ModMessages>().unread(*channel, *cursor);
                         let at = slots[p].offset as usize;
                         frame[at..at + bytes.len()].copy_from_slice(bytes);
                     }
@@ -833,25 +885,19 @@ impl ModInstance {
             }
         }
 
+        self.slots = slots;
+
         // 4. Call.
-        arm(&mut self.store, self.next_deadline);
-        let index = self.systems[i].index;
-        let status = self
-            .run
-            .call(&mut self.store, (index, base as i32))
-            .map_err(|e| trap_error(&mut self.store, &self.systems[i].name, abi::exports::RUN, e, &self.limits))?;
-        if status != abi::status::OK {
-            return Err(system_err(self, format!("mod_run returned status {status}")));
-        }
+        self.call_system(i, base)?;
 
         // 5. Check the outputs (message slots, command streams); only if all
         // are sound: copy out, advance readers, apply commands, publish.
         let change_tick = world.change_tick();
-        let mem_len = self.memory.data_size(&self.store);
         let mut commands = Vec::new();
         let mut sent: Vec<(ChannelId, Vec<u8>)> = Vec::new();
         {
             let mem = self.memory.data(&self.store);
+            let mem_len = mem.len();
             let frame = &mem[base..base + size];
             let read_slot = |p: usize| -> (usize, usize) {
                 let at = FRAME_HEADER_SIZE + 8 * p;
@@ -939,9 +985,11 @@ impl ModInstance {
         for stream in checked {
             self.apply_commands(world, stream);
         }
-        let mut bus = world.resource_mut::<ModMessages>();
-        for (channel, bytes) in sent {
-            bus.write_raw(channel, &bytes);
+        if !sent.is_empty() {
+            let mut bus = world.resource_mut::<ModMessages>();
+            for (channel, bytes) in sent {
+                bus.write_raw(channel, &bytes);
+            }
         }
         Ok(())
     }

@@ -118,12 +118,27 @@ impl ModMessages {
         self.write_raw(id, bytemuck::bytes_of(&message));
     }
 
+    /// Engine → mods: sends every message of `messages`, in order.
+    pub fn write_batch<T: mod_api::Message + Pod>(&mut self, messages: &[T]) {
+        let id = self.typed::<T>();
+        self.write_raw(id, bytemuck::cast_slice(messages));
+    }
+
     /// Mods → engine: the messages of type `T` sent since `cursor`.
     pub fn read<T: mod_api::Message + Pod>(&mut self, cursor: &mut u64) -> Vec<T> {
+        let mut out = Vec::new();
+        self.read_into(cursor, &mut out);
+        out
+    }
+
+    /// Like [`read`](Self::read), into `out` (cleared first), reusing its
+    /// allocation.
+    pub fn read_into<T: mod_api::Message + Pod>(&mut self, cursor: &mut u64, out: &mut Vec<T>) {
         let id = self.typed::<T>();
         let (bytes, next) = self.unread(id, *cursor);
         *cursor = next;
-        bytes.chunks_exact(size_of::<T>()).map(bytemuck::pod_read_unaligned).collect()
+        out.clear();
+        out.extend(bytes.chunks_exact(size_of::<T>()).map(bytemuck::pod_read_unaligned::<T>));
     }
 
     /// The name of channel `id`.

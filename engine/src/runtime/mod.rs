@@ -264,6 +264,9 @@ pub struct WasmRuntime {
     baseline: Option<(wasmtime::Engine, Arc<wasmtime::Linker<HostState>>)>,
     pub limits: ModLimits,
     ticker_stop: Arc<AtomicBool>,
+    /// Epoch ticks so far (one a millisecond): the clock of the schedule
+    /// budget ([`ModInstance::run_nth`]).
+    pub(crate) ticks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Which compiler made a module's code.
@@ -296,11 +299,14 @@ impl WasmRuntime {
         let weak: Vec<_> =
             std::iter::once(&engine).chain(baseline.as_ref().map(|(e, _)| e)).map(|e| e.weak()).collect();
         let stop = ticker_stop.clone();
+        let ticks = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let count = ticks.clone();
         std::thread::Builder::new()
             .name("wasm-epoch".into())
             .spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(1));
+                    count.fetch_add(1, Ordering::Relaxed);
                     for engine in &weak {
                         match engine.upgrade() {
                             Some(engine) => engine.increment_epoch(),
@@ -310,7 +316,7 @@ impl WasmRuntime {
                 }
             })
             .expect("can spawn the epoch thread");
-        WasmRuntime { engine, linker, baseline, limits, ticker_stop }
+        WasmRuntime { engine, linker, baseline, limits, ticker_stop, ticks }
     }
 
     /// Checks `bytes` against the ABI and compiles them with the fastest
@@ -1022,26 +1028,46 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
     let header = next_header(world, schedule);
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
         let order = system_order(&registry, schedule);
-        let mut spent = vec![std::time::Duration::ZERO; registry.mods.len()];
+        let mut spent = vec![0; registry.mods.len()];
+        // Each mod's time this frame, for the mod manager: one clock reading
+        // each time the running mod changes (not two per system).
+        let mut timing: Option<(usize, std::time::Instant)> = None;
+        let mut span = None;
         for (k, n) in order {
             let entry = &mut registry.mods[k];
             // A mod waiting for a new version keeps its instance, not its turn;
             // a mod that failed earlier in this run runs no more systems.
-            if entry.status != ModStatus::Running {
+            if entry.status != ModStatus::Running || entry.instance.is_none() {
                 continue;
             }
+            if timing.map(|(m, _)| m) != Some(k) {
+                // What the host logs while a mod runs (ignored commands, …)
+                // names the mod.
+                drop(span.take());
+                span = Some(info_span!("mod", name = %entry.name).entered());
+                switch_timing(&mut registry, &mut timing, Some(k));
+            }
+            let entry = &mut registry.mods[k];
             let Some(instance) = entry.instance.as_mut() else { continue };
-            let _span = info_span!("mod", name = %entry.name).entered();
             let mut h = header;
             h.seed = splitmix(header.seed ^ k as u64);
-            let before = spent[k];
-            let ran = instance.run_nth(schedule, n, world, &h, &mut spent[k]);
-            entry.time_this_frame += spent[k] - before;
-            if let Err(e) = ran {
+            if let Err(e) = instance.run_nth(schedule, n, world, &h, &mut spent[k]) {
                 fail(world, entry, e.to_string());
             }
         }
+        drop(span);
+        switch_timing(&mut registry, &mut timing, None);
     });
+}
+
+/// Adds the time since the timed mod started to its `time_this_frame`, and
+/// starts timing `next`.
+fn switch_timing(registry: &mut ModRegistry, timing: &mut Option<(usize, std::time::Instant)>, next: Option<usize>) {
+    let now = std::time::Instant::now();
+    if let Some((k, since)) = *timing {
+        registry.mods[k].time_this_frame += now - since;
+    }
+    *timing = next.map(|k| (k, now));
 }
 
 /// The order in which the running mods' systems of `schedule` run, as

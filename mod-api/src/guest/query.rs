@@ -331,15 +331,13 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
     pub fn for_each(&self, mut f: impl FnMut(<D::ReadOnly as QueryData>::Item<'_>)) {
         for i in 0..self.batch_count() {
             let (len, fetch) = self.batch_fetch::<D::ReadOnly>(i);
-            for row in 0..len {
-                // SAFETY: row < len.
-                f(unsafe { D::ReadOnly::item(fetch, row) });
-            }
+            // SAFETY: every row < len.
+            unrolled(len, |row| f(unsafe { D::ReadOnly::item(fetch, row) }));
         }
     }
 
     /// Calls `f` with every matching entity's data. The fastest way to touch
-    /// every entity: a plain loop per table.
+    /// every entity: a plain loop per table, unrolled (see `unrolled`).
     ///
     /// ```
     /// use mod_api::prelude::*;
@@ -358,10 +356,8 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
     pub fn for_each_mut(&mut self, mut f: impl FnMut(D::Item<'_>)) {
         for i in 0..self.batch_count() {
             let (len, fetch) = self.batch_fetch::<D>(i);
-            for row in 0..len {
-                // SAFETY: row < len; each row is visited once.
-                f(unsafe { D::item(fetch, row) });
-            }
+            // SAFETY: every row < len, each visited once.
+            unrolled(len, |row| f(unsafe { D::item(fetch, row) }));
         }
     }
 
@@ -471,5 +467,29 @@ unsafe impl<D: QueryData + 'static, F: QueryFilter + 'static> SystemParam for Qu
     unsafe fn fetch<'s>(_: &'s mut (), frame: &'s FrameCtx, slot: usize) -> Query<'s, D, F> {
         let header = frame.at(frame.slot(slot).offset) as *const QueryHeader;
         Query { frame, header, _marker: PhantomData }
+    }
+}
+
+/// Calls `f(row)` for every row below `len`, eight rows per loop iteration.
+///
+/// NOTE: wasmtime checks the mod's deadline (an epoch counter) on every loop
+/// back-edge, and cranelift reloads the loop's spilled values around that
+/// check; with eight calls of `f` per iteration the check costs an eighth as
+/// much per entity. `f` is inlined eight times, so keep it small (it is the
+/// body of a `for_each`).
+#[inline(always)]
+fn unrolled(len: usize, mut f: impl FnMut(usize)) {
+    const UNROLL: usize = 8;
+    let whole = len / UNROLL * UNROLL;
+    let mut row = 0;
+    while row < whole {
+        for k in 0..UNROLL {
+            f(row + k);
+        }
+        row += UNROLL;
+    }
+    while row < len {
+        f(row);
+        row += 1;
     }
 }
