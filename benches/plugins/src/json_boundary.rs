@@ -1,0 +1,422 @@
+//! A wasm guest behind a per-entity JSON boundary, like Wasvy's.
+//!
+//! Wasvy (a Bevy modding crate whose mods are WASI components) hands a mod
+//! system every query item's components serialized as JSON and takes the
+//! mutable ones back as JSON, entity by entity. This system keeps that
+//! boundary and drops the rest, to show what the boundary itself costs
+//! against this project's bulk columns: the guest
+//! (`benches/plugins/guests/json`, package `bench-json`) is a plain core
+//! wasm module run by wasmtime directly (no component model, no WASI).
+//!
+//! How data crosses (the guest's module docs give the ABI):
+//! - every call carries a JSON text each way: the host serializes the
+//!   argument with serde_json into its own buffer, copies it into the
+//!   guest's input buffer, calls the export, and parses the answer with
+//!   serde_json straight out of the guest's memory; the guest does the same
+//!   on its side. A body crosses as one query item,
+//!   `{"transform":{"translation":[x,y]},"velocity":[vx,vy]}`, in a call of
+//!   its own (the transform carries only the translation: the rotation and
+//!   scale are not part of the workloads' columns).
+//! - `integrate`: one `frame_begin` call with `{"dt":…}` (the guest counts
+//!   the frame there), then one `integrate_entity` call per body that
+//!   answers the updated transform, the query's only mutable component.
+//! - `boids`: the O(n²) step needs every body at once, so, as a guest would
+//!   through a per-item query API: one `boids_put` call per body (the guest
+//!   keeps the components in its own columns), one `boids_step` call that
+//!   runs [`workload::Boids::step`] there, one `boids_get` call per body for
+//!   its updated item.
+//! - `events`: one `event` call per `Ping`, answering its `Pong`.
+//! - `reload`: the new module is compiled and instantiated in its own store,
+//!   the old guest's `save_state` JSON is handed as is to the new one's
+//!   `restore_state`, and the old store (with its instance) is dropped.
+//!
+//! For speed, and to be fair, the host does what a careful embedder does:
+//! one shared engine (cranelift, as Wasvy uses), typed function handles
+//! looked up once, reused host and guest buffers, and the guest's input
+//! buffer allocated only when a text outgrows it (Wasvy's canonical ABI
+//! calls the guest's `realloc` for every string). Like the project's
+//! runtime, the engine uses epoch interruption, ticked every millisecond by
+//! a background thread, and every call gets a fresh deadline.
+//!
+//! Wasvy itself crosses more often than this: its guest pulls each item
+//! from the host (`query.iter`, `query-result.component`, `component.get`
+//! and `component.set` are each a call, through the component model's
+//! canonical ABI), so this is a lower bound of its per-entity cost.
+
+use crate::{Columns, Guest, workload};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc};
+use workload::{Ping, Pong, V2};
+
+/// Builds the guest and returns its `.wasm` file.
+pub fn plugin_file() -> PathBuf {
+    crate::build("bench-json", true)
+}
+
+/// Each call's deadline, in epoch ticks (milliseconds): far above any call
+/// here, like the runtime's it only stops a guest that hangs.
+const DEADLINE_TICKS: u64 = 10_000;
+
+/// The process's wasmtime engine (cranelift, epoch interruption), with the
+/// thread that ticks its epoch every millisecond.
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true).strategy(wasmtime::Strategy::Cranelift);
+        let engine = Engine::new(&config).expect("a cranelift config with epoch interruption is valid");
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("json-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            })
+            .expect("can spawn the epoch thread");
+        engine
+    })
+}
+
+/// The guest's JSON-in, JSON-out exports, in the order of [`EXPORTS`].
+#[derive(Clone, Copy)]
+enum Export {
+    CallEmpty,
+    FrameBegin,
+    IntegrateEntity,
+    BoidsBegin,
+    BoidsPut,
+    BoidsStep,
+    BoidsGet,
+    Event,
+    Frames,
+    SaveState,
+    RestoreState,
+}
+
+const EXPORTS: [&str; 11] = [
+    "call_empty",
+    "frame_begin",
+    "integrate_entity",
+    "boids_begin",
+    "boids_put",
+    "boids_step",
+    "boids_get",
+    "event",
+    "frames",
+    "save_state",
+    "restore_state",
+];
+
+/// The part of the engine's `Transform2d` the benchmark moves.
+#[derive(Serialize, Deserialize)]
+struct Transform {
+    translation: V2,
+}
+
+/// The engine's `Velocity` component.
+#[derive(Serialize, Deserialize)]
+struct Velocity(V2);
+
+/// One query item: an entity's `(&mut Transform, &Velocity)`.
+#[derive(Serialize, Deserialize)]
+struct Item {
+    transform: Transform,
+    velocity: Velocity,
+}
+
+/// The frame's time step.
+#[derive(Serialize)]
+struct Frame {
+    dt: f32,
+}
+
+/// One instance of the guest, in a store of its own.
+struct Plugin {
+    file: PathBuf,
+    store: Store<()>,
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    exports: Vec<TypedFunc<(u32, u32), u64>>,
+    /// The guest's input buffer: its address and size.
+    input: (u32, u32),
+    /// The host's serialization buffer.
+    text: Vec<u8>,
+}
+
+impl Plugin {
+    /// Reads, compiles and instantiates `file`.
+    fn load(file: &Path) -> Result<Plugin, String> {
+        let fail = |cause: String| format!("{}: {cause}", file.display());
+        let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let module = Module::new(engine(), &bytes).map_err(|e| fail(format!("cannot compile: {e:#}")))?;
+        let mut store = Store::new(engine(), ());
+        store.set_epoch_deadline(DEADLINE_TICKS);
+        let instance =
+            Instance::new(&mut store, &module, &[]).map_err(|e| fail(format!("cannot instantiate: {e:#}")))?;
+        let memory = instance.get_memory(&mut store, "memory").ok_or_else(|| fail("exports no memory".into()))?;
+        let alloc = instance.get_typed_func(&mut store, "alloc").map_err(|e| fail(format!("export alloc: {e:#}")))?;
+        let exports = EXPORTS
+            .iter()
+            .map(|name| instance.get_typed_func(&mut store, name).map_err(|e| fail(format!("export {name}: {e:#}"))))
+            .collect::<Result<_, _>>()?;
+        Ok(Plugin { file: file.to_owned(), store, memory, alloc, exports, input: (0, 0), text: Vec::new() })
+    }
+
+    /// Calls `export` with the JSON text in [`Plugin::text`] and returns
+    /// its answer's place in the guest's memory.
+    fn call_text(&mut self, export: Export) -> (usize, usize) {
+        let name = EXPORTS[export as usize];
+        let len = u32::try_from(self.text.len()).expect("a JSON argument fits in 4 GiB");
+        if len > self.input.1 {
+            self.store.set_epoch_deadline(DEADLINE_TICKS);
+            let ptr = self.alloc.call(&mut self.store, len).unwrap_or_else(|e| self.trap("alloc", e));
+            self.input = (ptr, len);
+        }
+        let ptr = self.input.0;
+        let start = ptr as usize;
+        let memory = self.memory.data_mut(&mut self.store);
+        match memory.get_mut(start..start + len as usize) {
+            Some(place) => place.copy_from_slice(&self.text),
+            None => panic!("{}: alloc gave {ptr:#x}, outside the guest's memory", self.file.display()),
+        }
+        self.store.set_epoch_deadline(DEADLINE_TICKS);
+        let packed =
+            self.exports[export as usize].call(&mut self.store, (ptr, len)).unwrap_or_else(|e| self.trap(name, e));
+        ((packed >> 32) as usize, packed as u32 as usize)
+    }
+
+    /// Calls `export` with `arg` as JSON and parses its answer.
+    fn call<R: DeserializeOwned>(&mut self, export: Export, arg: &impl Serialize) -> R {
+        self.text.clear();
+        serde_json::to_writer(&mut self.text, arg).expect("the host's JSON arguments serialize");
+        let (ptr, len) = self.call_text(export);
+        let answer = self.memory.data(&self.store).get(ptr..ptr + len).unwrap_or_else(|| {
+            panic!("{}: {} answered outside its memory", self.file.display(), EXPORTS[export as usize])
+        });
+        serde_json::from_slice(answer).unwrap_or_else(|e| {
+            panic!(
+                "{}: {} answered bad JSON ({e}): {}",
+                self.file.display(),
+                EXPORTS[export as usize],
+                String::from_utf8_lossy(answer)
+            )
+        })
+    }
+
+    fn trap(&self, function: &str, e: wasmtime::Error) -> ! {
+        panic!("{}: {function} trapped: {e:?}", self.file.display())
+    }
+}
+
+/// The JSON-boundary guest ([module docs](self)).
+pub struct JsonGuest {
+    plugin: Plugin,
+}
+
+impl Guest for JsonGuest {
+    fn load(file: &Path) -> Result<Self, String> {
+        Ok(JsonGuest { plugin: Plugin::load(file)? })
+    }
+
+    fn call_empty(&mut self) {
+        self.plugin.call::<()>(Export::CallEmpty, &());
+    }
+
+    fn integrate(&mut self, cols: &mut Columns, dt: f32) {
+        let p = &mut self.plugin;
+        p.call::<()>(Export::FrameBegin, &Frame { dt });
+        for (pos, vel) in cols.pos.iter_mut().zip(&cols.vel) {
+            let item = Item { transform: Transform { translation: *pos }, velocity: Velocity(*vel) };
+            let t: Transform = p.call(Export::IntegrateEntity, &item);
+            *pos = t.translation;
+        }
+    }
+
+    fn boids(&mut self, cols: &mut Columns, dt: f32) {
+        let p = &mut self.plugin;
+        p.call::<()>(Export::BoidsBegin, &());
+        for (pos, vel) in cols.pos.iter().zip(&cols.vel) {
+            let item = Item { transform: Transform { translation: *pos }, velocity: Velocity(*vel) };
+            p.call::<()>(Export::BoidsPut, &item);
+        }
+        p.call::<()>(Export::BoidsStep, &Frame { dt });
+        for (i, (pos, vel)) in cols.pos.iter_mut().zip(&mut cols.vel).enumerate() {
+            let item: Item = p.call(Export::BoidsGet, &i);
+            *pos = item.transform.translation;
+            *vel = item.velocity.0;
+        }
+    }
+
+    fn events(&mut self, pings: &[Ping], out: &mut Vec<Pong>) {
+        out.reserve(pings.len());
+        for ping in pings {
+            out.push(self.plugin.call(Export::Event, ping));
+        }
+    }
+
+    fn frames(&mut self) -> u64 {
+        self.plugin.call(Export::Frames, &())
+    }
+
+    fn reload(&mut self, file: &Path) -> Result<(), String> {
+        let mut new = Plugin::load(file)?;
+        // The state moves as the old guest's JSON text, untouched.
+        self.plugin.text.clear();
+        self.plugin.text.extend_from_slice(b"null");
+        let (ptr, len) = self.plugin.call_text(Export::SaveState);
+        let old = &self.plugin;
+        let saved = old
+            .memory
+            .data(&old.store)
+            .get(ptr..ptr + len)
+            .ok_or_else(|| format!("{}: save_state answered outside its memory", old.file.display()))?;
+        new.text.clear();
+        new.text.extend_from_slice(saved);
+        new.call_text(Export::RestoreState);
+        self.plugin = new;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{check_columns, fresh_copy, reference_boids, reference_integrate};
+    use std::time::Instant;
+
+    /// The guest, built once for all tests.
+    fn file() -> &'static Path {
+        static FILE: OnceLock<PathBuf> = OnceLock::new();
+        FILE.get_or_init(plugin_file)
+    }
+
+    fn guest() -> JsonGuest {
+        JsonGuest::load(file()).unwrap_or_else(|e| panic!("cannot load the guest: {e}"))
+    }
+
+    const TOLERANCE: f32 = 1e-4;
+
+    #[test]
+    fn integrate_matches_the_reference() {
+        for n in [10, 1000] {
+            let mut g = guest();
+            let mut cols = Columns::start(n);
+            for _ in 0..5 {
+                g.integrate(&mut cols, workload::DT);
+            }
+            check_columns(&format!("integrate {n}"), &cols, &reference_integrate(n, 5), TOLERANCE).unwrap();
+        }
+    }
+
+    #[test]
+    fn boids_match_the_reference() {
+        let mut g = guest();
+        let mut cols = Columns::start(300);
+        for _ in 0..2 {
+            g.boids(&mut cols, workload::DT);
+        }
+        check_columns("boids 300", &cols, &reference_boids(300, 2), TOLERANCE).unwrap();
+    }
+
+    #[test]
+    fn events_are_answered() {
+        let mut g = guest();
+        let pings = workload::pings(1000);
+        let mut out = Vec::new();
+        g.events(&pings, &mut out);
+        workload::check_answers("json events", &pings, &out).unwrap();
+    }
+
+    #[test]
+    fn frames_count_integrate_calls() {
+        let mut g = guest();
+        assert_eq!(g.frames(), 0);
+        let mut cols = Columns::start(10);
+        for _ in 0..3 {
+            g.integrate(&mut cols, workload::DT);
+        }
+        g.boids(&mut cols, workload::DT);
+        g.call_empty();
+        assert_eq!(g.frames(), 3);
+    }
+
+    #[test]
+    fn reload_keeps_frames_and_runs_the_new_code() {
+        let mut g = guest();
+        let mut cols = Columns::start(100);
+        for _ in 0..4 {
+            g.integrate(&mut cols, workload::DT);
+        }
+        let copy = fresh_copy(file());
+        g.reload(&copy).unwrap();
+        assert_eq!(g.plugin.file, copy, "the new instance runs");
+        assert_eq!(g.frames(), 4);
+        for _ in 0..2 {
+            g.integrate(&mut cols, workload::DT);
+        }
+        assert_eq!(g.frames(), 6);
+        check_columns("integrate across a reload", &cols, &reference_integrate(100, 6), TOLERANCE).unwrap();
+    }
+
+    #[test]
+    fn load_and_reload_name_the_file() {
+        let missing = Path::new("/nonexistent/bench_json.wasm");
+        let e = JsonGuest::load(missing).err().expect("a missing file does not load");
+        assert!(e.contains("/nonexistent/bench_json.wasm"), "{e}");
+        let mut g = guest();
+        let e = g.reload(missing).expect_err("a missing file does not reload");
+        assert!(e.contains("/nonexistent/bench_json.wasm"), "{e}");
+        let bad = std::env::temp_dir().join(format!("json-boundary-bad-{}.wasm", std::process::id()));
+        std::fs::write(&bad, b"not wasm").unwrap();
+        let e = g.reload(&bad).expect_err("a bad module does not reload");
+        assert!(e.contains(&*bad.to_string_lossy()) && e.contains("compile"), "{e}");
+        let _ = std::fs::remove_file(&bad);
+        assert_eq!(g.frames(), 0, "the old guest still runs");
+    }
+
+    /// Rough timings, one run each (`--nocapture`); criterion measures properly.
+    #[test]
+    fn rough_timings() {
+        let mut g = guest();
+        let calls = 100_000;
+        let t = Instant::now();
+        for _ in 0..calls {
+            g.call_empty();
+        }
+        println!("json rough: call_empty {:?} per call", t.elapsed() / calls);
+        for n in [10_000, 100_000] {
+            let mut cols = Columns::start(n);
+            g.integrate(&mut cols, workload::DT);
+            let t = Instant::now();
+            g.integrate(&mut cols, workload::DT);
+            println!("json rough: integrate {n} {:?}", t.elapsed());
+        }
+        let mut cols = Columns::start(2000);
+        g.boids(&mut cols, workload::DT);
+        let t = Instant::now();
+        g.boids(&mut cols, workload::DT);
+        println!("json rough: boids 2k {:?}", t.elapsed());
+        let pings = workload::pings(10_000);
+        let mut out = Vec::new();
+        g.events(&pings, &mut out);
+        out.clear();
+        let t = Instant::now();
+        g.events(&pings, &mut out);
+        println!("json rough: events 10k {:?}", t.elapsed());
+        let copy = fresh_copy(file());
+        let t = Instant::now();
+        let mut loaded = JsonGuest::load(&copy).unwrap();
+        loaded.call_empty();
+        println!("json rough: load + first call {:?}", t.elapsed());
+        let copy = fresh_copy(file());
+        let t = Instant::now();
+        loaded.reload(&copy).unwrap();
+        loaded.call_empty();
+        println!("json rough: reload + first call {:?}", t.elapsed());
+    }
+}
