@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Major version of the ABI. A mod built against another major is refused.
 pub const ABI_MAJOR: u16 = 1;
 /// Minor version: additions only. A host accepts mods with a minor up to its own.
-pub const ABI_MINOR: u16 = 3;
+pub const ABI_MINOR: u16 = 4;
 
 /// Name of the custom section that carries the ABI version a mod was built
 /// against: 4 bytes, `major: u16 LE`, `minor: u16 LE`. The host reads it
@@ -47,6 +47,10 @@ pub mod imports {
     pub const LOG: &str = "log";
     /// `panic(ptr: i32, len: i32)`: the message of a panic about to trap.
     pub const PANIC: &str = "panic";
+    /// `query_entities(slot: i32) -> i32` (ABI 1.4): writes the entity ids
+    /// of every batch of the query in parameter slot `slot` of the current
+    /// frame; 0, or 1 if that slot holds no query whose ids were left out.
+    pub const QUERY_ENTITIES: &str = "query_entities";
 }
 
 /// Status codes returned by `mod_run`. Fixed numbers, never reused.
@@ -214,7 +218,10 @@ pub enum ParamDecl {
         /// Local component ids an entity must not have ([`Without`](crate::Without)).
         #[serde(default)]
         without: Vec<u32>,
-        /// Reserved: ABI 1.0 hosts always write entity ids.
+        /// Whether the host must write the batches' entity ids up front. A
+        /// mod that imports `query_entities` (ABI 1.4) gets them only if
+        /// this is set, and fetches them with that import when it needs
+        /// them; every other mod always gets them.
         #[serde(default)]
         entities: bool,
     },

@@ -263,6 +263,28 @@ fn a_mod_alloc_that_never_returns_is_stopped_at_its_deadline() {
     game_goes_on(&mut app);
 }
 
+/// `query_entities` (ABI 1.4) asked for a slot that holds no query, a
+/// negative slot, or outside a system call: it answers 1 and writes nothing.
+#[test]
+fn query_entities_outside_a_query_answers_one() {
+    let qe = r#"(import "bevy_mod" "query_entities" (func $qe (param i32) (result i32)))"#;
+    let (name, desc) = ("asker", descriptor("asker", ""));
+    let packed = ((desc.len() as u64) << 32) | 16;
+    let asker = Wat::new(
+        &desc,
+        "(if (i32.ne (call $qe (i32.const 7)) (i32.const 1)) (then unreachable))
+         (if (i32.ne (call $qe (i32.const -1)) (i32.const 1)) (then unreachable))
+         (i32.const 0)",
+    )
+    .import(qe)
+    .init(&format!("(if (i32.ne (call $qe (i32.const 0)) (i32.const 1)) (then unreachable)) (i64.const {packed})"))
+    .build();
+    let (_dir, mut app) = game(&[(&format!("{name}.wasm"), asker)]);
+    run(&mut app, 10);
+    assert_eq!(status(&app, "asker.wasm"), ModStatus::Running);
+    game_goes_on(&mut app);
+}
+
 // Memory
 
 fn small_memory() -> ModLimits {

@@ -85,7 +85,28 @@ pub struct HostState {
     logs: u32,
     /// The deadline armed for the current call.
     deadline: Deadline,
+    /// The entity ids left out of the current frame, which the mod may ask
+    /// for (`query_entities`); empty outside a system call.
+    lazy_ids: Vec<LazyIds>,
 }
+
+/// One batch's entity ids, left out of the frame until the mod asks.
+struct LazyIds {
+    /// The query's parameter slot.
+    slot: u32,
+    /// Where in the mod's memory the ids go (reserved in the frame).
+    at: usize,
+    /// The batch's table's entities (the world is not changed during the
+    /// call that may read them).
+    ids: *const Entity,
+    len: usize,
+}
+
+// SAFETY: `ids` is only read during the system call it was set up for,
+// while the host holds the world (see `ModInstance::run_system`).
+unsafe impl Send for LazyIds {}
+// SAFETY: as above; nothing reads it from two threads.
+unsafe impl Sync for LazyIds {}
 
 /// What stops a call into a mod.
 #[derive(Clone, Copy, Debug)]
@@ -153,7 +174,33 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             caller.data_mut().panic = Some(text);
         },
     )?;
+    linker.func_wrap(
+        abi::IMPORT_MODULE,
+        abi::imports::QUERY_ENTITIES,
+        |mut caller: Caller<'_, HostState>, slot: i32| -> i32 {
+            let Some(memory) = caller.get_export(abi::exports::MEMORY).and_then(|e| e.into_memory()) else {
+                return 1;
+            };
+            let (mem, state) = memory.data_and_store_mut(&mut caller);
+            let mut found = false;
+            for batch in state.lazy_ids.iter().filter(|b| b.slot == slot as u32) {
+                // SAFETY: set up by `run_system` for this call: the table's
+                // `len` entities, alive while the host holds the world.
+                let ids = unsafe { std::slice::from_raw_parts(batch.ids, batch.len) };
+                write_entity_ids(&mut mem[batch.at..batch.at + 8 * batch.len], ids);
+                found = true;
+            }
+            if found { 0 } else { 1 }
+        },
+    )?;
     Ok(())
+}
+
+/// Writes entity ids as the ABI's `u64`s (`Entity::to_bits`, little-endian).
+fn write_entity_ids(out: &mut [u8], ids: &[Entity]) {
+    for (chunk, e) in out.chunks_exact_mut(8).zip(ids) {
+        chunk.copy_from_slice(&e.to_bits().to_le_bytes());
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -163,6 +210,9 @@ struct Term {
 }
 
 struct QueryPlan {
+    /// Whether the frame carries the entity ids up front; otherwise the
+    /// mod fetches them with `query_entities` when it needs them.
+    eager_ids: bool,
     terms: Vec<Term>,
     required: Vec<ComponentId>,
     without: Vec<ComponentId>,
@@ -240,6 +290,9 @@ pub struct ModInstance {
     batches: Vec<Vec<BatchLayout>>,
     /// The parameter slots of the current run (reused).
     slots: Vec<abi::ParamSlot>,
+    /// The mod imports `query_entities` (ABI 1.4): it gets entity ids only
+    /// for queries that declare `entities`, and asks for the others.
+    fetches_ids: bool,
     /// The runtime's epoch tick count (milliseconds), for the schedule budget.
     ticks: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Scratch for aligned component values while applying commands.
@@ -274,6 +327,7 @@ impl ModInstance {
             panic: None,
             logs: 0,
             deadline: Deadline::Init(limits.init_deadline_ms),
+            lazy_ids: Vec::new(),
             // NOTE: a failed `memory.grow` traps rather than returning -1, so a
             // mod that outgrows its limit stops with an error naming it, even
             // one that ignores the failure.
@@ -354,6 +408,9 @@ impl ModInstance {
             order: Default::default(),
             foreign: HashMap::new(),
             batches: Vec::new(),
+            fetches_ids: module
+                .imports()
+                .any(|i| i.module() == abi::IMPORT_MODULE && i.name() == abi::imports::QUERY_ENTITIES),
             slots: Vec::new(),
             ticks: runtime.ticks.clone(),
             scratch: Vec::new(),
@@ -643,8 +700,9 @@ impl ModInstance {
     fn plan_param(&self, p: &ParamDecl, channels: &[ChannelId], world: &World) -> Result<ParamPlan, String> {
         let channel = |m: u32| channels.get(m as usize).copied().ok_or_else(|| format!("unknown message id {m}"));
         Ok(match p {
-            ParamDecl::Query { terms, with, without, .. } => {
+            ParamDecl::Query { terms, with, without, entities } => {
                 let mut plan = QueryPlan {
+                    eager_ids: *entities || !self.fetches_ids,
                     terms: Vec::new(),
                     required: Vec::new(),
                     without: Vec::new(),
@@ -864,7 +922,7 @@ impl ModInstance {
         // 3. Copy in.
         let base = self.buffer_ptr as usize;
         {
-            let (mem, _) = self.memory.data_and_store_mut(&mut self.store);
+            let (mem, state) = self.memory.data_and_store_mut(&mut self.store);
             let frame = &mut mem[base..base + size];
             Self::write_header(frame, header, seed, nparams);
             for (p, slot) in slots.iter().enumerate() {
@@ -874,7 +932,10 @@ impl ModInstance {
             }
             for (p, param) in self.systems[i].params.iter().enumerate() {
                 match param {
-                    ParamPlan::Query(q) => write_query(frame, slots[p].offset as usize, q, &self.batches[p], world),
+                    ParamPlan::Query(q) => {
+                        let head_at = slots[p].offset as usize;
+                        write_query(frame, base, head_at, p, q, &self.batches[p], world, &mut state.lazy_ids);
+                    }
                     ParamPlan::Reader { channel, cursor } => {
                         let (bytes, _) = world.resource::<ModMessages>().unread(*channel, *cursor);
                         let at = slots[p].offset as usize;
@@ -888,7 +949,9 @@ impl ModInstance {
         self.slots = slots;
 
         // 4. Call.
-        self.call_system(i, base)?;
+        let called = self.call_system(i, base);
+        self.store.data_mut().lazy_ids.clear();
+        called?;
 
         // 5. Check the outputs (message slots, command streams); only if all
         // are sound: copy out, advance readers, apply commands, publish.
@@ -1326,7 +1389,20 @@ fn put_u32(frame: &mut [u8], at: usize, v: u32) {
     frame[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
-fn write_query(frame: &mut [u8], head_at: usize, q: &QueryPlan, batches: &[BatchLayout], world: &World) {
+/// Writes query `q`'s data at `head_at` of `frame` (which starts at `base`
+/// in the mod's memory). Entity ids the plan leaves out go to `lazy`, for
+/// `query_entities` on parameter slot `slot`.
+#[allow(clippy::too_many_arguments)]
+fn write_query(
+    frame: &mut [u8],
+    base: usize,
+    head_at: usize,
+    slot: usize,
+    q: &QueryPlan,
+    batches: &[BatchLayout],
+    world: &World,
+    lazy: &mut Vec<LazyIds>,
+) {
     let stride = align_up(size_of::<BatchHeader>() + 4 * q.terms.len(), 4);
     put_u32(frame, head_at, batches.len() as u32);
     put_u32(frame, head_at + 4, stride as u32);
@@ -1334,9 +1410,11 @@ fn write_query(frame: &mut [u8], head_at: usize, q: &QueryPlan, batches: &[Batch
         let table = &world.storages().tables[b.table];
         put_u32(frame, b.header_at, b.len as u32);
         put_u32(frame, b.header_at + 4, b.entities_at as u32);
-        for (n, e) in table.entities().iter().enumerate() {
-            let at = b.entities_at + 8 * n;
-            frame[at..at + 8].copy_from_slice(&e.to_bits().to_le_bytes());
+        let ids = &table.entities()[..b.len];
+        if q.eager_ids {
+            write_entity_ids(&mut frame[b.entities_at..b.entities_at + 8 * b.len], ids);
+        } else {
+            lazy.push(LazyIds { slot: slot as u32, at: base + b.entities_at, ids: ids.as_ptr(), len: ids.len() });
         }
         for (n, (t, &at)) in q.terms.iter().zip(&b.columns_at).enumerate() {
             put_u32(frame, b.header_at + size_of::<BatchHeader>() + 4 * n, at as u32);

@@ -44,6 +44,10 @@ pub unsafe trait QueryData {
     type Fetch: Copy;
     /// The same data without write access (what `iter` yields).
     type ReadOnly: QueryData<Fetch = Self::Fetch>;
+    /// Whether the data includes [`Entity`]: the host then writes the
+    /// batches' entity ids up front (ABI 1.4 `entities`).
+    #[doc(hidden)]
+    const ENTITIES: bool = false;
     #[doc(hidden)]
     fn terms(terms: &mut Vec<QueryTerm>);
     #[doc(hidden)]
@@ -148,6 +152,7 @@ unsafe impl<T: Component> QueryData for Option<&mut T> {
 
 // SAFETY: no column; reads the batch's entity ids.
 unsafe impl QueryData for Entity {
+    const ENTITIES: bool = true;
     type Item<'a> = Entity;
     type Slice<'a> = &'a [Entity];
     type Fetch = *const Entity;
@@ -175,6 +180,7 @@ macro_rules! impl_query_data_tuple {
             type Slice<'a> = ($($d::Slice<'a>,)*);
             type Fetch = ($($d::Fetch,)*);
             type ReadOnly = ($($d::ReadOnly,)*);
+            const ENTITIES: bool = false $(|| $d::ENTITIES)*;
             fn terms(terms: &mut Vec<QueryTerm>) { $($d::terms(terms);)* }
             unsafe fn fetch(cursor: &mut ColumnCursor<'_>) -> Self::Fetch {
                 // SAFETY: forwarded.
@@ -286,6 +292,11 @@ impl_filter_tuple!(A, B, C, D);
 pub struct Query<'s, D: QueryData, F: QueryFilter = ()> {
     frame: &'s FrameCtx,
     header: *const QueryHeader,
+    /// The query's parameter slot, for `query_entities`.
+    slot: usize,
+    /// Whether the batches' entity ids are in the frame: written up front
+    /// if `D` has [`Entity`], else fetched on first need (`get`, `contains`).
+    ids: core::cell::Cell<bool>,
     _marker: PhantomData<(D, F)>,
 }
 
@@ -407,6 +418,10 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
     }
 
     fn find(&self, entity: Entity) -> Option<(usize, D::Fetch)> {
+        if !self.ids.get() {
+            super::sys::query_entities(self.slot);
+            self.ids.set(true);
+        }
         for i in 0..self.batch_count() {
             let (batch, _) = self.batch(i);
             let (len, fetch) = self.batch_fetch::<D>(i);
@@ -462,11 +477,11 @@ unsafe impl<D: QueryData + 'static, F: QueryFilter + 'static> SystemParam for Qu
         D::terms(&mut terms);
         let (mut with, mut without) = (Vec::new(), Vec::new());
         F::filter(&mut with, &mut without);
-        ((), ParamDecl::Query { terms, with, without, entities: true })
+        ((), ParamDecl::Query { terms, with, without, entities: D::ENTITIES })
     }
     unsafe fn fetch<'s>(_: &'s mut (), frame: &'s FrameCtx, slot: usize) -> Query<'s, D, F> {
         let header = frame.at(frame.slot(slot).offset) as *const QueryHeader;
-        Query { frame, header, _marker: PhantomData }
+        Query { frame, header, slot, ids: core::cell::Cell::new(D::ENTITIES), _marker: PhantomData }
     }
 }
 

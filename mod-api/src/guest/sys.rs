@@ -9,7 +9,17 @@ unsafe extern "C" {
     fn host_log(level: i32, ptr: *const u8, len: usize);
     #[link_name = "panic"]
     fn host_panic(ptr: *const u8, len: usize);
+    #[link_name = "query_entities"]
+    fn host_query_entities(slot: i32) -> i32;
 }
+
+/// Keeps `query_entities` among the mod's imports even if no query of the
+/// mod ever needs ids: a mod that imports it tells the host it fetches
+/// entity ids on demand (ABI 1.4), so the host skips writing them for
+/// queries that do not declare `entities`.
+#[cfg(target_arch = "wasm32")]
+#[used]
+static FETCHES_IDS_ON_DEMAND: unsafe extern "C" fn(i32) -> i32 = host_query_entities;
 
 #[cfg(not(target_arch = "wasm32"))]
 unsafe fn host_log(level: i32, ptr: *const u8, len: usize) {
@@ -21,6 +31,11 @@ unsafe fn host_log(level: i32, ptr: *const u8, len: usize) {
 #[cfg(not(target_arch = "wasm32"))]
 unsafe fn host_panic(_ptr: *const u8, _len: usize) {}
 
+#[cfg(not(target_arch = "wasm32"))]
+unsafe fn host_query_entities(_slot: i32) -> i32 {
+    0
+}
+
 /// Sends one log line to the host (ABI.md, `log`).
 pub(crate) fn log(level: i32, message: &str) {
     // SAFETY: the pointer and length describe a live `str` in our memory.
@@ -31,4 +46,14 @@ pub(crate) fn log(level: i32, message: &str) {
 pub(crate) fn panic_message(message: &str) {
     // SAFETY: as above.
     unsafe { host_panic(message.as_ptr(), message.len()) }
+}
+
+/// Asks the host to write the entity ids of every batch of the query in
+/// parameter slot `slot` (ABI.md, `query_entities`).
+pub(crate) fn query_entities(slot: usize) {
+    // SAFETY: the host writes into the frame it laid out for this call.
+    let status = unsafe { host_query_entities(slot as i32) };
+    // A host that laid out the query always has its ids; anything else is
+    // a host bug the mod cannot work around.
+    assert_eq!(status, 0, "the host has no entity ids for query parameter {slot}");
 }

@@ -7,6 +7,7 @@
 //! system's output against [`integrate`], [`Boids::step`] and [`answer`].
 
 use mod_api::prelude::*;
+use wide::f32x4;
 
 /// A 2D vector as every plugin boundary can carry it.
 pub type V2 = [f32; 2];
@@ -70,8 +71,9 @@ pub struct Boids {
     vy: Vec<f32>,
 }
 
-/// Lanes of the inner loop: independent partial sums that the compiler
-/// turns into SIMD registers (SSE2 natively, simd128 in wasm).
+/// Lanes of the inner loop: `wide`'s `f32x4` is one SSE register natively
+/// and one `simd128` register in wasm, so both run the same vector code
+/// (LLVM does not vectorise the scalar form for wasm).
 const LANES: usize = 4;
 
 impl Boids {
@@ -103,19 +105,41 @@ impl Boids {
     fn steer(&self, i: usize) -> V2 {
         let (xi, yi) = (self.x[i], self.y[i]);
         let mut acc = Sums::default();
-        let whole = self.x.len() / LANES * LANES;
-        for base in (0..whole).step_by(LANES) {
-            // Fixed-length slices: no bounds checks inside the lane loop.
-            let (x, y) = (&self.x[base..base + LANES], &self.y[base..base + LANES]);
-            let (vx, vy) = (&self.vx[base..base + LANES], &self.vy[base..base + LANES]);
-            for l in 0..LANES {
-                acc.add(l, xi, yi, x[l], y[l], vx[l], vy[l]);
+        let (xi4, yi4) = (f32x4::splat(xi), f32x4::splat(yi));
+        let lanes = |v: &[f32]| f32x4::from(<[f32; LANES]>::try_from(v).unwrap());
+        // BLOCK bodies per loop iteration, as fixed-size arrays (no bounds
+        // checks). NOTE: in wasm, cranelift keeps the sums in stack slots
+        // across the deadline check on each loop back-edge; four vectors
+        // per iteration share one load and store of them.
+        const BLOCK: usize = 4 * LANES;
+        let n = self.x.len();
+        let (x, y) = (self.x.as_chunks::<BLOCK>().0, self.y.as_chunks::<BLOCK>().0);
+        let (vx, vy) = (self.vx.as_chunks::<BLOCK>().0, self.vy.as_chunks::<BLOCK>().0);
+        for (((x, y), vx), vy) in x.iter().zip(y).zip(vx).zip(vy) {
+            for k in (0..BLOCK).step_by(LANES) {
+                let at = k..k + LANES;
+                let (x4, y4) = (lanes(&x[at.clone()]), lanes(&y[at.clone()]));
+                acc.add(xi4, yi4, x4, y4, lanes(&vx[at.clone()]), lanes(&vy[at]));
             }
         }
-        for j in whole..self.x.len() {
-            acc.add(0, xi, yi, self.x[j], self.y[j], self.vx[j], self.vy[j]);
+        // The last bodies, LANES at a time, the final ones padded with
+        // copies of body `i` itself, which (at distance 0) count for nothing.
+        let mut start = n / BLOCK * BLOCK;
+        while start < n {
+            let end = (start + LANES).min(n);
+            let pad = |v: &[f32], fill: f32| {
+                let mut a = [fill; LANES];
+                a[..end - start].copy_from_slice(&v[start..end]);
+                f32x4::from(a)
+            };
+            acc.add(xi4, yi4, pad(&self.x, xi), pad(&self.y, yi), pad(&self.vx, 0.0), pad(&self.vy, 0.0));
+            start = end;
         }
-        let sum = |a: [f32; LANES]| a.iter().sum::<f32>();
+        // Lane sums in a fixed order: the same result on every platform.
+        let sum = |v: f32x4| {
+            let a = v.to_array();
+            ((a[0] + a[1]) + a[2]) + a[3]
+        };
         let (vx, vy) = (self.vx[i], self.vy[i]);
         let (mut nvx, mut nvy) = (vx, vy);
         let count = sum(acc.count);
@@ -137,34 +161,35 @@ impl Boids {
 /// The neighbour sums of one body, in [`LANES`] partial sums each.
 #[derive(Default)]
 struct Sums {
-    count: [f32; LANES],
-    x: [f32; LANES],
-    y: [f32; LANES],
-    vx: [f32; LANES],
-    vy: [f32; LANES],
-    sep_x: [f32; LANES],
-    sep_y: [f32; LANES],
+    count: f32x4,
+    x: f32x4,
+    y: f32x4,
+    vx: f32x4,
+    vy: f32x4,
+    sep_x: f32x4,
+    sep_y: f32x4,
 }
 
 impl Sums {
-    /// Adds body `(x, y, vx, vy)` as a neighbour of the body at `(xi, yi)`
-    /// to lane `l`, without branches.
+    /// Adds four bodies `(x, y, vx, vy)` as neighbours of the body at
+    /// `(xi, yi)`, one per lane, without branches: "near" and "close" are
+    /// lane masks of 1.0 or 0.0.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn add(&mut self, l: usize, xi: f32, yi: f32, x: f32, y: f32, vx: f32, vy: f32) {
-        const R2: f32 = Boids::RADIUS * Boids::RADIUS;
-        const S2: f32 = Boids::SEPARATION * Boids::SEPARATION;
+    fn add(&mut self, xi: f32x4, yi: f32x4, x: f32x4, y: f32x4, vx: f32x4, vy: f32x4) {
+        let one = f32x4::splat(1.0);
+        let (r2, s2) = (Boids::RADIUS * Boids::RADIUS, Boids::SEPARATION * Boids::SEPARATION);
         let (dx, dy) = (x - xi, y - yi);
         let d2 = dx * dx + dy * dy;
-        let near = if d2 < R2 && d2 > 0.0 { 1.0 } else { 0.0 };
-        let close = if d2 < S2 && d2 > 0.0 { 1.0 } else { 0.0 };
-        self.count[l] += near;
-        self.x[l] += near * x;
-        self.y[l] += near * y;
-        self.vx[l] += near * vx;
-        self.vy[l] += near * vy;
-        self.sep_x[l] -= close * dx;
-        self.sep_y[l] -= close * dy;
+        let other = d2.simd_gt(f32x4::ZERO);
+        let near = d2.simd_lt(f32x4::splat(r2)) & other & one;
+        let close = d2.simd_lt(f32x4::splat(s2)) & other & one;
+        self.count += near;
+        self.x += near * x;
+        self.y += near * y;
+        self.vx += near * vx;
+        self.vy += near * vy;
+        self.sep_x -= close * dx;
+        self.sep_y -= close * dy;
     }
 }
 
