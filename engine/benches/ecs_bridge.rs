@@ -82,7 +82,10 @@ fn benches(c: &mut Criterion) {
     {
         let mut world = populated_world(N);
         world.insert_resource(Dt(DT));
+        // The single-threaded executor, as in `benches/plugins`: one system
+        // does not need the thread pool's wake-ups (about 10 µs a run).
         let mut schedule = Schedule::default();
+        schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
         schedule.add_systems(integrate);
         schedule.run(&mut world);
         group.bench_function("native", |b| b.iter(|| schedule.run(&mut world)));

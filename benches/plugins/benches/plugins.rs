@@ -25,10 +25,13 @@ use std::time::Duration;
 struct GuestSystem {
     id: &'static str,
     file: PathBuf,
-    load: fn(&Path) -> Result<Box<dyn Guest>, String>,
+    load: Loader,
     /// How far its numbers may stray from the Rust workload code's.
     tolerance: f32,
 }
+
+/// Loads a plugin from its file.
+type Loader = fn(&Path) -> Result<Box<dyn Guest>, String>;
 
 fn boxed<G: Guest + 'static>(file: &Path) -> Result<Box<dyn Guest>, String> {
     Ok(Box::new(G::load(file)?))
@@ -41,16 +44,18 @@ const RUST_TOLERANCE: f32 = 1e-4;
 
 fn guest_systems(wanted: &Filter) -> Vec<GuestSystem> {
     use plugins_bench::{dylib, json_boundary, lua, rhai, rpc};
-    let all: [(&'static str, fn() -> PathBuf, fn(&Path) -> Result<Box<dyn Guest>, String>, f32); 5] = [
-        ("lua", lua::plugin_file, boxed::<lua::LuaGuest>, SCRIPT_TOLERANCE),
-        ("rhai", rhai::plugin_file, boxed::<rhai::RhaiGuest>, SCRIPT_TOLERANCE),
-        ("dylib", dylib::plugin_file, boxed::<dylib::DylibGuest>, RUST_TOLERANCE),
-        ("rpc", rpc::plugin_file, boxed::<rpc::RpcGuest>, RUST_TOLERANCE),
-        ("json_boundary", json_boundary::plugin_file, boxed::<json_boundary::JsonGuest>, RUST_TOLERANCE),
+    /// A system, before its plugin file is built.
+    struct Spec(&'static str, fn() -> PathBuf, Loader, f32);
+    let all = [
+        Spec("lua", lua::plugin_file, boxed::<lua::LuaGuest>, SCRIPT_TOLERANCE),
+        Spec("rhai", rhai::plugin_file, boxed::<rhai::RhaiGuest>, SCRIPT_TOLERANCE),
+        Spec("dylib", dylib::plugin_file, boxed::<dylib::DylibGuest>, RUST_TOLERANCE),
+        Spec("rpc", rpc::plugin_file, boxed::<rpc::RpcGuest>, RUST_TOLERANCE),
+        Spec("json_boundary", json_boundary::plugin_file, boxed::<json_boundary::JsonGuest>, RUST_TOLERANCE),
     ];
     all.into_iter()
-        .filter(|(id, ..)| wanted.system(id))
-        .map(|(id, file, load, tolerance)| GuestSystem { id, file: file(), load, tolerance })
+        .filter(|s| wanted.system(s.0))
+        .map(|Spec(id, file, load, tolerance)| GuestSystem { id, file: file(), load, tolerance })
         .collect()
 }
 
