@@ -233,8 +233,7 @@ pub fn unload_note() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{check_columns, reference_boids, reference_integrate};
-    use std::time::Instant;
+    use crate::{check_columns, reference_integrate};
 
     const TOLERANCE: f32 = 1e-4;
 
@@ -247,20 +246,7 @@ mod tests {
     #[test]
     fn workloads_match_the_reference() {
         let (_, mut guest) = loaded();
-        for n in [10, 1_000] {
-            let mut cols = Columns::start(n);
-            for _ in 0..5 {
-                guest.integrate(&mut cols, workload::DT);
-            }
-            check_columns(&format!("integrate {n}"), &cols, &reference_integrate(n, 5), TOLERANCE).unwrap();
-        }
-        assert_eq!(guest.frames(), 10);
-        let mut cols = Columns::start(300);
-        for _ in 0..2 {
-            guest.boids(&mut cols, workload::DT);
-        }
-        check_columns("boids 300", &cols, &reference_boids(300, 2), TOLERANCE).unwrap();
-        assert_eq!(guest.frames(), 10, "boids does not count frames");
+        crate::conformance::computes_what_the_workload_code_computes(&mut guest, "dylib", TOLERANCE);
         let pings = workload::pings(1_000);
         let mut out = vec![Pong { id: 7, value: 7.0 }];
         guest.events(&pings, &mut out);
@@ -319,50 +305,5 @@ mod tests {
         .join()
         .unwrap();
         assert!(is_mapped(&file), "expected glibc to keep a library with a TLS destructor mapped");
-    }
-
-    /// Rough timings (`--nocapture`), not the benchmark: see `benches/`.
-    #[test]
-    fn rough_timings() {
-        let file = plugin_file();
-        let t = Instant::now();
-        let mut guest = DylibGuest::load(&fresh_copy(&file)).unwrap();
-        guest.call_empty();
-        let load = t.elapsed();
-        const CALLS: u32 = 1_000_000;
-        let t = Instant::now();
-        for _ in 0..CALLS {
-            guest.call_empty();
-        }
-        println!("dylib call_empty: {:?} per call (rough)", t.elapsed() / CALLS);
-        for n in [10_000, 100_000] {
-            let mut cols = Columns::start(n);
-            let t = Instant::now();
-            for _ in 0..100 {
-                guest.integrate(&mut cols, workload::DT);
-            }
-            println!("dylib integrate {n}: {:?} (rough)", t.elapsed() / 100);
-        }
-        let mut cols = Columns::start(2_000);
-        let t = Instant::now();
-        for _ in 0..5 {
-            guest.boids(&mut cols, workload::DT);
-        }
-        println!("dylib boids 2k: {:?} (rough)", t.elapsed() / 5);
-        let pings = workload::pings(10_000);
-        let mut out = Vec::new();
-        let t = Instant::now();
-        for _ in 0..100 {
-            out.clear();
-            guest.events(&pings, &mut out);
-        }
-        println!("dylib events 10k: {:?} (rough)", t.elapsed() / 100);
-        println!("dylib load: {load:?} (rough)");
-        let copies: Vec<PathBuf> = (0..5).map(|_| fresh_copy(&file)).collect();
-        let t = Instant::now();
-        for copy in &copies {
-            guest.reload(copy).unwrap();
-        }
-        println!("dylib reload: {:?} (rough)", t.elapsed() / 5);
     }
 }

@@ -286,8 +286,7 @@ impl Guest for JsonGuest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{check_columns, fresh_copy, reference_boids, reference_integrate};
-    use std::time::Instant;
+    use crate::fresh_copy;
 
     /// The guest, built once for all tests.
     fn file() -> &'static Path {
@@ -302,65 +301,18 @@ mod tests {
     const TOLERANCE: f32 = 1e-4;
 
     #[test]
-    fn integrate_matches_the_reference() {
-        for n in [10, 1000] {
-            let mut g = guest();
-            let mut cols = Columns::start(n);
-            for _ in 0..5 {
-                g.integrate(&mut cols, workload::DT);
-            }
-            check_columns(&format!("integrate {n}"), &cols, &reference_integrate(n, 5), TOLERANCE).unwrap();
-        }
+    fn computes_what_the_workload_code_computes() {
+        crate::conformance::computes_what_the_workload_code_computes(&mut guest(), "json_boundary", TOLERANCE);
     }
 
     #[test]
-    fn boids_match_the_reference() {
+    fn reload_keeps_the_state_and_runs_the_new_instance() {
         let mut g = guest();
-        let mut cols = Columns::start(300);
-        for _ in 0..2 {
-            g.boids(&mut cols, workload::DT);
-        }
-        check_columns("boids 300", &cols, &reference_boids(300, 2), TOLERANCE).unwrap();
-    }
-
-    #[test]
-    fn events_are_answered() {
-        let mut g = guest();
-        let pings = workload::pings(1000);
-        let mut out = Vec::new();
-        g.events(&pings, &mut out);
-        workload::check_answers("json events", &pings, &out).unwrap();
-    }
-
-    #[test]
-    fn frames_count_integrate_calls() {
-        let mut g = guest();
-        assert_eq!(g.frames(), 0);
-        let mut cols = Columns::start(10);
-        for _ in 0..3 {
-            g.integrate(&mut cols, workload::DT);
-        }
-        g.boids(&mut cols, workload::DT);
-        g.call_empty();
-        assert_eq!(g.frames(), 3);
-    }
-
-    #[test]
-    fn reload_keeps_frames_and_runs_the_new_code() {
-        let mut g = guest();
-        let mut cols = Columns::start(100);
-        for _ in 0..4 {
-            g.integrate(&mut cols, workload::DT);
-        }
+        crate::conformance::reload_keeps_the_state(&mut g, file(), "json_boundary", TOLERANCE);
         let copy = fresh_copy(file());
         g.reload(&copy).unwrap();
         assert_eq!(g.plugin.file, copy, "the new instance runs");
         assert_eq!(g.frames(), 4);
-        for _ in 0..2 {
-            g.integrate(&mut cols, workload::DT);
-        }
-        assert_eq!(g.frames(), 6);
-        check_columns("integrate across a reload", &cols, &reference_integrate(100, 6), TOLERANCE).unwrap();
     }
 
     #[test]
@@ -377,46 +329,5 @@ mod tests {
         assert!(e.contains(&*bad.to_string_lossy()) && e.contains("compile"), "{e}");
         let _ = std::fs::remove_file(&bad);
         assert_eq!(g.frames(), 0, "the old guest still runs");
-    }
-
-    /// Rough timings, one run each (`--nocapture`); criterion measures properly.
-    #[test]
-    fn rough_timings() {
-        let mut g = guest();
-        let calls = 100_000;
-        let t = Instant::now();
-        for _ in 0..calls {
-            g.call_empty();
-        }
-        println!("json rough: call_empty {:?} per call", t.elapsed() / calls);
-        for n in [10_000, 100_000] {
-            let mut cols = Columns::start(n);
-            g.integrate(&mut cols, workload::DT);
-            let t = Instant::now();
-            g.integrate(&mut cols, workload::DT);
-            println!("json rough: integrate {n} {:?}", t.elapsed());
-        }
-        let mut cols = Columns::start(2000);
-        g.boids(&mut cols, workload::DT);
-        let t = Instant::now();
-        g.boids(&mut cols, workload::DT);
-        println!("json rough: boids 2k {:?}", t.elapsed());
-        let pings = workload::pings(10_000);
-        let mut out = Vec::new();
-        g.events(&pings, &mut out);
-        out.clear();
-        let t = Instant::now();
-        g.events(&pings, &mut out);
-        println!("json rough: events 10k {:?}", t.elapsed());
-        let copy = fresh_copy(file());
-        let t = Instant::now();
-        let mut loaded = JsonGuest::load(&copy).unwrap();
-        loaded.call_empty();
-        println!("json rough: load + first call {:?}", t.elapsed());
-        let copy = fresh_copy(file());
-        let t = Instant::now();
-        loaded.reload(&copy).unwrap();
-        loaded.call_empty();
-        println!("json rough: reload + first call {:?}", t.elapsed());
     }
 }

@@ -27,6 +27,8 @@ pub use plugin_workload as workload;
 use std::path::{Path, PathBuf};
 use workload::{Ping, Pong, V2};
 
+#[cfg(test)]
+mod conformance;
 pub mod dylib;
 pub mod json_boundary;
 pub mod lua;

@@ -201,9 +201,8 @@ impl Guest for LuaGuest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::{self, Boids, DT};
-    use crate::{check_columns, fresh_copy, reference_boids, reference_integrate};
-    use std::time::Instant;
+    use crate::workload::{Boids, DT};
+    use crate::{check_columns, fresh_copy, reference_boids};
 
     /// Scripts compute in f64 and sum in another order than the Rust kernel.
     const TOLERANCE: f32 = 1e-2;
@@ -235,58 +234,24 @@ mod tests {
     }
 
     #[test]
-    fn integrate_matches_the_reference() {
-        let mut plugin = load();
-        for n in [10, 1000] {
-            let mut cols = Columns::start(n);
-            for _ in 0..5 {
-                plugin.integrate(&mut cols, DT);
-            }
-            check_columns(&format!("lua integrate {n}"), &cols, &reference_integrate(n, 5), TOLERANCE).unwrap();
-        }
-        assert_eq!(plugin.frames(), 10);
+    fn computes_what_the_workload_code_computes() {
+        crate::conformance::computes_what_the_workload_code_computes(&mut load(), "lua", TOLERANCE);
     }
 
     #[test]
-    fn boids_match_the_reference() {
+    fn a_smaller_flock_after_a_bigger_one_ignores_the_stale_rows() {
         let mut plugin = load();
-        let mut cols = Columns::start(300);
-        for _ in 0..2 {
-            plugin.boids(&mut cols, DT);
-        }
-        check_columns("lua boids 300", &cols, &reference_boids(300, 2), TOLERANCE).unwrap();
-        // Boids do not count frames; a smaller flock after a bigger one
-        // ignores the stale rows.
-        assert_eq!(plugin.frames(), 0);
+        plugin.boids(&mut Columns::start(300), DT);
         let mut cols = Columns::start(50);
         plugin.boids(&mut cols, DT);
         check_columns("lua boids 50", &cols, &reference_boids(50, 1), TOLERANCE).unwrap();
     }
 
     #[test]
-    fn events_are_answered() {
-        let mut plugin = load();
-        for n in [1000, 10] {
-            let pings = workload::pings(n);
-            let mut out = Vec::new();
-            plugin.events(&pings, &mut out);
-            workload::check_answers("lua events", &pings, &out).unwrap();
-        }
-    }
-
-    #[test]
     fn reload_keeps_frames_and_runs_the_new_code() {
         let mut plugin = load();
+        crate::conformance::reload_keeps_the_state(&mut plugin, &plugin_file(), "lua", TOLERANCE);
         let mut cols = Columns::start(10);
-        for _ in 0..3 {
-            plugin.integrate(&mut cols, DT);
-        }
-        assert_eq!(plugin.frames(), 3);
-        plugin.reload(&fresh_copy(&plugin_file())).unwrap();
-        assert_eq!(plugin.frames(), 3, "reload keeps the state");
-        plugin.integrate(&mut cols, DT);
-        assert_eq!(plugin.frames(), 4);
-        check_columns("lua integrate after reload", &cols, &reference_integrate(10, 4), TOLERANCE).unwrap();
 
         // New code: counts ten per frame.
         let changed = fresh_copy(&plugin_file());
@@ -314,42 +279,5 @@ mod tests {
         let mut cols = Columns::start(10);
         plugin.integrate(&mut cols, DT);
         assert_eq!(plugin.frames(), 1);
-    }
-
-    /// Rough timings, one run each on a shared machine: see the criterion
-    /// benchmark for real numbers. `cargo test … -- --nocapture` shows them.
-    #[test]
-    fn rough_timings() {
-        let t = Instant::now();
-        let mut plugin = load();
-        println!("lua load: {:?}", t.elapsed());
-        let calls = 100_000;
-        let t = Instant::now();
-        for _ in 0..calls {
-            plugin.call_empty();
-        }
-        println!("lua call_empty: {:?} per call", t.elapsed() / calls);
-        for n in [10_000, 100_000] {
-            let mut cols = Columns::start(n);
-            plugin.integrate(&mut cols, DT);
-            let t = Instant::now();
-            plugin.integrate(&mut cols, DT);
-            println!("lua integrate {n}: {:?}", t.elapsed());
-        }
-        let mut cols = Columns::start(2000);
-        let t = Instant::now();
-        plugin.boids(&mut cols, DT);
-        println!("lua boids 2000 (one frame): {:?}", t.elapsed());
-        let pings = workload::pings(10_000);
-        let mut out = Vec::with_capacity(pings.len());
-        plugin.events(&pings, &mut out);
-        out.clear();
-        let t = Instant::now();
-        plugin.events(&pings, &mut out);
-        println!("lua events 10000: {:?}", t.elapsed());
-        let copy = fresh_copy(&plugin_file());
-        let t = Instant::now();
-        plugin.reload(&copy).unwrap();
-        println!("lua reload: {:?}", t.elapsed());
     }
 }

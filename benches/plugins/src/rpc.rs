@@ -293,7 +293,7 @@ impl Drop for RpcGuest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{check_columns, fresh_copy, reference_boids, reference_integrate, workload};
+    use crate::{check_columns, fresh_copy, reference_integrate, workload};
 
     const TOLERANCE: f32 = 1e-4;
 
@@ -395,20 +395,7 @@ mod tests {
     fn workloads_match_the_reference() {
         let mut guest = loaded();
         guest.call_empty();
-        for n in [10, 1_000] {
-            let mut cols = Columns::start(n);
-            for _ in 0..5 {
-                guest.integrate(&mut cols, workload::DT);
-            }
-            check_columns(&format!("integrate {n}"), &cols, &reference_integrate(n, 5), TOLERANCE).unwrap();
-        }
-        assert_eq!(guest.frames(), 10);
-        let mut cols = Columns::start(300);
-        for _ in 0..2 {
-            guest.boids(&mut cols, workload::DT);
-        }
-        check_columns("boids 300", &cols, &reference_boids(300, 2), TOLERANCE).unwrap();
-        assert_eq!(guest.frames(), 10, "boids does not count frames");
+        crate::conformance::computes_what_the_workload_code_computes(&mut guest, "rpc", TOLERANCE);
         let pings = workload::pings(1_000);
         let mut out = vec![Pong { id: 7, value: 7.0 }];
         guest.events(&pings, &mut out);
@@ -464,51 +451,5 @@ mod tests {
             std::thread::sleep(Duration::from_millis(50));
         }
         assert_eq!(leftover_sockets(), Vec::<PathBuf>::new());
-    }
-
-    /// Rough timings (`--nocapture`), not the benchmark: see `benches/`.
-    #[test]
-    fn rough_timings() {
-        let file = plugin_file();
-        let copy = fresh_copy(&file);
-        let t = Instant::now();
-        let mut guest = RpcGuest::load(&copy).unwrap();
-        guest.call_empty();
-        let load = t.elapsed();
-        const CALLS: u32 = 20_000;
-        let t = Instant::now();
-        for _ in 0..CALLS {
-            guest.call_empty();
-        }
-        println!("rpc call_empty: {:?} per call (rough)", t.elapsed() / CALLS);
-        for n in [10_000, 100_000] {
-            let mut cols = Columns::start(n);
-            let t = Instant::now();
-            for _ in 0..50 {
-                guest.integrate(&mut cols, workload::DT);
-            }
-            println!("rpc integrate {n}: {:?} (rough)", t.elapsed() / 50);
-        }
-        let mut cols = Columns::start(2_000);
-        let t = Instant::now();
-        for _ in 0..5 {
-            guest.boids(&mut cols, workload::DT);
-        }
-        println!("rpc boids 2k: {:?} (rough)", t.elapsed() / 5);
-        let pings = workload::pings(10_000);
-        let mut out = Vec::new();
-        let t = Instant::now();
-        for _ in 0..100 {
-            out.clear();
-            guest.events(&pings, &mut out);
-        }
-        println!("rpc events 10k: {:?} (rough)", t.elapsed() / 100);
-        println!("rpc load: {load:?} (rough)");
-        let copies: Vec<PathBuf> = (0..5).map(|_| fresh_copy(&file)).collect();
-        let t = Instant::now();
-        for copy in &copies {
-            guest.reload(copy).unwrap();
-        }
-        println!("rpc reload: {:?} (rough)", t.elapsed() / 5);
     }
 }

@@ -139,17 +139,6 @@ mod tests {
     use crate::native::Native;
     use crate::workload::{self, check_answers};
     use crate::{check_columns, read_bodies, reference_boids, reference_integrate};
-    use std::time::Instant;
-
-    fn rough(what: &str, runs: u32, mut f: impl FnMut()) {
-        f();
-        let t = Instant::now();
-        for _ in 0..runs {
-            f();
-        }
-        println!("rough: {what}: {:?}", t.elapsed() / runs);
-    }
-
     /// Native and wasm_mod compute what the workload code computes, and
     /// the mod keeps its state over a reload.
     #[test]
@@ -197,35 +186,6 @@ mod tests {
         m.reload(&crate::fresh_copy(&file)).unwrap();
         m.run(s);
         assert_eq!(m.frames(), 3, "the state survives the reload");
-    }
-
-    /// Rough timings, for development (`--nocapture --ignored`).
-    #[test]
-    #[ignore]
-    fn rough_timings() {
-        let file = plugin_file();
-        let mut n = Native::empty();
-        rough("call native", 100_000, || n.run());
-        let mut m = WasmMod::load(&file, 0, Code::Optimized).unwrap();
-        let s = m.system("noop");
-        rough("call wasm_mod", 100_000, || m.run(s));
-        for size in [10_000, 100_000] {
-            let mut n = Native::integrate(size);
-            rough(&format!("integrate {size} native"), 100, || n.run());
-            let mut m = WasmMod::load(&file, size, Code::Optimized).unwrap();
-            let s = m.system("integrate");
-            rough(&format!("integrate {size} wasm_mod"), 100, || m.run(s));
-        }
-        let mut n = Native::boids(2_000);
-        rough("boids native", 20, || n.run());
-        let mut m = WasmMod::load(&file, 2_000, Code::Optimized).unwrap();
-        let s = m.system("flock");
-        rough("boids wasm_mod", 20, || m.run(s));
-        let pings = workload::pings(10_000);
-        let mut n = Native::events();
-        rough("events native", 100, || n.events_frame(&pings));
-        let s = m.system("answer");
-        rough("events wasm_mod", 100, || m.events_frame(s, &pings));
     }
 }
 #[cfg(test)]
