@@ -15,7 +15,8 @@ use criterion::{BatchSize, BenchmarkGroup, Criterion, measurement::WallTime};
 use plugins_bench::wasm_mod::{Code, WasmMod};
 use plugins_bench::workload::{self, Ping, Pong};
 use plugins_bench::{
-    Bodies, Guest, check_columns, fresh_copy, native::Native, read_bodies, reference_boids, reference_integrate,
+    Bodies, Columns, Guest, check_columns, fresh_copy, native::Native, read_bodies, reference_boids,
+    reference_integrate,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -147,45 +148,63 @@ fn call_overhead(c: &mut Criterion, wanted: &Filter, mod_file: &Path, guests: &[
     g.finish();
 }
 
-fn integrate(c: &mut Criterion, wanted: &Filter, name: &str, n: usize, mod_file: &Path, guests: &[GuestSystem]) {
-    let want = reference_integrate(n, 1);
-    let mut g = group(c, name);
-    if wanted.wants(name, "native") {
-        let mut native = Native::integrate(n);
-        native.run();
-        checked("native", check_columns(name, &read_bodies(&mut native.world), &want, RUST_TOLERANCE));
-        g.bench_function("native", |b| b.iter(|| native.run()));
-    }
-    if wanted.wants(name, "wasm_mod") {
-        let mut m = WasmMod::load(mod_file, n, Code::Optimized).unwrap();
-        let system = m.system("integrate");
-        m.run(system);
-        checked("wasm_mod", check_columns(name, &read_bodies(&mut m.world), &want, RUST_TOLERANCE));
-        g.bench_function("wasm_mod", |b| b.iter(|| m.run(system)));
-    }
-    for s in guests.iter().filter(|s| wanted.wants(name, s.id)) {
-        let mut guest = (s.load)(&s.file).unwrap();
-        let mut bodies = Bodies::new(n);
-        bodies.integrate(guest.as_mut());
-        checked(s.id, check_columns(name, &read_bodies(&mut bodies.world), &want, s.tolerance));
-        g.bench_function(s.id, |b| b.iter(|| bodies.integrate(guest.as_mut())));
-    }
-    g.finish();
+/// A frame workload on the bodies' columns: `integrate_*` or `boids_*`.
+#[derive(Clone, Copy)]
+enum Bodywork {
+    Integrate,
+    Boids,
 }
 
-fn boids(c: &mut Criterion, wanted: &Filter, mod_file: &Path, guests: &[GuestSystem]) {
-    let (name, n) = ("boids_2k", 2_000);
-    let want = reference_boids(n, 1);
+impl Bodywork {
+    /// The workload code's own result of one frame on `n` bodies.
+    fn reference(self, n: usize) -> Columns {
+        match self {
+            Bodywork::Integrate => reference_integrate(n, 1),
+            Bodywork::Boids => reference_boids(n, 1),
+        }
+    }
+    fn native(self, n: usize) -> Native {
+        match self {
+            Bodywork::Integrate => Native::integrate(n),
+            Bodywork::Boids => Native::boids(n),
+        }
+    }
+    /// The wasm mod's system for it.
+    fn mod_system(self) -> &'static str {
+        match self {
+            Bodywork::Integrate => "integrate",
+            Bodywork::Boids => "flock",
+        }
+    }
+    fn guest_frame(self, bodies: &mut Bodies, guest: &mut dyn Guest) {
+        match self {
+            Bodywork::Integrate => bodies.integrate(guest),
+            Bodywork::Boids => bodies.boids(guest),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bodywork(
+    c: &mut Criterion,
+    wanted: &Filter,
+    name: &str,
+    work: Bodywork,
+    n: usize,
+    mod_file: &Path,
+    guests: &[GuestSystem],
+) {
+    let want = work.reference(n);
     let mut g = group(c, name);
     if wanted.wants(name, "native") {
-        let mut native = Native::boids(n);
+        let mut native = work.native(n);
         native.run();
         checked("native", check_columns(name, &read_bodies(&mut native.world), &want, RUST_TOLERANCE));
         g.bench_function("native", |b| b.iter(|| native.run()));
     }
     if wanted.wants(name, "wasm_mod") {
         let mut m = WasmMod::load(mod_file, n, Code::Optimized).unwrap();
-        let system = m.system("flock");
+        let system = m.system(work.mod_system());
         m.run(system);
         checked("wasm_mod", check_columns(name, &read_bodies(&mut m.world), &want, RUST_TOLERANCE));
         g.bench_function("wasm_mod", |b| b.iter(|| m.run(system)));
@@ -193,9 +212,9 @@ fn boids(c: &mut Criterion, wanted: &Filter, mod_file: &Path, guests: &[GuestSys
     for s in guests.iter().filter(|s| wanted.wants(name, s.id)) {
         let mut guest = (s.load)(&s.file).unwrap();
         let mut bodies = Bodies::new(n);
-        bodies.boids(guest.as_mut());
+        work.guest_frame(&mut bodies, guest.as_mut());
         checked(s.id, check_columns(name, &read_bodies(&mut bodies.world), &want, s.tolerance));
-        g.bench_function(s.id, |b| b.iter(|| bodies.boids(guest.as_mut())));
+        g.bench_function(s.id, |b| b.iter(|| work.guest_frame(&mut bodies, guest.as_mut())));
     }
     g.finish();
 }
@@ -333,13 +352,14 @@ fn main() {
     if wanted.group("call_overhead") {
         call_overhead(&mut c, &wanted, &mod_file, &guests);
     }
-    for (name, n) in [("integrate_10k", 10_000), ("integrate_100k", 100_000)] {
+    for (name, work, n) in [
+        ("integrate_10k", Bodywork::Integrate, 10_000),
+        ("integrate_100k", Bodywork::Integrate, 100_000),
+        ("boids_2k", Bodywork::Boids, 2_000),
+    ] {
         if wanted.group(name) {
-            integrate(&mut c, &wanted, name, n, &mod_file, &guests);
+            bodywork(&mut c, &wanted, name, work, n, &mod_file, &guests);
         }
-    }
-    if wanted.group("boids_2k") {
-        boids(&mut c, &wanted, &mod_file, &guests);
     }
     if wanted.group("events_10k") {
         events(&mut c, &wanted, &mod_file, &guests);
