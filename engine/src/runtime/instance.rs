@@ -36,7 +36,8 @@ pub struct ModLimits {
     /// loop is still stopped.
     pub init_deadline_ms: u64,
     /// Wall-clock budget of all of one mod's systems in one schedule run
-    /// (`Update`, or one `FixedUpdate` step), in milliseconds.
+    /// (`Update`, or one `FixedUpdate` step), in milliseconds, counted in
+    /// epoch ticks (see [`ModInstance::run_nth`]).
     pub schedule_budget_ms: u64,
     /// Largest linear memory a mod may grow to, in bytes.
     pub max_memory_bytes: usize,
