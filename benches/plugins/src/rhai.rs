@@ -187,8 +187,8 @@ impl Guest for RhaiGuest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fresh_copy;
     use crate::workload::{Boids, DT};
-    use crate::{check_columns, fresh_copy, reference_boids};
 
     /// Scripts compute in f64 and sum in another order than the Rust kernel.
     const TOLERANCE: f32 = 1e-2;
@@ -225,29 +225,15 @@ mod tests {
     }
 
     #[test]
-    fn a_smaller_flock_after_a_bigger_one_ignores_the_stale_rows() {
-        let mut plugin = load();
-        plugin.boids(&mut Columns::start(300), DT);
-        let mut cols = Columns::start(50);
-        plugin.boids(&mut cols, DT);
-        check_columns("rhai boids 50", &cols, &reference_boids(50, 1), TOLERANCE).unwrap();
-    }
-
-    #[test]
     fn reload_keeps_frames_and_runs_the_new_code() {
         let mut plugin = load();
         crate::conformance::reload_keeps_the_state(&mut plugin, &plugin_file(), "rhai", TOLERANCE);
-        let mut cols = Columns::start(10);
-
-        // New code: counts ten per frame.
-        let changed = fresh_copy(&plugin_file());
-        let source = std::fs::read_to_string(&changed).unwrap();
-        let source = source.replace("frames += 1;", "frames += 10;");
-        std::fs::write(&changed, source).unwrap();
-        plugin.reload(&changed).unwrap();
-        assert_eq!(plugin.frames(), 4);
-        plugin.integrate(&mut cols, DT);
-        assert_eq!(plugin.frames(), 14, "the new code runs");
+        crate::conformance::reload_runs_the_edited_code(
+            &mut plugin,
+            &plugin_file(),
+            ("frames += 1;", "frames += 10;"),
+            "rhai",
+        );
     }
 
     #[test]

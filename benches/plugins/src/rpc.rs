@@ -396,16 +396,6 @@ mod tests {
         let mut guest = loaded();
         guest.call_empty();
         crate::conformance::computes_what_the_workload_code_computes(&mut guest, "rpc", TOLERANCE);
-        let pings = workload::pings(1_000);
-        let mut out = vec![Pong { id: 7, value: 7.0 }];
-        guest.events(&pings, &mut out);
-        assert_eq!(out[0], Pong { id: 7, value: 7.0 }, "events appends");
-        workload::check_answers("events", &pings, &out[1..]).unwrap();
-        let mut empty = Columns::default();
-        guest.integrate(&mut empty, workload::DT);
-        guest.boids(&mut empty, workload::DT);
-        guest.events(&[], &mut out);
-        assert_eq!(guest.frames(), 11);
         // A malformed request gets an error answer, and the guest lives on.
         let err = guest.call(&Request::Boids { pos: &[[0.0; 2]], vel: &[], dt: 1.0 }, ResponseSeed::default());
         assert!(err.unwrap_err().contains("1 positions, 0 velocities"));
