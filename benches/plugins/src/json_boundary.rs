@@ -43,12 +43,13 @@
 //! and `component.set` are each a call, through the component model's
 //! canonical ABI), so this is a lower bound of its per-entity cost.
 
+use crate::workload::json::{Frame, Item, Transform, Velocity};
 use crate::{Columns, Guest, workload};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Serialize, de::DeserializeOwned};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc};
-use workload::{Ping, Pong, V2};
+use workload::{Ping, Pong};
 
 /// Builds the guest and returns its `.wasm` file.
 pub fn plugin_file() -> PathBuf {
@@ -111,29 +112,6 @@ const EXPORTS: [&str; 11] = [
     "save_state",
     "restore_state",
 ];
-
-/// The part of the engine's `Transform2d` the benchmark moves.
-#[derive(Serialize, Deserialize)]
-struct Transform {
-    translation: V2,
-}
-
-/// The engine's `Velocity` component.
-#[derive(Serialize, Deserialize)]
-struct Velocity(V2);
-
-/// One query item: an entity's `(&mut Transform, &Velocity)`.
-#[derive(Serialize, Deserialize)]
-struct Item {
-    transform: Transform,
-    velocity: Velocity,
-}
-
-/// The frame's time step.
-#[derive(Serialize)]
-struct Frame {
-    dt: f32,
-}
 
 /// One instance of the guest, in a store of its own.
 struct Plugin {

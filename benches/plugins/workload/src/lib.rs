@@ -251,3 +251,34 @@ pub fn check_answers(what: &str, pings: &[Ping], got: &[Pong]) -> Result<(), Str
     }
     Ok(())
 }
+
+/// What the `json_boundary` system's host and guest send each other as
+/// JSON (serde), one query item per call, the way Wasvy hands components
+/// across: defined once for both sides.
+pub mod json {
+    use super::V2;
+    use serde::{Deserialize, Serialize};
+
+    /// The part of the engine's `Transform2d` the benchmark moves.
+    #[derive(Serialize, Deserialize)]
+    pub struct Transform {
+        pub translation: V2,
+    }
+
+    /// The engine's `Velocity` component.
+    #[derive(Serialize, Deserialize)]
+    pub struct Velocity(pub V2);
+
+    /// One query item: an entity's `(&mut Transform, &Velocity)`.
+    #[derive(Serialize, Deserialize)]
+    pub struct Item {
+        pub transform: Transform,
+        pub velocity: Velocity,
+    }
+
+    /// The frame's time step, the `Time` resource of a Bevy system.
+    #[derive(Serialize, Deserialize)]
+    pub struct Frame {
+        pub dt: f32,
+    }
+}

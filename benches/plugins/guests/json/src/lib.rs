@@ -37,32 +37,10 @@
 //! - `save_state`: `null` → the guest's state, `{"frames":…}`.
 //! - `restore_state`: a saved state → `null`.
 
+use plugin_workload::json::{Frame, Item, Transform, Velocity};
 use plugin_workload::{self as workload, Ping, Pong, V2};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::cell::RefCell;
-
-/// The part of the engine's `Transform2d` the benchmark moves.
-#[derive(Serialize, Deserialize)]
-struct Transform {
-    translation: V2,
-}
-
-/// The engine's `Velocity` component.
-#[derive(Serialize, Deserialize)]
-struct Velocity(V2);
-
-/// One query item: the entity's `(&mut Transform, &Velocity)`.
-#[derive(Serialize, Deserialize)]
-struct Item {
-    transform: Transform,
-    velocity: Velocity,
-}
-
-/// The frame's time step, the `Time` resource of a Bevy system.
-#[derive(Deserialize)]
-struct Frame {
-    dt: f32,
-}
 
 /// What survives a reload.
 #[derive(Serialize, Deserialize)]
