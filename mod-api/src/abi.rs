@@ -51,6 +51,9 @@ pub mod imports {
     /// of every batch of the query in parameter slot `slot` of the current
     /// frame; 0, or 1 if that slot holds no query whose ids were left out.
     pub const QUERY_ENTITIES: &str = "query_entities";
+    /// Every function the host provides: a mod importing anything else is
+    /// refused at load.
+    pub const ALL: [&str; 3] = [LOG, PANIC, QUERY_ENTITIES];
 }
 
 /// Status codes returned by `mod_run`. Fixed numbers, never reused.

@@ -102,8 +102,7 @@ pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<Mo
         }
     }
     for import in module.imports() {
-        let known = import.module() == abi::IMPORT_MODULE
-            && [abi::imports::LOG, abi::imports::PANIC, abi::imports::QUERY_ENTITIES].contains(&import.name());
+        let known = import.module() == abi::IMPORT_MODULE && abi::imports::ALL.contains(&import.name());
         if !known {
             return Err(ModLoadError::UnknownImport {
                 file: file.to_string(),

@@ -1482,6 +1482,29 @@ mod tests {
     use super::*;
     use mod_api::abi::SystemDecl;
 
+    /// The load-time check (`abi::imports::ALL`) and the linker agree: every
+    /// import a mod may have is defined, and nothing else is.
+    #[test]
+    fn the_linker_defines_every_import_the_abi_lists() {
+        let engine = wasmtime::Engine::default();
+        let mut linker = Linker::new(&engine);
+        define_imports(&mut linker).unwrap();
+        let state = HostState {
+            module: "test".into(),
+            panic: None,
+            limits: StoreLimitsBuilder::new().build(),
+            logs: 0,
+            deadline: Deadline::Call(1),
+            lazy_ids: Vec::new(),
+        };
+        let mut defined: Vec<String> =
+            linker.iter(Store::new(&engine, state)).map(|(_, name, _)| name.to_string()).collect();
+        defined.sort();
+        let mut listed: Vec<String> = abi::imports::ALL.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(defined, listed);
+    }
+
     fn system(name: &str, after: &[&str], before: &[&str]) -> SystemDecl {
         SystemDecl {
             name: name.into(),
