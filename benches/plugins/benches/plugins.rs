@@ -115,12 +115,7 @@ impl Notes {
         self.0.insert(format!("{group}/{function}"), note.into());
     }
     fn write(&self) {
-        // Criterion's directory: `scripts/bench-plugins` gives this benchmark
-        // one of its own (the engine's benches use some of the same group names).
-        let dir = std::env::var_os("CRITERION_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| plugins_bench::target_dir().join("criterion"));
-        let path = dir.join("plugins-notes.json");
+        let path = plugins_bench::criterion_dir().join("plugins-notes.json");
         let mut all: BTreeMap<String, String> =
             std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
         all.extend(self.0.clone());

@@ -191,9 +191,8 @@ pub fn bench_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-/// Builds `package` in release mode, for wasm32-unknown-unknown if `wasm`,
-/// and returns the path of its library: `name.wasm` or `libname.so`.
-pub fn build(package: &str, wasm: bool) -> PathBuf {
+/// Builds `package` in release mode (for wasm32-unknown-unknown if `wasm`).
+pub fn cargo_build(package: &str, wasm: bool) {
     let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.current_dir(repo()).args(["build", "--release", "-p", package]);
     if wasm {
@@ -201,12 +200,26 @@ pub fn build(package: &str, wasm: bool) -> PathBuf {
     }
     let status = cargo.status().unwrap_or_else(|e| panic!("cannot run cargo to build {package}: {e}"));
     assert!(status.success(), "building {package} failed");
+}
+
+/// Builds library `package` ([`cargo_build`]) and returns its file:
+/// `name.wasm` or `libname.so`.
+pub fn build(package: &str, wasm: bool) -> PathBuf {
+    cargo_build(package, wasm);
     let lib = package.replace('-', "_");
     if wasm {
         target_dir().join("wasm32-unknown-unknown/release").join(format!("{lib}.wasm"))
     } else {
         target_dir().join("release").join(format!("lib{lib}.so"))
     }
+}
+
+/// Where criterion writes this benchmark's output: `$CRITERION_HOME`
+/// (`scripts/bench-plugins` gives the benchmark a directory of its own,
+/// as the engine's benches use some of the same group names), else the
+/// target directory's `criterion`.
+pub fn criterion_dir() -> PathBuf {
+    std::env::var_os("CRITERION_HOME").map(PathBuf::from).unwrap_or_else(|| target_dir().join("criterion"))
 }
 
 /// A copy of `file` at a path no plugin was loaded from before, for the

@@ -47,13 +47,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// The guest executable, built in release mode: the `bench-rpc` package
 /// (`guests/rpc/`), which links only the workload, serde and postcard.
 pub fn plugin_file() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(crate::repo())
-        .args(["build", "--release", "-p", "bench-rpc"])
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build bench-rpc: {e}"));
-    assert!(status.success(), "building bench-rpc failed");
+    crate::cargo_build("bench-rpc", false);
     crate::target_dir().join("release/bench-rpc")
 }
 

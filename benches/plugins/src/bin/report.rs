@@ -69,7 +69,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&args, &Environment::collect(&repo_root())) {
+    match run(&args, &Environment::collect(&plugins_bench::repo())) {
         Ok(written) => {
             for path in written {
                 println!("wrote {}", path.display());
@@ -81,12 +81,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The repository this binary was built from.
-fn repo_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
 }
 
 #[derive(Debug, PartialEq)]
@@ -108,16 +102,8 @@ impl Args {
             };
             *slot = Some(PathBuf::from(args.next().ok_or_else(|| format!("{arg} needs a value"))?));
         }
-        let criterion = criterion.unwrap_or_else(|| {
-            if let Some(home) = std::env::var_os("CRITERION_HOME") {
-                PathBuf::from(home)
-            } else if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-                Path::new(&target).join("criterion")
-            } else {
-                repo_root().join("target/criterion")
-            }
-        });
-        Ok(Some(Args { criterion, out: out.unwrap_or_else(repo_root) }))
+        let criterion = criterion.unwrap_or_else(plugins_bench::criterion_dir);
+        Ok(Some(Args { criterion, out: out.unwrap_or_else(plugins_bench::repo) }))
     }
 }
 
