@@ -811,6 +811,16 @@ impl ModInstance {
         self.systems.iter()
     }
 
+    /// [`ensure_buffer`](Self::ensure_buffer) for a run of system `i`
+    /// (whose name is copied only if the buffer must grow).
+    fn ensure_frame_buffer(&mut self, size: usize, i: usize) -> Result<(), ModError> {
+        if size as u32 <= self.buffer_cap {
+            return Ok(());
+        }
+        let name = self.systems[i].name.clone();
+        self.ensure_buffer(size, &name)
+    }
+
     /// Calls system `i` on the frame at `base`, under the armed deadline.
     fn call_system(&mut self, i: usize, base: usize) -> Result<(), ModError> {
         arm(&mut self.store, self.next_deadline);
@@ -845,10 +855,7 @@ impl ModInstance {
         // A system without parameters has nothing to lay out, copy or check:
         // the header, the call, the status. (`call_overhead` in BENCHMARKS.md.)
         if self.systems[i].params.is_empty() {
-            if FRAME_HEADER_SIZE as u32 > self.buffer_cap {
-                let name = self.systems[i].name.clone();
-                self.ensure_buffer(FRAME_HEADER_SIZE, &name)?;
-            }
+            self.ensure_frame_buffer(FRAME_HEADER_SIZE, i)?;
             let base = self.buffer_ptr as usize;
             let mem = self.memory.data_mut(&mut self.store);
             Self::write_header(&mut mem[base..base + FRAME_HEADER_SIZE], header, seed, 0);
@@ -915,10 +922,7 @@ impl ModInstance {
         }
 
         // 2. Buffer.
-        if size as u32 > self.buffer_cap {
-            let name = self.systems[i].name.clone();
-            self.ensure_buffer(size, &name)?;
-        }
+        self.ensure_frame_buffer(size, i)?;
 
         // 3. Copy in.
         let base = self.buffer_ptr as usize;
