@@ -114,6 +114,17 @@ fn reloads(app: &App, file: &str) -> u32 {
     app.world().resource::<ModRegistry>().get(file).expect("the mod is loaded").reloads
 }
 
+/// `bytes` (a wasm module) with a custom section `bench-revision` holding
+/// `n` appended: a different file that runs the same code.
+fn revised(bytes: &[u8], n: u32) -> Vec<u8> {
+    let name = b"bench-revision";
+    let mut out = bytes.to_vec();
+    out.extend_from_slice(&[0, (1 + name.len() + 4) as u8, name.len() as u8]);
+    out.extend_from_slice(name);
+    out.extend_from_slice(&n.to_le_bytes());
+    out
+}
+
 fn optimized(app: &App, file: &str) -> bool {
     let registry = app.world().resource::<ModRegistry>();
     registry.get(file).and_then(|m| m.instance()).is_some_and(|i| i.tier() == Tier::Optimized)
@@ -137,12 +148,16 @@ fn file_to_new_code(c: &mut Criterion, mods: &[(String, Vec<u8>)]) {
     let staged = std::env::temp_dir().join(format!("reload-bench-staged-{}", std::process::id()));
     let mut group = c.benchmark_group("hot_reload");
     group.sample_size(20);
+    let mut revision = 0u32;
     group.bench_function("file_to_new_code", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let before = reloads(&app, file);
-                std::fs::write(&staged, bytes).unwrap();
+                // A rebuild gives other bytes (the same bytes are not a new
+                // version): the same code with a custom section of its own.
+                revision += 1;
+                std::fs::write(&staged, revised(bytes, revision)).unwrap();
                 // As a build tool does: write elsewhere, rename into the folder.
                 let written = Instant::now();
                 std::fs::rename(&staged, dir.join(file)).unwrap();

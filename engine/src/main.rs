@@ -12,8 +12,10 @@ struct Cli {
     /// Run without a window or GPU, at a fixed 1/60 s time step.
     #[arg(long)]
     headless: bool,
-    /// Frames to run once the mods have started, then exit (headless).
-    #[arg(long, value_name = "N")]
+    /// Frames to run once the mods have started, then exit (headless). The
+    /// run goes as fast as the machine allows, not in real time: each frame
+    /// advances the game's clock by 1/60 s.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     frames: Option<u64>,
     /// Replay scripted keyboard input from this RON file (headless, or with --screenshot).
     #[arg(long, value_name = "FILE")]
@@ -24,6 +26,10 @@ struct Cli {
     /// Write a RON report (mods, score, lives, entities) here at exit.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Include this mod's saved state (its `init_saved_resource` values) in
+    /// the report; repeat for more mods, or give `all`.
+    #[arg(long, value_name = "MOD")]
+    report_state: Vec<String>,
     /// Save a screenshot to FILE after --screenshot-frame frames, then exit (windowed).
     #[arg(long, value_name = "FILE")]
     screenshot: Option<PathBuf>,
@@ -57,6 +63,7 @@ fn main() -> std::process::ExitCode {
         frames: cli.frames,
         input: cli.input,
         report: cli.report,
+        report_state: cli.report_state,
         screenshot: cli.screenshot.map(|p| (p, cli.screenshot_frame)),
         seed: cli.seed,
         dev: cli.dev,

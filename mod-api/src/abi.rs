@@ -49,7 +49,8 @@ pub mod imports {
     pub const PANIC: &str = "panic";
     /// `query_entities(slot: i32) -> i32` (ABI 1.4): writes the entity ids
     /// of every batch of the query in parameter slot `slot` of the current
-    /// frame; 0, or 1 if that slot holds no query whose ids were left out.
+    /// frame; 0 if that slot holds a query of the current call (even one
+    /// that matched nothing), 1 otherwise.
     pub const QUERY_ENTITIES: &str = "query_entities";
     /// Every function the host provides: a mod importing anything else is
     /// refused at load.

@@ -72,10 +72,10 @@ impl WasmMod {
 
     /// Runs the mod's `n`th `Update` system once, as the runtime does.
     pub fn run(&mut self, n: usize) {
-        let mut spent_ms = 0;
+        let mut spent = std::time::Duration::ZERO;
         self.header.frame += 1;
         self.instance
-            .run_nth(ScheduleLabel::Update, n, &mut self.world, &self.header, &mut spent_ms)
+            .run_nth(ScheduleLabel::Update, n, &mut self.world, &self.header, &mut spent)
             .unwrap_or_else(|e| panic!("{e}"));
     }
 

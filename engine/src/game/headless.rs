@@ -100,6 +100,10 @@ pub struct ModReport {
     /// The last reload that failed (the previous version kept running).
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The mod's saved state at exit (`--report-state`), as the mod writes
+    /// it: its saved resources by type and field, inline RON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Box<ron::value::RawValue>>,
 }
 
 /// Frames run since every mod settled.
@@ -157,11 +161,16 @@ pub fn add_fixed_step_and_script(app: &mut App, config: &GameConfig) {
     }
 }
 
+/// Counts the frames since the mods first settled. The frame that reaches
+/// the target asks to exit; Bevy finishes that frame (the mods' `Update`
+/// runs in it), so a run of `--frames N` runs N frames of mod systems.
 fn count_frames(registry: Res<ModRegistry>, mut frames: ResMut<RunFrames>, mut exit: MessageWriter<AppExit>) {
     let started = *frames.started.get_or_insert_with(Instant::now);
-    if registry.settled() {
+    // Once counting, a mod added while the game runs (still compiling) does
+    // not stop the count: the mods' own frame counter goes on too.
+    if frames.ran > 0 || registry.settled() {
         frames.ran += 1;
-        if frames.target.is_some_and(|t| frames.ran > t) {
+        if frames.target.is_some_and(|t| frames.ran >= t) {
             exit.write(AppExit::Success);
         }
     } else if started.elapsed() > LOAD_TIMEOUT {
@@ -182,6 +191,36 @@ fn play_script(script: Option<Res<Script>>, frames: Res<RunFrames>, mut keys: Re
     }
 }
 
+/// The report of the world as it is now, with the saved state of the mods
+/// named in `state_of` (by id or file; `all` for every mod).
+pub fn report_with_state(world: &mut World, state_of: &[String]) -> Report {
+    let mut report = report(world);
+    if state_of.is_empty() {
+        return report;
+    }
+    let all = state_of.iter().any(|m| m == "all");
+    let mut registry = world.resource_mut::<ModRegistry>();
+    for (entry, out) in registry.mods.iter_mut().zip(&mut report.mods) {
+        if !all && !state_of.iter().any(|m| *m == entry.name || *m == entry.file) {
+            continue;
+        }
+        let state = entry.saved_state().map_err(|e| e.to_string()).and_then(|text| {
+            text.map(|t| ron::value::RawValue::from_boxed_ron(t.into_boxed_str()).map_err(|e| e.to_string()))
+                .transpose()
+        });
+        match state {
+            Ok(state) => out.state = state,
+            Err(e) => error!("report: the state of mod {} could not be read: {e}", entry.file),
+        }
+    }
+    for name in state_of.iter().filter(|m| *m != "all") {
+        if !report.mods.iter().any(|m| m.name == *name || m.file == *name) {
+            error!("report: --report-state {name}: no such mod");
+        }
+    }
+    report
+}
+
 /// The report of the world as it is now.
 pub fn report(world: &mut World) -> Report {
     let entities = world.query::<&mod_api::Transform2d>().iter(world).count();
@@ -198,6 +237,7 @@ pub fn report(world: &mut World) -> Report {
             status: m.status.clone(),
             reloads: m.reloads,
             last_error: m.last_error.clone(),
+            state: None,
         })
         .collect();
     Report {
@@ -213,11 +253,13 @@ pub fn report(world: &mut World) -> Report {
 }
 
 #[derive(Resource)]
-struct ReportPath(PathBuf);
+struct ReportPath(PathBuf, Vec<String>);
 
-/// Writes the report when the app exits.
-pub fn add_report(app: &mut App, path: PathBuf) {
-    app.insert_resource(ReportPath(path)).add_systems(Last, write_report_on_exit.after(super::saves::save_on_exit));
+/// Writes the report when the app exits, with the saved state of the mods
+/// named in `state_of`.
+pub fn add_report(app: &mut App, path: PathBuf, state_of: Vec<String>) {
+    app.insert_resource(ReportPath(path, state_of))
+        .add_systems(Last, write_report_on_exit.after(super::saves::save_on_exit));
 }
 
 fn write_report_on_exit(world: &mut World) {
@@ -225,8 +267,11 @@ fn write_report_on_exit(world: &mut World) {
     if !exiting {
         return;
     }
-    let report = report(world);
-    let path = world.resource::<ReportPath>().0.clone();
+    let (path, state_of) = {
+        let p = world.resource::<ReportPath>();
+        (p.0.clone(), p.1.clone())
+    };
+    let report = report_with_state(world, &state_of);
     let text = ron::ser::to_string_pretty(&report, ron::ser::PrettyConfig::default()).expect("reports serialize");
     match std::fs::write(&path, text) {
         Ok(()) => info!("report written to {}", path.display()),
@@ -264,7 +309,10 @@ mod tests {
     use super::*;
 
     fn script(text: &str) -> Result<InputScript, String> {
-        let path = std::env::temp_dir().join(format!("script-{}-{}.ron", std::process::id(), text.len()));
+        // A file of its own per call: tests run in parallel threads.
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("script-{}-{n}.ron", std::process::id()));
         std::fs::write(&path, text).unwrap();
         let r = InputScript::load(&path);
         std::fs::remove_file(&path).unwrap();

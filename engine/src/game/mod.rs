@@ -36,6 +36,9 @@ pub struct GameConfig {
     pub input: Option<PathBuf>,
     /// Write a RON [`headless::Report`] here at exit.
     pub report: Option<PathBuf>,
+    /// Mods (by id or file; `all` for every mod) whose saved state the
+    /// report includes.
+    pub report_state: Vec<String>,
     /// Windowed: save a screenshot at frame `.1` to `.0`, then exit.
     pub screenshot: Option<(PathBuf, u64)>,
     /// Base of mods' random seeds.
@@ -65,6 +68,7 @@ impl Default for GameConfig {
             frames: None,
             input: None,
             report: None,
+            report_state: Vec::new(),
             screenshot: None,
             seed: 0x5EED,
             dev: None,
@@ -127,7 +131,7 @@ pub fn build_app(config: &GameConfig) -> App {
         .add_systems(Update, detect_collisions.before(ModSystems::Update))
         .add_systems(Update, read_scores.after(ModSystems::Update));
     if let Some(report) = &config.report {
-        headless::add_report(&mut app, report.clone());
+        headless::add_report(&mut app, report.clone(), config.report_state.clone());
     }
     app
 }

@@ -22,8 +22,12 @@ pub struct ModAsset {
     /// The mod's manifest, if its file has one (a mod built for ABI 1.3 or
     /// later with the Rust SDK always has).
     pub manifest: Option<Manifest>,
-    /// Unique per compile in this process: a new serial is a new version.
+    /// Unique per compile in this process: a new serial is a new compile,
+    /// which is a new version only if its [`digest`](Self::digest) differs.
     pub serial: u64,
+    /// A hash of the file's bytes: a file written again with the same bytes
+    /// is not a new version.
+    pub digest: u64,
     /// For baseline code: the file's bytes, to compile the optimized code from.
     pub(crate) tier_up: Option<std::sync::Arc<[u8]>>,
 }
@@ -113,7 +117,25 @@ pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<Mo
     }
     static SERIAL: AtomicU64 = AtomicU64::new(1);
     let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
-    Ok(ModAsset { file: file.to_string(), module, abi: (major, minor), manifest, serial, tier_up: None })
+    let digest = digest(bytes);
+    Ok(ModAsset { file: file.to_string(), module, abi: (major, minor), manifest, serial, digest, tier_up: None })
+}
+
+/// A hash of a mod file's bytes (FNV-1a over 64-bit words), to tell a new
+/// version from the same bytes written again. Not for security: a mod that
+/// wants to be reloaded only has to change.
+pub fn digest(bytes: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        h = (h ^ u64::from_le_bytes(w.try_into().expect("8 bytes"))).wrapping_mul(PRIME);
+        h ^= h >> 29;
+    }
+    for &b in words.remainder() {
+        h = (h ^ b as u64).wrapping_mul(PRIME);
+    }
+    h
 }
 
 impl AssetLoader for ModLoader {

@@ -26,18 +26,20 @@ use wasmtime::{Caller, Instance, Linker, Memory, Store, StoreLimits, StoreLimits
 /// Limits applied to every mod instance.
 #[derive(Clone, Debug)]
 pub struct ModLimits {
-    /// Wall-clock budget of one call into a mod's systems (and its
-    /// allocator), in epoch ticks (milliseconds).
+    /// Budget of one call into a mod's systems (and its allocator), in
+    /// milliseconds of the time the mod ran: the thread's CPU time, so a
+    /// thread descheduled by a loaded machine is not blamed on the mod
+    /// (see `on_epoch`).
     pub call_deadline_ms: u64,
-    /// Wall-clock budget of the calls outside the frame loop: instantiation
+    /// Budget, in milliseconds of CPU time, of the calls outside the frame loop: instantiation
     /// with `mod_init`, and the state hand-over of a reload (`mod_save_state`,
     /// `mod_restore_state`). They run once per load and parse or write RON,
     /// so a loaded machine may need more than a frame's share; an endless
     /// loop is still stopped.
     pub init_deadline_ms: u64,
-    /// Wall-clock budget of all of one mod's systems in one schedule run
-    /// (`Update`, or one `FixedUpdate` step), in milliseconds, counted in
-    /// epoch ticks (see [`ModInstance::run_nth`]).
+    /// Budget of all of one mod's systems in one schedule run (`Update`,
+    /// or one `FixedUpdate` step), in milliseconds of CPU time (see
+    /// [`ModInstance::run_nth`]).
     pub schedule_budget_ms: u64,
     /// Largest linear memory a mod may grow to, in bytes.
     pub max_memory_bytes: usize,
@@ -86,9 +88,16 @@ pub struct HostState {
     logs: u32,
     /// The deadline armed for the current call.
     deadline: Deadline,
+    /// The thread's CPU time at the first epoch tick of the current call
+    /// (`None` until then): the clock the deadline is checked against.
+    cpu_mark: Option<std::time::Duration>,
     /// The entity ids left out of the current frame, which the mod may ask
     /// for (`query_entities`); empty outside a system call.
     lazy_ids: Vec<LazyIds>,
+    /// The parameter slots of the current frame that hold a query (whose
+    /// ids `query_entities` may be asked for, even if it matched nothing);
+    /// empty outside a system call.
+    query_slots: Vec<u32>,
 }
 
 /// One batch's entity ids, left out of the frame until the mod asks.
@@ -183,15 +192,19 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 return 1;
             };
             let (mem, state) = memory.data_and_store_mut(&mut caller);
-            let mut found = false;
+            // A query slot of this call: its ids are in place afterwards,
+            // whether they were left out, written up front, or there are
+            // none (the query matched no entity).
+            if !state.query_slots.contains(&(slot as u32)) {
+                return 1;
+            }
             for batch in state.lazy_ids.iter().filter(|b| b.slot == slot as u32) {
                 // SAFETY: set up by `run_system` for this call: the table's
                 // `len` entities, alive while the host holds the world.
                 let ids = unsafe { std::slice::from_raw_parts(batch.ids, batch.len) };
                 write_entity_ids(&mut mem[batch.at..batch.at + 8 * batch.len], ids);
-                found = true;
             }
-            if found { 0 } else { 1 }
+            0
         },
     )?;
     Ok(())
@@ -250,6 +263,9 @@ pub struct SystemPlan {
     pub schedule: ScheduleLabel,
     index: i32,
     params: Vec<ParamPlan>,
+    /// What this system mixes into its schedule run's seed: its mod's id
+    /// and its name (`super::system_seed_key`).
+    seed_key: u64,
 }
 
 /// Where one batch's blocks went in the frame.
@@ -294,14 +310,14 @@ pub struct ModInstance {
     /// The mod imports `query_entities` (ABI 1.4): it gets entity ids only
     /// for queries that declare `entities`, and asks for the others.
     fetches_ids: bool,
-    /// The runtime's epoch tick count (milliseconds), for the schedule budget.
-    ticks: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Scratch for aligned component values while applying commands.
     scratch: Vec<u128>,
     /// Message bytes sent in frame `.0`, against `max_message_bytes_per_frame`.
     sent_in_frame: (u64, usize),
-    /// The deadline of the next system run (set by `run_schedule`).
+    /// The deadline of the next system run (set by `run_nth`).
     next_deadline: Deadline,
+    /// CPU time charged to the current system run (`mod_alloc` and `mod_run`).
+    spent: std::time::Duration,
     /// Components whose layout this version changes, registered under new
     /// ids: their values move over when the swap commits
     /// ([`prepare_migrations`](Self::prepare_migrations)).
@@ -328,7 +344,9 @@ impl ModInstance {
             panic: None,
             logs: 0,
             deadline: Deadline::Init(limits.init_deadline_ms),
+            cpu_mark: None,
             lazy_ids: Vec::new(),
+            query_slots: Vec::new(),
             // NOTE: a failed `memory.grow` traps rather than returning -1, so a
             // mod that outgrows its limit stops with an error naming it, even
             // one that ignores the failure.
@@ -343,7 +361,8 @@ impl ModInstance {
         };
         let mut store = Store::new(module.engine(), state);
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(limits.init_deadline_ms);
+        store.epoch_deadline_callback(on_epoch);
+        arm(&mut store, Deadline::Init(limits.init_deadline_ms));
         let instantiate_err = |cause: String| ModError::Instantiate { module: file.to_string(), cause };
         let instance: Instance = runtime.linker_for(module).instantiate(&mut store, module).map_err(|e| {
             let cause = format!("{e:#}");
@@ -380,6 +399,7 @@ impl ModInstance {
             None => None,
         };
 
+        arm(&mut store, Deadline::Init(limits.init_deadline_ms));
         let packed = init
             .call(&mut store, ())
             .map_err(|e| trap_error(&mut store, abi::exports::INIT, abi::exports::INIT, e, limits))?;
@@ -413,10 +433,10 @@ impl ModInstance {
                 .imports()
                 .any(|i| i.module() == abi::IMPORT_MODULE && i.name() == abi::imports::QUERY_ENTITIES),
             slots: Vec::new(),
-            ticks: runtime.ticks.clone(),
             scratch: Vec::new(),
             sent_in_frame: (0, 0),
             next_deadline: Deadline::Call(limits.call_deadline_ms),
+            spent: std::time::Duration::ZERO,
             migrations: Vec::new(),
         };
         this.apply_descriptor(world, &descriptor, replacing).map_err(descriptor_err)?;
@@ -430,11 +450,10 @@ impl ModInstance {
             return Ok(());
         }
         let cap = (size as u32).max(self.buffer_cap + self.buffer_cap / 2).max(64 * 1024);
-        arm(&mut self.store, Deadline::Call(self.limits.call_deadline_ms));
-        let ptr = self
-            .alloc
-            .call(&mut self.store, (cap as i32, DATA_ALIGN as i32))
-            .map_err(|e| trap_error(&mut self.store, during, abi::exports::ALLOC, e, &self.limits))?;
+        arm(&mut self.store, self.next_deadline);
+        let called = self.alloc.call(&mut self.store, (cap as i32, DATA_ALIGN as i32));
+        self.spent += charge(&mut self.store);
+        let ptr = called.map_err(|e| trap_error(&mut self.store, during, abi::exports::ALLOC, e, &self.limits))?;
         let mem_len = self.memory.data_size(&self.store);
         if ptr as u32 as usize + cap as usize > mem_len || !(ptr as u32 as usize).is_multiple_of(DATA_ALIGN) {
             return Err(ModError::System {
@@ -684,7 +703,14 @@ impl ModInstance {
             for p in &s.params {
                 params.push(self.plan_param(p, &channels, world).map_err(|e| format!("system {}: {e}", s.name))?);
             }
-            self.systems.push(SystemPlan { name: s.name.clone(), schedule: s.schedule, index: index as i32, params });
+            let seed_key = super::system_seed_key(&d.name, &s.name);
+            self.systems.push(SystemPlan {
+                name: s.name.clone(),
+                schedule: s.schedule,
+                index: index as i32,
+                params,
+                seed_key,
+            });
         }
         for schedule in [ScheduleLabel::Startup, ScheduleLabel::Update, ScheduleLabel::FixedUpdate] {
             let (order, foreign) = order_systems(d, schedule)?;
@@ -743,7 +769,7 @@ impl ModInstance {
         world: &mut World,
         header: &FrameHeader,
     ) -> Result<(), ModError> {
-        let mut spent = 0;
+        let mut spent = std::time::Duration::ZERO;
         for n in 0..self.schedule_order(schedule).len() {
             self.run_nth(schedule, n, world, header, &mut spent)?;
         }
@@ -768,25 +794,24 @@ impl ModInstance {
     }
 
     /// Runs the `n`th system of `schedule` (in [`schedule_order`](Self::schedule_order)).
-    /// `spent_ms` is this mod's time in this schedule run so far, in epoch
-    /// ticks (milliseconds; start a run at 0): each call gets its own
-    /// deadline, or what is left of the run's budget if that is less.
+    /// `spent` is this mod's CPU time in this schedule run so far (start a
+    /// run at zero): each call gets its own deadline, or what is left of the
+    /// run's budget if that is less.
     ///
-    /// NOTE: the budget counts epoch ticks, not clock readings: a call costs
-    /// two atomic loads instead of two `clock_gettime`s (about 50 ns, more
-    /// than the rest of an empty system's call). A millisecond's resolution
-    /// is what the deadlines have anyway.
+    /// NOTE: a call is charged only if it lasted past an epoch tick (see
+    /// `charge`): reading the thread's CPU clock is a system call, too
+    /// dear for every call of an empty system (about 33 ns in all).
     pub fn run_nth(
         &mut self,
         schedule: ScheduleLabel,
         n: usize,
         world: &mut World,
         header: &FrameHeader,
-        spent_ms: &mut u64,
+        spent: &mut std::time::Duration,
     ) -> Result<(), ModError> {
         let i = self.schedule_order(schedule)[n];
         let (call, budget) = (self.limits.call_deadline_ms, self.limits.schedule_budget_ms);
-        let used = *spent_ms;
+        let used = spent.as_millis() as u64;
         if used >= budget {
             return Err(ModError::System {
                 module: self.label().to_string(),
@@ -799,10 +824,10 @@ impl ModInstance {
         }
         let left = budget - used;
         self.next_deadline = if left < call { Deadline::Schedule(left) } else { Deadline::Call(call) };
-        let seed = header.seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let started = self.ticks.load(std::sync::atomic::Ordering::Relaxed);
+        let seed = super::splitmix(header.seed ^ self.systems[i].seed_key);
+        self.spent = std::time::Duration::ZERO;
         let ran = self.run_system(i, world, header, seed);
-        *spent_ms += self.ticks.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(started);
+        *spent += self.spent;
         ran
     }
 
@@ -825,9 +850,9 @@ impl ModInstance {
     fn call_system(&mut self, i: usize, base: usize) -> Result<(), ModError> {
         arm(&mut self.store, self.next_deadline);
         let index = self.systems[i].index;
-        let status = self
-            .run
-            .call(&mut self.store, (index, base as i32))
+        let called = self.run.call(&mut self.store, (index, base as i32));
+        self.spent += charge(&mut self.store);
+        let status = called
             .map_err(|e| trap_error(&mut self.store, &self.systems[i].name, abi::exports::RUN, e, &self.limits))?;
         if status != abi::status::OK {
             return Err(ModError::System {
@@ -939,6 +964,7 @@ impl ModInstance {
                 match param {
                     ParamPlan::Query(q) => {
                         let head_at = slots[p].offset as usize;
+                        state.query_slots.push(p as u32);
                         write_query(frame, base, head_at, p, q, &self.batches[p], world, &mut state.lazy_ids);
                     }
                     ParamPlan::Reader { channel, cursor } => {
@@ -956,6 +982,7 @@ impl ModInstance {
         // 4. Call.
         let called = self.call_system(i, base);
         self.store.data_mut().lazy_ids.clear();
+        self.store.data_mut().query_slots.clear();
         called?;
 
         // 5. Check the outputs (message slots, command streams); only if all
@@ -1223,12 +1250,77 @@ fn packed_text(mem: &[u8], packed: i64, what: &str) -> Result<String, String> {
 
 /// Prepares the store for one call into the mod: a fresh deadline, and no
 /// panic message left over from an earlier call.
+///
+/// The deadline counts the thread's CPU time, not the wall clock, so a mod
+/// is never stopped because a loaded machine descheduled the game's thread.
+/// The epoch ticks every millisecond; the call's first tick starts the CPU
+/// clock (`on_epoch`), and what ran before it counts as one whole tick, so
+/// a call is stopped within about a millisecond of its deadline in CPU time,
+/// and a call shorter than a tick costs no clock reading at all.
 fn arm(store: &mut Store<HostState>, deadline: Deadline) {
-    store.set_epoch_deadline(deadline.ms());
+    store.set_epoch_deadline(1);
     let state = store.data_mut();
     state.panic = None;
     state.logs = 0;
     state.deadline = deadline;
+    state.cpu_mark = None;
+}
+
+/// One epoch tick.
+const TICK: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// wasmtime's epoch callback: at the call's first tick, starts counting
+/// the thread's CPU time; at later ticks, stops the call once it has run
+/// for its deadline, and otherwise waits for as many more ticks as the
+/// deadline has left (a thread that does not run uses none of them).
+fn on_epoch(mut store: wasmtime::StoreContextMut<'_, HostState>) -> wasmtime::Result<wasmtime::UpdateDeadline> {
+    let state = store.data_mut();
+    let now = thread_cpu_time();
+    let ms = state.deadline.ms();
+    let Some(mark) = state.cpu_mark else {
+        state.cpu_mark = Some(now);
+        return Ok(wasmtime::UpdateDeadline::Continue((ms - 1).max(1)));
+    };
+    let ran = TICK + now.saturating_sub(mark);
+    let limit = std::time::Duration::from_millis(ms);
+    if ran >= limit {
+        return Ok(wasmtime::UpdateDeadline::Interrupt);
+    }
+    Ok(wasmtime::UpdateDeadline::Continue(((limit - ran).as_millis() as u64).max(1)))
+}
+
+/// The CPU time a call that just returned is charged: nothing if it ended
+/// before the epoch's next tick (most calls), else the tick it began in and
+/// its CPU time since that tick.
+fn charge(store: &mut Store<HostState>) -> std::time::Duration {
+    match store.data_mut().cpu_mark.take() {
+        None => std::time::Duration::ZERO,
+        Some(mark) => TICK + thread_cpu_time().saturating_sub(mark),
+    }
+}
+
+/// The CPU time this thread has run.
+#[cfg(unix)]
+fn thread_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `clock_gettime` writes one `timespec`, which `ts` is.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if status != 0 {
+        // No per-thread clock (not seen on Linux): count wall time instead.
+        return wall_time();
+    }
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Without a per-thread CPU clock, deadlines count wall time.
+#[cfg(not(unix))]
+fn thread_cpu_time() -> std::time::Duration {
+    wall_time()
+}
+
+fn wall_time() -> std::time::Duration {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed()
 }
 
 /// Whether wasmtime's error text says a memory grew past the store's limit
@@ -1499,7 +1591,9 @@ mod tests {
             limits: StoreLimitsBuilder::new().build(),
             logs: 0,
             deadline: Deadline::Call(1),
+            cpu_mark: None,
             lazy_ids: Vec::new(),
+            query_slots: Vec::new(),
         };
         let mut defined: Vec<String> =
             linker.iter(Store::new(&engine, state)).map(|(_, name, _)| name.to_string()).collect();

@@ -3,7 +3,9 @@
 //! Core concepts, in the spirit of wasmtime's own docs:
 //! - one wasmtime [`Engine`](wasmtime::Engine) and one [`Linker`](wasmtime::Linker)
 //!   per process, in [`WasmRuntime`]; a background thread ticks the engine's
-//!   epoch every millisecond, which is how a call's deadline is enforced;
+//!   epoch every millisecond, which is how a call's deadline is enforced
+//!   (counted in the thread's CPU time, so a loaded machine is not blamed
+//!   on a mod);
 //! - one [`ModAsset`] per `.wasm` file, compiled on Bevy's IO pool;
 //! - one [`ModInstance`] (one `Store`) per running mod, created at a frame
 //!   boundary (`PreUpdate`, before any mod system of the frame), never while
@@ -33,7 +35,7 @@ pub use instance::{HostState, ModInstance, ModLimits};
 pub use messages::{ChannelId, ModMessages};
 pub use resolve::{Candidate, Refused, Resolution, resolve};
 
-use bevy::asset::io::{AssetSource, AssetSourceBuilder, AssetSourceId};
+use bevy::asset::io::{AssetSource, AssetSourceBuilder, AssetSourceEvent, AssetSourceId, AssetWatcher};
 use bevy::asset::{AssetLoadFailedEvent, AssetPath, LoadState};
 use bevy::input::keyboard::KeyCode as BevyKey;
 use bevy::prelude::*;
@@ -129,6 +131,12 @@ pub struct ModEntry {
     /// The compiled file (its [`ModAsset::serial`]) last started or swapped
     /// in, successfully or not: a newer one is a new version to try.
     tried: Option<u64>,
+    /// The [`ModAsset::digest`] of the running version: a compile of the
+    /// same bytes (the file written again unchanged) is not swapped in.
+    running_digest: Option<u64>,
+    /// A [`ModControl::Reload`] asked to swap the file in even if its bytes
+    /// are those of the running version.
+    forced_reload: bool,
     /// The mod ran once: a reload must not run its `Startup` systems again.
     started: bool,
     /// The optimizing compile of the running baseline code, when one runs.
@@ -161,6 +169,17 @@ impl ModEntry {
         self.instance.as_ref()
     }
 
+    /// The mod's saved state as its `mod_save_state` writes it (RON), as a
+    /// reload or a save game would take it: `Ok(None)` if the mod keeps no
+    /// state or has no instance (it failed to start). Calls into the mod:
+    /// only between frames, never from a mod's system.
+    pub fn saved_state(&mut self) -> Result<Option<String>, ModError> {
+        match self.instance.as_mut() {
+            Some(instance) => instance.save_state(),
+            None => Ok(None),
+        }
+    }
+
     /// This mod as resolution sees it: its running version's manifest, or
     /// the implicit one of a file without.
     fn candidate(&self) -> Candidate {
@@ -172,6 +191,7 @@ impl ModEntry {
     /// becomes the mod's, and its optimized code starts compiling.
     fn run_version(&mut self, instance: ModInstance, runtime: &WasmRuntime, asset: &ModAsset) {
         self.instance = Some(instance);
+        self.running_digest = Some(asset.digest);
         if asset.manifest.is_some() {
             self.manifest = asset.manifest.clone();
         }
@@ -264,9 +284,6 @@ pub struct WasmRuntime {
     baseline: Option<(wasmtime::Engine, Arc<wasmtime::Linker<HostState>>)>,
     pub limits: ModLimits,
     ticker_stop: Arc<AtomicBool>,
-    /// Epoch ticks so far (one a millisecond): the clock of the schedule
-    /// budget ([`ModInstance::run_nth`]).
-    pub(crate) ticks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Which compiler made a module's code.
@@ -299,14 +316,11 @@ impl WasmRuntime {
         let weak: Vec<_> =
             std::iter::once(&engine).chain(baseline.as_ref().map(|(e, _)| e)).map(|e| e.weak()).collect();
         let stop = ticker_stop.clone();
-        let ticks = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let count = ticks.clone();
         std::thread::Builder::new()
             .name("wasm-epoch".into())
             .spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(1));
-                    count.fetch_add(1, Ordering::Relaxed);
                     for engine in &weak {
                         match engine.upgrade() {
                             Some(engine) => engine.increment_epoch(),
@@ -316,7 +330,7 @@ impl WasmRuntime {
                 }
             })
             .expect("can spawn the epoch thread");
-        WasmRuntime { engine, linker, baseline, limits, ticker_stop, ticks }
+        WasmRuntime { engine, linker, baseline, limits, ticker_stop }
     }
 
     /// Checks `bytes` against the ABI and compiles them with the fastest
@@ -376,26 +390,59 @@ impl Drop for WasmRuntime {
 #[derive(Resource, Default)]
 pub struct ModFrameInput {
     pub header: FrameHeader,
+    /// The run's base seed ([`ModdingPlugin::seed`]).
     seed: u64,
-    /// Calls of [`next_header`] so far: every schedule run gets its own seed.
-    calls: u64,
+    /// `FixedUpdate` runs of mods so far (several or none per frame).
+    pub(crate) fixed_steps: u64,
 }
 
 /// The header for one run of `schedule`: time from Bevy's `Time` (the fixed
-/// clock in `FixedUpdate`), keys from this frame, a fresh deterministic seed.
+/// clock in `FixedUpdate`), keys from this frame, and the schedule run's
+/// seed, which each system's call mixes with its mod's id and its own name
+/// ([`seed_for`]).
 ///
-/// The frame number and the seeds count only runs in which mods run, so a
-/// run is reproducible however many frames loading took.
+/// The frame number counts only frames in which mods run, so a run is
+/// reproducible however many frames loading took.
 fn next_header(world: &mut World, schedule: ScheduleLabel) -> FrameHeader {
     let time = world.resource::<Time>();
     let (delta, elapsed) = (time.delta_secs(), time.elapsed_secs_f64());
     let mut input = world.resource_mut::<ModFrameInput>();
-    if schedule == ScheduleLabel::Update {
-        input.header.frame += 1;
-    }
-    input.calls += 1;
-    let seed = splitmix(input.seed ^ splitmix(input.calls));
+    let run = match schedule {
+        ScheduleLabel::Update => {
+            input.header.frame += 1;
+            input.header.frame
+        }
+        ScheduleLabel::FixedUpdate => {
+            input.fixed_steps += 1;
+            input.fixed_steps
+        }
+        ScheduleLabel::Startup => input.header.frame,
+    };
+    let seed = schedule_seed(input.seed, schedule, run);
     FrameHeader { delta_secs: delta, elapsed_secs: elapsed, seed, ..input.header }
+}
+
+/// The seed of one run of `schedule`: the `run`th (the frame number for
+/// `Update` and `Startup`, the fixed step for `FixedUpdate`) of a run whose
+/// base seed is `base`. Nothing else goes in, so which other mods are
+/// installed, or how many systems they have, never changes it.
+pub(crate) fn schedule_seed(base: u64, schedule: ScheduleLabel, run: u64) -> u64 {
+    splitmix(base ^ splitmix(((schedule as u64) << 56) ^ run))
+}
+
+/// The seed system `system` of mod `mod_id` sees (`Time::seed`) in a
+/// schedule run whose seed is `schedule_seed` (ABI.md, "Seeds").
+pub fn seed_for(schedule_seed: u64, mod_id: &str, system: &str) -> u64 {
+    splitmix(schedule_seed ^ system_seed_key(mod_id, system))
+}
+
+/// The part of a system's seed that is its own: its mod's id and its name,
+/// hashed with FNV-1a (stable across builds, platforms and Rust versions).
+pub(crate) fn system_seed_key(mod_id: &str, system: &str) -> u64 {
+    fn fnv1a(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    }
+    splitmix(fnv1a(mod_id.as_bytes())) ^ fnv1a(system.as_bytes())
 }
 
 #[derive(Resource)]
@@ -407,7 +454,7 @@ impl Plugin for ModdingPlugin {
         // NOTE: like `AssetSourceBuilder::platform_default`, with a short debounce
         // so a rebuilt mod is swapped in quickly.
         let source = AssetSourceBuilder::new(AssetSource::get_default_reader(dir.clone()))
-            .with_watcher(AssetSource::get_default_watcher(dir.clone(), WATCH_DEBOUNCE))
+            .with_watcher(renames_as_writes(AssetSource::get_default_watcher(dir.clone(), WATCH_DEBOUNCE)))
             .with_watch_warning(AssetSource::get_default_watch_warning());
         app.register_asset_source(MOD_SOURCE, source);
         let runtime = WasmRuntime::new(self.limits.clone());
@@ -451,6 +498,44 @@ impl Plugin for ModdingPlugin {
     fn finish(&self, app: &mut App) {
         let runtime = app.world().resource::<WasmRuntime>().clone();
         app.init_asset::<ModAsset>().register_asset_loader(ModLoader { runtime });
+    }
+}
+
+/// Wraps an asset watcher so a file renamed within the mod folder counts as
+/// a write of its new name.
+///
+/// NOTE: a careful build tool writes a mod next to its place and renames it
+/// in (`scripts/build-mods`, `--dev`), so the game never reads half a file.
+/// When both names are in the watched folder, the watcher reports a rename,
+/// and Bevy's asset server (0.19) reloads nothing on a rename: the new
+/// version would be missed whenever the watcher saw the two halves of the
+/// write in different batches, as it does on a loaded machine.
+fn renames_as_writes<W>(
+    mut watcher: W,
+) -> impl FnMut(async_channel::Sender<AssetSourceEvent>) -> Option<Box<dyn AssetWatcher>> + Send + Sync + 'static
+where
+    W: FnMut(async_channel::Sender<AssetSourceEvent>) -> Option<Box<dyn AssetWatcher>> + Send + Sync + 'static,
+{
+    move |server: async_channel::Sender<AssetSourceEvent>| {
+        let (sender, events) = async_channel::unbounded();
+        let inner = watcher(sender)?;
+        // Ends when the watcher is dropped (its sender with it).
+        let forward = std::thread::Builder::new().name("mod-watch".into()).spawn(move || {
+            while let Ok(event) = events.recv_blocking() {
+                let event = match event {
+                    AssetSourceEvent::RenamedAsset { new, .. } => AssetSourceEvent::ModifiedAsset(new),
+                    other => other,
+                };
+                if server.send_blocking(event).is_err() {
+                    return;
+                }
+            }
+        });
+        if let Err(e) = forward {
+            error!("cannot watch the mod folder (no thread: {e}); changed mods are not reloaded");
+            return None;
+        }
+        Some(inner)
     }
 }
 
@@ -574,6 +659,8 @@ fn add_mods(
         handle,
         instance: None,
         tried: None,
+        running_digest: None,
+        forced_reload: false,
         started: false,
         tier_up: None,
         manifest: manifest_of(file),
@@ -697,6 +784,7 @@ fn control_mods(
             }
             (ModControl::Reload(_), _) => match &entry.handle {
                 Some(handle) => {
+                    entry.forced_reload = true;
                     if let Some(path) = handle.path() {
                         server.reload(path.clone());
                     }
@@ -752,10 +840,20 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
         if !entry.started || entry.tried == Some(asset.serial) {
             continue;
         }
+        // The file written again with the bytes that run: not a new version
+        // (a watcher may report one write as several events), unless the
+        // player asked for a reload.
+        if entry.instance.is_some() && entry.running_digest == Some(asset.digest) && !entry.forced_reload {
+            debug!("mod {}: file written again unchanged; not reloaded", entry.file);
+            let serial = asset.serial;
+            registry.mods[i].tried = Some(serial);
+            continue;
+        }
         let asset = asset.clone();
         let resolves = check_new_manifest(registry, &entry.file, &asset);
         let entry = &mut registry.mods[i];
         entry.tried = Some(asset.serial);
+        entry.forced_reload = false;
         if let Err(why) = resolves {
             world.write_message(entry.reload_failed(why));
             continue;
@@ -855,7 +953,7 @@ fn tier_up_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRun
 /// their `Startup` systems.
 fn activate_mods(world: &mut World) {
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
-        // The first time, start every mod in the same frame, in file order,
+        // The first time, start every mod in the same frame, in load order,
         // once all have compiled: a mod's first messages must not be lost to
         // a mod that happened to compile a little later.
         let server = world.resource::<AssetServer>();
@@ -1028,7 +1126,7 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
     let header = next_header(world, schedule);
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
         let order = system_order(&registry, schedule);
-        let mut spent = vec![0; registry.mods.len()];
+        let mut spent = vec![std::time::Duration::ZERO; registry.mods.len()];
         // Each mod's time this frame, for the mod manager: one clock reading
         // each time the running mod changes (not two per system).
         let mut timing: Option<(usize, std::time::Instant)> = None;
@@ -1049,9 +1147,7 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
             }
             let entry = &mut registry.mods[k];
             let Some(instance) = entry.instance.as_mut() else { continue };
-            let mut h = header;
-            h.seed = splitmix(header.seed ^ k as u64);
-            if let Err(e) = instance.run_nth(schedule, n, world, &h, &mut spent[k]) {
+            if let Err(e) = instance.run_nth(schedule, n, world, &header, &mut spent[k]) {
                 fail(world, entry, e.to_string());
             }
         }

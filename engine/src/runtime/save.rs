@@ -38,9 +38,13 @@ pub const SAVE_FORMAT: u32 = 1;
 pub struct SaveGame {
     /// [`SAVE_FORMAT`] of the file.
     pub format: u32,
-    /// The mods' frame counter and seed sequence when saved.
+    /// The mods' frame counter when saved.
     pub frame: u64,
-    pub seed_calls: u64,
+    /// The mods' `FixedUpdate` step counter when saved. Together with the
+    /// frame counter and the base seed it gives every later seed (files
+    /// written before it existed load with 0).
+    #[serde(default)]
+    pub fixed_steps: u64,
     /// Every mod that was running, with its state.
     pub mods: Vec<SavedMod>,
     /// The layout of every component the entities carry.
@@ -133,7 +137,14 @@ pub fn save_game(world: &mut World) -> Result<SaveGame, String> {
     }
     let entities = by_entity.into_iter().map(|((_, id), components)| SavedEntity { id, components }).collect();
     let input = world.resource::<ModFrameInput>();
-    Ok(SaveGame { format: SAVE_FORMAT, frame: input.header.frame, seed_calls: input.calls, mods, components, entities })
+    Ok(SaveGame {
+        format: SAVE_FORMAT,
+        frame: input.header.frame,
+        fixed_steps: input.fixed_steps,
+        mods,
+        components,
+        entities,
+    })
 }
 
 /// Writes `save` to `path` as RON, through a temporary file in the same
@@ -236,7 +247,7 @@ pub fn load_game(world: &mut World, path: &Path) -> Result<String, String> {
     world.insert_resource(registry);
     let mut input = world.resource_mut::<ModFrameInput>();
     input.header.frame = save.frame;
-    input.calls = save.seed_calls;
+    input.fixed_steps = save.fixed_steps;
     let mut summary = format!(
         "loaded {}: {} entities, state of {}",
         path.display(),

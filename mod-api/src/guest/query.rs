@@ -418,8 +418,11 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
     }
 
     fn find(&self, entity: Entity) -> Option<(usize, D::Fetch)> {
-        if !self.ids.get() {
-            super::sys::query_entities(self.slot);
+        // A query that matched nothing has no ids to fetch.
+        if !self.ids.get() && self.batch_count() > 0 {
+            if !super::sys::query_entities(self.slot) {
+                return None;
+            }
             self.ids.set(true);
         }
         for i in 0..self.batch_count() {

@@ -49,11 +49,19 @@ pub(crate) fn panic_message(message: &str) {
 }
 
 /// Asks the host to write the entity ids of every batch of the query in
-/// parameter slot `slot` (ABI.md, `query_entities`).
-pub(crate) fn query_entities(slot: usize) {
+/// parameter slot `slot` (ABI.md, `query_entities`). `false` if the host
+/// answered that it has no ids for that slot: a host bug, which the mod
+/// cannot fix, so it is logged as an error and the lookup finds nothing
+/// rather than stopping the mod.
+pub(crate) fn query_entities(slot: usize) -> bool {
     // SAFETY: the host writes into the frame it laid out for this call.
     let status = unsafe { host_query_entities(slot as i32) };
-    // A host that laid out the query always has its ids; anything else is
-    // a host bug the mod cannot work around.
-    assert_eq!(status, 0, "the host has no entity ids for query parameter {slot}");
+    if status != 0 {
+        let text = format!(
+            "the host has no entity ids for query parameter {slot} (status {status}): lookups in it find \
+             nothing this run; please report this host bug"
+        );
+        log(crate::abi::level::ERROR, &text);
+    }
+    status == 0
 }
