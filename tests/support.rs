@@ -6,6 +6,7 @@ use engine::game::{GameConfig, build_app};
 use engine::runtime::{ModRegistry, ModStatus};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// The repository root.
@@ -37,6 +38,30 @@ pub fn mod_bytes(name: &str) -> Vec<u8> {
     std::fs::read(built_mods().join(format!("{name}.wasm"))).expect("mod was built")
 }
 
+/// Built mod `name` as a new version: the same code with a custom section
+/// that no other call gives, as a rebuild after an edit gives other bytes.
+/// (A file written again with the same bytes is not a new version.)
+pub fn new_version(name: &str) -> Vec<u8> {
+    revised(&mod_bytes(name))
+}
+
+/// `bytes` (a wasm module) with a custom section `test-revision` appended
+/// whose contents no other call gives: a different file that runs the same.
+pub fn revised(bytes: &[u8]) -> Vec<u8> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let name = b"test-revision";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(&n.to_le_bytes());
+    payload.extend_from_slice(&std::process::id().to_le_bytes());
+    let mut out = bytes.to_vec();
+    out.push(0); // custom section
+    out.push(payload.len() as u8); // LEB128 size, < 128
+    out.extend_from_slice(&payload);
+    out
+}
+
 /// A fresh mod folder holding copies of the named built mods.
 pub fn mod_dir(mods: &[&str]) -> TempDir {
     let dir = TempDir::new();
@@ -50,13 +75,25 @@ pub fn mod_dir(mods: &[&str]) -> TempDir {
 pub struct TempDir(PathBuf);
 
 impl TempDir {
+    /// A new, empty folder no other test (of this process or another) has:
+    /// named by process id, a per-process counter and the clock, and created
+    /// with `create_dir`, which fails rather than share an existing folder.
     pub fn new() -> Self {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("wasm-mods-test-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
+        static N: AtomicU32 = AtomicU32::new(0);
+        loop {
+            let n = N.fetch_add(1, Ordering::Relaxed);
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let p = std::env::temp_dir().join(format!(
+                "wasm-mods-test-{}-{n}-{}",
+                std::process::id(),
+                nanos.as_nanos() % 1_000_000_000
+            ));
+            match std::fs::create_dir(&p) {
+                Ok(()) => return TempDir(p),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("cannot create {}: {e}", p.display()),
+            }
+        }
     }
     pub fn path(&self) -> &Path {
         &self.0
@@ -80,15 +117,20 @@ pub fn headless_config(dir: &Path) -> GameConfig {
     GameConfig { mods_dir: dir.to_path_buf(), headless: true, log: false, ..Default::default() }
 }
 
+/// How long a test waits for something that takes a fixed amount of work
+/// (compiling mods, a reload): only a guard against a hang, far above what a
+/// cold, loaded machine needs, so no test depends on the machine's speed.
+pub const HANG_GUARD: Duration = Duration::from_secs(300);
+
 /// Builds the headless game and runs frames until every mod started or
-/// failed (panics after 60 s).
+/// failed (panics after [`HANG_GUARD`]).
 pub fn start(config: &GameConfig) -> App {
     let mut app = build_app(config);
     app.finish();
     app.cleanup();
     let t = Instant::now();
     while !app.world().resource::<ModRegistry>().settled() {
-        assert!(t.elapsed() < Duration::from_secs(60), "mods did not load within 60 s");
+        assert!(t.elapsed() < HANG_GUARD, "mods did not load within {HANG_GUARD:?}");
         app.update();
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -121,18 +163,22 @@ pub fn assert_failed(app: &App, name: &str, parts: &[&str]) -> String {
 }
 
 /// Replaces `dir/file` atomically (write elsewhere, rename in), as a careful
-/// build tool does, so the watcher never sees a half-written file.
+/// build tool does, so the watcher never sees a half-written file. The
+/// staged copy is a hidden file of its own in `dir` (the same file system,
+/// a name no other call uses), so tests replacing files at once never race.
 pub fn replace(dir: &Path, file: &str, bytes: &[u8]) {
-    let staged = std::env::temp_dir().join(format!("staged-{}-{file}", std::process::id()));
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let staged = dir.join(format!(".{file}.{n}.staged"));
     std::fs::write(&staged, bytes).unwrap();
     std::fs::rename(&staged, dir.join(file)).unwrap();
 }
 
-/// Runs frames until `done` holds (panics after 20 s), returning how long it took.
+/// Runs frames until `done` holds (panics after [`HANG_GUARD`]), returning how long it took.
 pub fn until(app: &mut App, what: &str, done: impl Fn(&App) -> bool) -> Duration {
     let t = Instant::now();
     while !done(app) {
-        assert!(t.elapsed() < Duration::from_secs(20), "timed out waiting until {what}");
+        assert!(t.elapsed() < HANG_GUARD, "timed out waiting until {what}");
         app.update();
         std::thread::sleep(Duration::from_millis(2));
     }

@@ -191,10 +191,9 @@ fn game_with(
     app.finish();
     app.cleanup();
     before(&mut app, dir.path());
-    let mut frames = 0;
+    let t = std::time::Instant::now();
     while !app.world().resource::<ModRegistry>().settled() {
-        frames += 1;
-        assert!(frames < 60_000, "mods did not load");
+        assert!(t.elapsed() < HANG_GUARD, "mods did not load within {HANG_GUARD:?}");
         app.update();
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
@@ -245,6 +244,65 @@ fn a_mod_run_that_never_returns_is_stopped_at_its_deadline() {
     game_goes_on(&mut app);
 }
 
+/// A tracing layer that puts the thread to sleep for 40 ms whenever a mod
+/// logs "nap": the mod's call is then off the CPU far past its 10 ms
+/// deadline, as when a loaded machine deschedules the game's thread.
+struct Napper(std::sync::Arc<std::sync::atomic::AtomicU32>);
+
+impl<S: engine::bevy::log::tracing::Subscriber> engine::bevy::log::tracing_subscriber::Layer<S> for Napper {
+    fn on_event(
+        &self,
+        event: &engine::bevy::log::tracing::Event<'_>,
+        _: engine::bevy::log::tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Message(bool);
+        impl engine::bevy::log::tracing::field::Visit for Message {
+            fn record_debug(&mut self, _: &engine::bevy::log::tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0 |= format!("{value:?}").ends_with("] nap");
+            }
+        }
+        let mut message = Message(false);
+        event.record(&mut message);
+        if message.0 {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            std::thread::sleep(std::time::Duration::from_millis(40));
+        }
+    }
+}
+
+/// A mod whose thread is off the CPU for four times its deadline in the
+/// middle of a call is not stopped: deadlines count the time the mod ran
+/// (its thread's CPU time), not the wall clock. In the same game, a mod
+/// that loops without end is still stopped at its deadline.
+#[test]
+fn a_mod_descheduled_past_its_deadline_runs_on_and_an_endless_loop_is_still_stopped() {
+    use engine::bevy::log::tracing_subscriber::layer::SubscriberExt;
+    let naps = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let subscriber = engine::bevy::log::tracing_subscriber::registry().with(Napper(naps.clone()));
+    // This thread's alone (mods run on the thread that runs the frame).
+    let _guard = engine::bevy::log::tracing::subscriber::set_default(subscriber);
+    // Log "nap", then loop a while (the loop's back-edges are where the
+    // deadline is checked).
+    let body = format!(
+        "(call $log (i32.const 3) (i32.const {SCRATCH}) (i32.const 3))
+         (local.set $i (i32.const 100000))
+         (loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i)))
+         (i32.const 0)"
+    );
+    let sleepy = Wat::new(&descriptor("sleepy", ""), &body)
+        .import(r#"(import "bevy_mod" "log" (func $log (param i32 i32 i32)))"#)
+        .data(SCRATCH, b"nap".to_vec())
+        .build();
+    let spinner = Wat::new(&descriptor("spinner", ""), "(loop $l (br $l)) (i32.const 0)").build();
+    let (_dir, mut app) = game(&[("sleepy.wasm", sleepy), ("spinner.wasm", spinner)]);
+    fails(&mut app, "spinner.wasm", &["spinner.wasm", "spinner::attack", "mod_run", "deadline of 10 ms"]);
+    run(&mut app, 3);
+    let naps = naps.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(naps >= 3, "the mod napped in its calls ({naps} naps)");
+    assert_eq!(status(&app, "sleepy.wasm"), ModStatus::Running);
+    game_goes_on(&mut app);
+}
+
 /// A mod that never returns from `mod_init` (hangs the game while it loads).
 #[test]
 fn a_mod_init_that_never_returns_fails_to_start_at_its_deadline() {
@@ -282,6 +340,30 @@ fn query_entities_outside_a_query_answers_one() {
     let (_dir, mut app) = game(&[(&format!("{name}.wasm"), asker)]);
     run(&mut app, 10);
     assert_eq!(status(&app, "asker.wasm"), ModStatus::Running);
+    game_goes_on(&mut app);
+}
+
+/// `query_entities` for a query that matched nothing (no entity has the
+/// component: zero batches) answers 0, as for any query slot of the call:
+/// there are no ids to write, and none missing. (It answered 1 once, and the
+/// Rust SDK's lookups trapped the demo's `rules` mod when no bullet flew.)
+#[test]
+fn query_entities_for_a_query_that_matched_nothing_answers_zero() {
+    let qe = r#"(import "bevy_mod" "query_entities" (func $qe (param i32) (result i32)))"#;
+    let params = "Query(terms: [(component: 0, access: Read)]), Commands";
+    let asker = Wat::new(
+        &descriptor("empty", params),
+        "(if (i32.ne (call $qe (i32.const 0)) (i32.const 0)) (then unreachable))
+         (if (i32.ne (call $qe (i32.const 0)) (i32.const 0)) (then unreachable))
+         (if (i32.ne (call $qe (i32.const 1)) (i32.const 1)) (then unreachable))
+         (i32.const 0)",
+    )
+    .import(qe)
+    .build();
+    let (_dir, mut app) = game(&[("empty.wasm", asker)]);
+    run(&mut app, 10);
+    assert_eq!(status(&app, "empty.wasm"), ModStatus::Running);
+    assert_eq!(with_component(&mut app, "hostile::Thing"), 0, "the query matched nothing");
     game_goes_on(&mut app);
 }
 
@@ -701,11 +783,14 @@ fn a_mod_with_many_systems_each_just_under_the_deadline_is_stopped() {
     let systems: Vec<String> = (0..n).map(|i| format!(r#"(name:"s{i}",schedule:Update,params:[])"#)).collect();
     let descriptor =
         format!(r#"(name:"hog",version:"1.0.0",components:[],messages:[],systems:[{}])"#, systems.join(","));
-    // About 1 ms per call here: 1,000 calls a frame, none near the deadline.
+    // About 1 ms per call here: 1,000 calls a frame. A per-call deadline far
+    // above that keeps any machine, however slow or loaded, from stopping a
+    // single call instead: only the shared budget can stop the mod.
     let spin = "(local.set $i (i32.const 2000000))
                (loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i)))
                (i32.const 0)";
-    let (_dir, mut app) = game(&[("hog.wasm", big_descriptor_mod(&descriptor, spin))]);
+    let limits = ModLimits { call_deadline_ms: 1_000, ..Default::default() };
+    let (_dir, mut app) = game_with(&[("hog.wasm", big_descriptor_mod(&descriptor, spin))], limits, |_, _| {});
     run(&mut app, 3);
     assert_failed(&app, "hog.wasm", &["hog.wasm", "shared budget of 20 ms", "schedule_budget_ms"]);
     game_goes_on(&mut app);

@@ -5,6 +5,7 @@
 mod bridge; // the bulk data path: queries, writes, commands, components across mods
 mod demo; // the demo game played from a script, as the CLI does
 mod dev; // live editing: saving a mod's source rebuilds and reloads it
+mod docs; // the docs agree with the code (versions they quote)
 mod failures; // broken files and failing mods: named errors, the game goes on
 mod hostile; // hand-written mods attacking the host: each stopped by name, the game goes on
 mod manager; // enabling, disabling and reloading mods at run time (what the mod manager does)

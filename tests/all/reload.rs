@@ -19,7 +19,7 @@ fn a_changed_mod_is_swapped_between_frames_and_keeps_running() {
     run(&mut app, 10);
     let before = x_of(&app, e);
     let written = Instant::now();
-    replace(dir.path(), "mover.wasm", &mod_bytes("mover"));
+    replace(dir.path(), "mover.wasm", &new_version("mover"));
     let took = until(&mut app, "mover is reloaded", |app| entry(app, "mover.wasm").reloads == 1);
     eprintln!("reload seen {took:?} ({:?}) after the file was replaced", written.elapsed());
     let swapped_at = x_of(&app, e);
@@ -110,7 +110,7 @@ fn message_readers_continue_where_the_old_version_stopped() {
     app.world_mut().resource_mut::<ModMessages>().write(Ping { value: 1 });
     run(&mut app, 1);
     let mut pongs = app.world_mut().resource_mut::<ModMessages>().read::<Pong>(&mut cursor);
-    replace(dir.path(), "census.wasm", &mod_bytes("census"));
+    replace(dir.path(), "census.wasm", &new_version("census"));
     until(&mut app, "census is reloaded", |app| entry(app, "census.wasm").reloads == 1);
     app.world_mut().resource_mut::<ModMessages>().write(Ping { value: 3 });
     // Messages live two frames: read every frame, as a real reader does.
@@ -133,7 +133,7 @@ fn mod_state_survives_a_reload() {
     let mut app = start(&headless_config(dir.path()));
     let mut cursor = 0;
     let before = counts(&mut app, &mut cursor, 20);
-    replace(dir.path(), "counter.wasm", &mod_bytes("counter"));
+    replace(dir.path(), "counter.wasm", &new_version("counter"));
     let mut after = Vec::new();
     while entry(&app, "counter.wasm").reloads == 0 {
         after.extend(counter_frame(&mut app, &mut cursor));
@@ -175,7 +175,7 @@ fn a_migration_hook_runs_exactly_once_with_the_old_version() {
     // The hook ran once (on the 1.0.0 state), not per frame.
     assert!(v2.iter().all(|c| c.migrations == 1), "{v2:?}");
     // Reloading v2 over v2: the hook sees "2.0.0" and does nothing.
-    replace(dir.path(), "counter.wasm", &mod_bytes("counter_v2"));
+    replace(dir.path(), "counter.wasm", &new_version("counter_v2"));
     until(&mut app, "v2 reloads", |app| entry(app, "counter.wasm").reloads == 2);
     let again = counts(&mut app, &mut cursor, 3);
     assert!(again.iter().all(|c| c.migrations == 1), "{again:?}");
@@ -358,14 +358,14 @@ fn a_reload_runs_baseline_code_at_once_then_optimized_code_with_nothing_lost() {
     watch.frame(&mut app);
     assert_eq!(watch.base, 0, "the first version's Local ran from the start");
 
-    replace(dir.path(), "counter.wasm", &mod_bytes("counter"));
+    replace(dir.path(), "counter.wasm", &new_version("counter"));
     while entry(&app, "counter.wasm").reloads == 0 {
         watch.frame(&mut app);
     }
     assert_eq!(tier(&app, "counter.wasm"), Tier::Baseline, "the new version runs baseline code first");
     let swapped = Instant::now();
     while tier(&app, "counter.wasm") == Tier::Baseline {
-        assert!(swapped.elapsed().as_secs() < 20, "the optimized code did not arrive");
+        assert!(swapped.elapsed() < HANG_GUARD, "the optimized code did not arrive");
         watch.frame(&mut app);
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
@@ -375,4 +375,38 @@ fn a_reload_runs_baseline_code_at_once_then_optimized_code_with_nothing_lost() {
     assert!(watch.base > 0, "the new version's Local started over");
     let m = entry(&app, "counter.wasm");
     assert_eq!((m.status.clone(), m.reloads, m.last_error.clone()), (ModStatus::Running, 1, None));
+}
+
+/// The serial of the latest compile of mod file `file` (each write of the
+/// file is compiled anew, changed or not).
+fn compiled(app: &App, file: &str) -> u64 {
+    let assets = app.world().resource::<Assets<engine::runtime::ModAsset>>();
+    let path = format!("mods://{file}");
+    assets.iter().filter(|(_, a)| a.file == path).map(|(_, a)| a.serial).max().expect("the file was compiled")
+}
+
+/// One write, one reload; the same bytes written again are not a new
+/// version (a watcher may report one write as several events): the mod is
+/// not swapped, and its `Local` (which a swap would start over) goes on.
+#[test]
+fn a_file_written_again_with_the_same_bytes_is_not_reloaded() {
+    let dir = mod_dir(&["counter"]);
+    let mut app = start(&headless_config(dir.path()));
+    let mut cursor = 0;
+    let mut values = counts(&mut app, &mut cursor, 5);
+    let first = compiled(&app, "counter.wasm");
+    replace(dir.path(), "counter.wasm", &mod_bytes("counter"));
+    let t = Instant::now();
+    while compiled(&app, "counter.wasm") == first {
+        assert!(t.elapsed() < HANG_GUARD, "the rewritten file was not compiled");
+        values.extend(counter_frame(&mut app, &mut cursor));
+    }
+    values.extend(counts(&mut app, &mut cursor, 5));
+    assert_eq!(entry(&app, "counter.wasm").reloads, 0, "the same bytes are not a new version");
+    assert!(values.windows(2).all(|w| w[1].local == w[0].local + 1), "the Local went on: {values:?}");
+    // A new version (other bytes) is swapped in once.
+    replace(dir.path(), "counter.wasm", &new_version("counter"));
+    until(&mut app, "the new version runs", |app| entry(app, "counter.wasm").reloads == 1);
+    counts(&mut app, &mut cursor, 30);
+    assert_eq!(entry(&app, "counter.wasm").reloads, 1, "one write, one reload");
 }

@@ -87,6 +87,10 @@ fn headless_runs_save_at_exit_with_save_and_start_from_a_save_with_load() {
     build_app(&config).run();
     let first: Report = ron::from_str(&std::fs::read_to_string(&report1).unwrap()).unwrap();
     assert!(first.score > 0 && first.save_errors.is_empty(), "{first:?}");
+    // `--frames 600` ran 600 frames of mod systems: the report and the
+    // mods' frame counter in the save agree.
+    let saved: SaveGame = ron::from_str(&std::fs::read_to_string(&save).unwrap()).unwrap();
+    assert_eq!((first.frames, saved.frame), (600, 600));
 
     let mut config = headless_config(dir.path());
     config.frames = Some(2);
