@@ -107,7 +107,10 @@ fn live_editing_rebuilds_what_an_edit_affects_once_and_nothing_without_an_edit()
     until(&mut app, "the warming build is reported", |app| dev(app).builds >= 1 && dev(app).building.is_empty());
     let warm = dev(&app);
     assert_eq!((warm.builds, warm.last_built.as_slice()), (1, ["other".to_string(), "probe".into()].as_slice()));
-    assert_eq!(entry(&app, "probe.wasm").reloads, 1);
+    // The placeholder was replaced by a reload, or (with the build already
+    // warm) before the game first read the folder.
+    let reloads = entry(&app, "probe.wasm").reloads;
+    assert!(reloads <= 1, "one reload at most: {reloads}");
 
     // No edit: nothing builds, nothing reloads (cargo reading the sources
     // while it built, for one, is no edit).
@@ -117,7 +120,7 @@ fn live_editing_rebuilds_what_an_edit_affects_once_and_nothing_without_an_edit()
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(dev(&app).builds, 1, "nothing was built without an edit: {:?}", dev(&app));
-    assert_eq!(entry(&app, "probe.wasm").reloads, 1, "nothing was reloaded without an edit");
+    assert_eq!(entry(&app, "probe.wasm").reloads, reloads, "nothing was reloaded without an edit");
 
     // An edit of one mod rebuilds that mod alone, once.
     std::fs::write(root.join("mods/probe/src/lib.rs"), probe_source("2")).unwrap();
