@@ -399,7 +399,7 @@ pub struct ModFrameInput {
 /// The header for one run of `schedule`: time from Bevy's `Time` (the fixed
 /// clock in `FixedUpdate`), keys from this frame, and the schedule run's
 /// seed, which each system's call mixes with its mod's id and its own name
-/// ([`seed_for`]).
+/// (`system_seed_key`, mixed in by `ModInstance::run_nth`).
 ///
 /// The frame number counts only frames in which mods run, so a run is
 /// reproducible however many frames loading took.
@@ -428,12 +428,6 @@ fn next_header(world: &mut World, schedule: ScheduleLabel) -> FrameHeader {
 /// installed, or how many systems they have, never changes it.
 pub(crate) fn schedule_seed(base: u64, schedule: ScheduleLabel, run: u64) -> u64 {
     splitmix(base ^ splitmix(((schedule as u64) << 56) ^ run))
-}
-
-/// The seed system `system` of mod `mod_id` sees (`Time::seed`) in a
-/// schedule run whose seed is `schedule_seed` (ABI.md, "Seeds").
-pub fn seed_for(schedule_seed: u64, mod_id: &str, system: &str) -> u64 {
-    splitmix(schedule_seed ^ system_seed_key(mod_id, system))
 }
 
 /// The part of a system's seed that is its own: its mod's id and its name,
