@@ -214,7 +214,7 @@ mirror!(Message Census = "census::Census" { rocks: u32, large: u32 });
 mirror!(Message FixedTick = "census::FixedTick" { delta: f32 });
 mirror!(Component Counted = "census::Counted" { frame: u32 });
 mirror!(Component TallyV1 = "counter::version::Tally" { frames: u32, scale: f32 });
-mirror!(Component TallyV2 = "counter::version::Tally" { bonus: u16, _pad: u16, scale: f32, ticks: u64 });
+mirror!(Component TallyV2 = "counter::version::Tally" { bonus: u32, scale: f32, ticks: u64 });
 
 /// Every value of component `T` (read through its mirror) in the world.
 pub fn all_of<T: mod_api::Component + bytemuck::Pod>(app: &mut App) -> Vec<T> {

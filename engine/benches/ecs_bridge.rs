@@ -10,15 +10,21 @@
 //!   until the optimized code is swapped in.
 //! - `idle_system/wasm_mod`: one mod system whose query matches nothing: the
 //!   fixed cost of running a mod system for a frame.
+//! - `integrate_transform_100k/native` and `/wasm_mod`: the same integration
+//!   over Bevy's own `Transform` (and the Fireflies example's `Velocity`),
+//!   the mod side being the `swarm` mod's `fly` system, which sees
+//!   `Transform` through the runtime's adapter: a view of each row is made
+//!   before the call and written back after it.
 //!
 //! Run: `cargo bench -p engine --bench ecs_bridge`. It builds the mods first
 //! (scripts/build-mods) and prints the ratios at the end.
 
 use bevy::prelude::*;
 use criterion::{Criterion, criterion_group};
-use engine::runtime::{ModInstance, Tier, WasmRuntime, compile, prepare_world};
+use engine::runtime::adapters::{NameAdapter, TransformAdapter};
+use engine::runtime::{ModAccess, ModInstance, Tier, WasmRuntime, compile, expose, prepare_world};
 use mod_api::abi::{FrameHeader, ScheduleLabel};
-use mod_api::{Transform2d, Velocity};
+use rocks_api::{Transform2d, Velocity};
 use std::path::{Path, PathBuf};
 
 const N: usize = 100_000;
@@ -32,11 +38,16 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target"))
 }
 
-fn mover_wasm() -> Vec<u8> {
-    let status =
-        std::process::Command::new(repo().join("scripts/build-mods")).status().expect("scripts/build-mods runs");
-    assert!(status.success(), "building the mods failed");
-    std::fs::read(target_dir().join("wasm32-unknown-unknown/release/mover.wasm")).expect("mover.wasm was built")
+/// Builds the mods (once) and returns built mod `name`.
+fn mod_wasm(name: &str) -> Vec<u8> {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let status =
+            std::process::Command::new(repo().join("scripts/build-mods")).status().expect("scripts/build-mods runs");
+        assert!(status.success(), "building the mods failed");
+    });
+    let path = target_dir().join(format!("wasm32-unknown-unknown/release/{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{} was built: {e}", path.display()))
 }
 
 fn populated_world(n: usize) -> World {
@@ -65,6 +76,8 @@ fn mod_world(bytes: &[u8], n: usize, tier: Tier) -> (World, ModInstance) {
     .expect("mover compiles");
     let mut world = populated_world(n);
     prepare_world(&mut world);
+    expose::component::<Transform2d>(&mut world, ModAccess::ReadWrite);
+    expose::component::<Velocity>(&mut world, ModAccess::ReadWrite);
     let instance =
         ModInstance::new(&runtime, &asset.module, "mover.wasm", &mut world, None).expect("mover instantiates");
     assert_eq!(instance.tier(), tier, "this platform has no baseline compiler");
@@ -75,8 +88,41 @@ fn header() -> FrameHeader {
     FrameHeader { delta_secs: DT, ..Default::default() }
 }
 
+/// A world of `n` fireflies as the Fireflies example exposes them, with
+/// the `swarm` mod instantiated in it, and the position of its `fly`
+/// system in its `Update` order.
+fn swarm_world(n: usize) -> (World, ModInstance, usize) {
+    use fireflies_api::{Glow, ReleaseFirefly, Velocity};
+    let runtime = WasmRuntime::new(Default::default());
+    let asset = compile(&runtime.engine, "swarm.wasm", &mod_wasm("swarm")).expect("swarm compiles");
+    let mut world = World::new();
+    world.spawn_batch((0..n).map(|i| {
+        (
+            Transform::from_xyz(i as f32, 0.0, 0.0),
+            Velocity(Vec3::new(1.0, 2.0, 3.0)),
+            Glow { brightness: 1.0, phase: 0.0 },
+        )
+    }));
+    prepare_world(&mut world);
+    expose::adapter::<TransformAdapter>(&mut world, ModAccess::ReadWrite);
+    expose::adapter::<NameAdapter>(&mut world, ModAccess::ReadWrite);
+    expose::component::<Glow>(&mut world, ModAccess::ReadWrite);
+    expose::component::<Velocity>(&mut world, ModAccess::ReadWrite);
+    expose::function(&mut world, ReleaseFirefly, |In(_): In<Vec3>| -> Result<u32, String> { Err("full".into()) });
+    let instance = ModInstance::new(&runtime, &asset.module, "swarm.wasm", &mut world, None).expect("swarm starts");
+    let order = instance.schedule_order(ScheduleLabel::Update);
+    let fly = order.iter().position(|&i| instance.system_name(i) == "swarm::fly").expect("swarm has fly");
+    (world, instance, fly)
+}
+
+fn integrate_transform(dt: Res<Dt>, mut q: Query<(&mut Transform, &fireflies_api::Velocity)>) {
+    for (mut t, v) in &mut q {
+        t.translation += v.0 * dt.0;
+    }
+}
+
 fn benches(c: &mut Criterion) {
-    let bytes = mover_wasm();
+    let bytes = mod_wasm("mover");
 
     let mut group = c.benchmark_group("integrate_100k");
     {
@@ -113,6 +159,31 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    let mut group = c.benchmark_group("integrate_transform_100k");
+    {
+        let (mut world, _, _) = swarm_world(N);
+        world.insert_resource(Dt(DT));
+        let mut schedule = Schedule::default();
+        schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+        schedule.add_systems(integrate_transform);
+        schedule.run(&mut world);
+        group.bench_function("native", |b| b.iter(|| schedule.run(&mut world)));
+    }
+    {
+        let (mut world, mut instance, fly) = swarm_world(N);
+        let h = header();
+        let mut spent = std::time::Duration::ZERO;
+        let mut run = |world: &mut World| {
+            spent = std::time::Duration::ZERO;
+            instance.run_nth(ScheduleLabel::Update, fly, world, &h, &mut spent).unwrap()
+        };
+        run(&mut world);
+        group.bench_function("wasm_mod", |b| b.iter(|| run(&mut world)));
+        let t = world.query::<&Transform>().iter(&world).next().copied().unwrap();
+        assert!(t.translation.z > 0.0, "the mod moved the entities");
+    }
+    group.finish();
 }
 
 /// Criterion's median estimate of `group/function`, in nanoseconds.
@@ -142,6 +213,16 @@ fn print_ratios() {
             w / 1e3,
             w / n
         );
+    }
+    match (median_ns("integrate_transform_100k", "native"), median_ns("integrate_transform_100k", "wasm_mod")) {
+        (Some(n), Some(w)) => println!(
+            "  integrate_transform_100k  native {:>9.1} µs   wasm_mod {:>9.1} µs   wasm_mod/native = {:.2} \
+             (Bevy's Transform through the adapter)",
+            n / 1e3,
+            w / 1e3,
+            w / n
+        ),
+        _ => println!("  integrate_transform_100k: no estimates found"),
     }
     if let Some(idle) = median_ns("idle_system", "wasm_mod") {
         println!("  idle_system     wasm_mod {:>9.3} µs per frame (target ≤ 2 µs)", idle / 1e3);

@@ -5,9 +5,9 @@
 //! within its limits; the targets check that after every run.
 
 use engine::bevy::prelude::*;
-use engine::runtime::{ModInstance, ModLimits, WasmRuntime, prepare_world};
+use engine::runtime::{ModAccess, ModInstance, ModLimits, WasmRuntime, expose, prepare_world};
 use mod_api::abi::{FRAME_HEADER_SIZE, FrameHeader, ScheduleLabel};
-use mod_api::{Transform2d, Velocity};
+use rocks_api::{Transform2d, Velocity};
 use std::sync::OnceLock;
 
 /// Compiles a puppet (the baseline compiler, as the game's loader does).
@@ -44,10 +44,10 @@ pub fn runtime() -> &'static WasmRuntime {
 /// `descriptor` target's corpus.
 pub const PARAMS: [usize; 4] = [1, 2, 2, 3];
 pub const DESCRIPTORS: [&str; 4] = [
-    r#"(name:"puppet",version:"1.0.0",components:[(name:"engine::Transform2d",size:16,align:4),(name:"engine::Velocity",size:8,align:4),(name:"puppet::Thing",size:12,align:4)],messages:[],systems:[(name:"cmds",schedule:Update,params:[Commands],after:[],before:[])])"#,
+    r#"(name:"puppet",version:"1.0.0",components:[(name:"rocks_api::Transform2d",size:16,align:4),(name:"rocks_api::Velocity",size:8,align:4),(name:"puppet::Thing",size:12,align:4)],messages:[],systems:[(name:"cmds",schedule:Update,params:[Commands],after:[],before:[])])"#,
     r#"(name:"puppet",version:"1.0.0",components:[(name:"puppet::Thing",size:12,align:4)],messages:[(name:"puppet::Ping",size:8,align:4)],systems:[(name:"send",schedule:Update,params:[MessageWriter(message:0),Commands],after:[],before:[])])"#,
-    r#"(name:"puppet",version:"1.0.0",components:[(name:"engine::Transform2d",size:16,align:4),(name:"engine::Velocity",size:8,align:4)],messages:[],systems:[(name:"move",schedule:Update,params:[Query(terms:[(component:0,access:Write,optional:false),(component:1,access:Read,optional:false)],with:[],without:[],entities:true),Commands],after:[],before:[])])"#,
-    r#"(name:"puppet",version:"1.0.0",components:[(name:"engine::Transform2d",size:16,align:4)],messages:[(name:"engine::Collision",size:16,align:8),(name:"puppet::Ping",size:8,align:4)],systems:[(name:"echo",schedule:Update,params:[MessageReader(message:0),MessageWriter(message:1),Query(terms:[(component:0,access:Write,optional:true)],with:[],without:[],entities:true)],after:[],before:[])])"#,
+    r#"(name:"puppet",version:"1.0.0",components:[(name:"rocks_api::Transform2d",size:16,align:4),(name:"rocks_api::Velocity",size:8,align:4)],messages:[],systems:[(name:"move",schedule:Update,params:[Query(terms:[(component:0,access:Write,optional:false),(component:1,access:Read,optional:false)],with:[],without:[],entities:true),Commands],after:[],before:[])])"#,
+    r#"(name:"puppet",version:"1.0.0",components:[(name:"rocks_api::Transform2d",size:16,align:4)],messages:[(name:"rocks_api::Collision",size:16,align:8),(name:"puppet::Ping",size:8,align:4)],systems:[(name:"echo",schedule:Update,params:[MessageReader(message:0),MessageWriter(message:1),Query(terms:[(component:0,access:Write,optional:true)],with:[],without:[],entities:true)],after:[],before:[])])"#,
 ];
 
 fn wat_bytes(bytes: &[u8]) -> String {
@@ -110,6 +110,9 @@ impl Stage {
     pub fn new() -> Self {
         let mut world = World::new();
         prepare_world(&mut world);
+        expose::component::<Transform2d>(&mut world, ModAccess::ReadWrite);
+        expose::component::<Velocity>(&mut world, ModAccess::ReadWrite);
+        expose::message::<rocks_api::Collision>(&mut world, ModAccess::Read);
         let visible = (0..4)
             .map(|i| world.spawn((Transform2d::from_xy(i as f32, 0.0), Velocity(Vec2::new(1.0, 2.0)))).id())
             .collect();

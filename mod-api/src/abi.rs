@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Major version of the ABI. A mod built against another major is refused.
 pub const ABI_MAJOR: u16 = 1;
 /// Minor version: additions only. A host accepts mods with a minor up to its own.
-pub const ABI_MINOR: u16 = 4;
+pub const ABI_MINOR: u16 = 5;
 
 /// Name of the custom section that carries the ABI version a mod was built
 /// against: 4 bytes, `major: u16 LE`, `minor: u16 LE`. The host reads it
@@ -52,9 +52,15 @@ pub mod imports {
     /// frame; 0 if that slot holds a query of the current call (even one
     /// that matched nothing), 1 otherwise.
     pub const QUERY_ENTITIES: &str = "query_entities";
+    /// (ABI 1.5) `call_function(function: i32, input_ptr: i32, input_len: i32,
+    /// output_ptr: i32, output_cap: i32) -> i32`: calls the game function
+    /// with local id `function` (see [`FunctionDecl`](super::FunctionDecl));
+    /// 0 when it returned a value (written at `output_ptr`), else the byte
+    /// length of its error text written there instead.
+    pub const CALL_FUNCTION: &str = "call_function";
     /// Every function the host provides: a mod importing anything else is
     /// refused at load.
-    pub const ALL: [&str; 3] = [LOG, PANIC, QUERY_ENTITIES];
+    pub const ALL: [&str; 4] = [LOG, PANIC, QUERY_ENTITIES, CALL_FUNCTION];
 }
 
 /// Status codes returned by `mod_run`. Fixed numbers, never reused.
@@ -350,6 +356,18 @@ pub struct MessageDecl {
     pub align: u32,
 }
 
+/// (ABI 1.5) A function of the game a mod calls (`call_function`): its
+/// name and the layouts of its input and output, which must be the game's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionDecl {
+    /// The function's name ([`GameFunction::NAME`](crate::GameFunction::NAME)).
+    pub name: String,
+    /// Bytes of its input.
+    pub input_size: u32,
+    /// Bytes of its output.
+    pub output_size: u32,
+}
+
 /// One mod system.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemDecl {
@@ -381,6 +399,10 @@ pub struct ModDescriptor {
     pub messages: Vec<MessageDecl>,
     /// System indices `0..n`: the `system` argument of `mod_run`.
     pub systems: Vec<SystemDecl>,
+    /// (ABI 1.5, optional) Local function ids `0..n`: the game functions
+    /// the mod calls, in this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<FunctionDecl>,
 }
 
 /// Rounds `n` up to a multiple of `align` (a power of two).

@@ -3,19 +3,27 @@
 //! A mod is a Rust crate built for `wasm32-unknown-unknown`. It registers
 //! systems into the game's schedules, and those systems take parameters the
 //! way Bevy systems do: queries over components, commands, messages, time and
-//! keyboard input. The host (the `engine` crate) runs each system once per
-//! frame with one call, handing it the matching components as contiguous
-//! columns and taking back only what it may write.
+//! keyboard input. The host (the `engine` crate's runtime, inside the game)
+//! runs each system once per frame with one call, handing it the matching
+//! components as contiguous columns and taking back only what it may write.
+//!
+//! This crate knows no particular game. A game shares its own components and
+//! messages with its mods through a crate of its own (the demo's is
+//! `rocks-api`), and Bevy's built-in components through the views in
+//! [`builtin`].
 //!
 //! ```
-//! use mod_api::prelude::*;
+//! use mod_api::{glam, prelude::*};
 //!
 //! #[derive(Component, Clone, Copy)]
 //! #[repr(C)]
 //! struct Spin { speed: f32 }
 //!
-//! fn spin(time: Res<Time>, mut q: Query<(&mut Transform2d, &Spin)>) {
-//!     q.for_each_mut(|(t, s)| t.rotation += s.speed * time.delta_secs());
+//! fn spin(time: Res<Time>, mut q: Query<(&mut Transform, &Spin)>) {
+//!     q.for_each_mut(|(t, s)| {
+//!         let turn = Quat::from_rotation_z(s.speed * time.delta_secs());
+//!         t.rotation = (glam::Quat::from(turn) * glam::Quat::from(t.rotation)).into();
+//!     });
 //! }
 //!
 //! // The mod's id and version come from its manifest, `mod.ron` in the
@@ -32,26 +40,32 @@
 //! - [`manifest`]: the mod's manifest (`mod.ron`): id, version, dependencies.
 //! - [`Query`], [`Commands`], [`MessageReader`], [`MessageWriter`], [`Res`],
 //!   [`ResMut`], [`Local`]: system parameters.
-//! - [`engine`]: components and messages the engine understands
-//!   ([`Transform2d`], [`Velocity`], [`Sprite`], [`Label`], [`Collider`],
-//!   [`Collision`], [`ScoreChanged`]).
+//! - [`types`]: plain data every game shares ([`Entity`], [`Vec2`], [`Vec3`],
+//!   [`Quat`], [`Color`], [`KeyCode`]).
+//! - [`builtin`]: Bevy's own components as mods see them ([`Transform`],
+//!   [`GlobalTransform`], [`Name`], [`Visibility`], [`builtin::Sprite`]).
 //! - [`abi`]: the byte-level contract with the host, documented in `ABI.md`.
 //!
 //! ## Rules a mod type follows
-//! Components, messages are plain data: `#[repr(C)]`, `Copy`, no pointers
-//! (they are copied between the host and the mod as bytes). Types with the
-//! same name (the Rust path) are the same component in every mod, so a mod
-//! shares its types with other mods by publishing them in a crate.
+//! Components, messages are plain data: `#[repr(C)]`, `Copy`, no pointers,
+//! no padding, and no field that some bytes would make invalid (`bool`,
+//! `char`, enums): they are copied between the host and the mod as bytes,
+//! and the derives refuse anything else at compile time. Types with the same
+//! name (the Rust path) are the same component in every mod, so a mod
+//! shares its types with other mods, and a game with its mods, by
+//! publishing them in a crate.
 
 #![warn(missing_docs)]
 
 pub mod abi;
-pub mod engine;
+pub mod builtin;
 mod guest;
 pub mod manifest;
 pub mod schema;
+pub mod types;
 
-pub use engine::*;
+pub use builtin::{GlobalTransform, Name, Transform, Visibility};
+pub use glam;
 pub use guest::*;
 /// Derives [`Component`](trait@Component) (see there for the rules).
 ///
@@ -64,13 +78,13 @@ pub use guest::*;
 /// #[repr(C)]
 /// pub struct Tally {
 ///     #[component(default = 9)]
-///     pub bonus: u16,
+///     pub bonus: u32,
 ///     pub scale: f32,
 ///     #[component(alias = "frames")]
 ///     pub ticks: u64,
 /// }
 /// # let fields = Tally::fields().unwrap();
-/// # assert_eq!(fields[0].default, Some(vec![9, 0]));
+/// # assert_eq!(fields[0].default, Some(vec![9, 0, 0, 0]));
 /// # assert_eq!(fields[2].aliases, ["frames"]);
 /// ```
 ///
@@ -107,14 +121,18 @@ pub use mod_api_macros::Resource;
 ///
 pub use mod_api_macros::mod_main;
 pub use schema::Schema;
+pub use types::*;
 
 /// Plain data stored on entities, shared by name with the engine and other mods.
 ///
 /// Derive it: the struct must be `#[repr(C)]` (or `transparent`), `Copy`,
-/// and its fields numbers, `bool`, arrays, [`Entity`], [`Vec2`], [`Color`]
-/// or other components (see [`Schema`]). Its name is its Rust path
-/// (`my_mod::Spin` below), so mods share a component by depending on the
-/// crate that defines it (as the demo's mods share `arcade-types`).
+/// without padding, and its fields numbers, arrays, [`Entity`], [`Vec2`],
+/// [`Vec3`], [`Quat`], [`Color`] or other components (see [`Schema`]). Its
+/// name is its Rust path (`my_mod::Spin` below), so mods share a component
+/// by depending on the crate that defines it (as the demo's mods share
+/// `arcade-types`), and a game shares its components with its mods the
+/// same way (the demo's `rocks-api`): built for the game (mod-api's `host`
+/// feature), the derive also makes the type a Bevy `Component`.
 ///
 /// ```
 /// use mod_api::prelude::*;
@@ -142,8 +160,9 @@ pub use schema::Schema;
 /// [derive](derive@Component)'s example).
 ///
 /// # Safety
-/// `Self` must be `#[repr(C)]` (or `transparent`) plain data: every byte
-/// pattern the host copies back must be valid. Use `#[derive(Component)]`.
+/// `Self` must be `#[repr(C)]` (or `transparent`) plain data without
+/// padding: every byte pattern the host copies back must be valid. Use
+/// `#[derive(Component)]`.
 pub unsafe trait Component: Copy + 'static {
     /// The name the host registers the component under.
     const NAME: &'static str;
@@ -163,7 +182,7 @@ pub unsafe trait Component: Copy + 'static {
 /// ```
 /// use mod_api::prelude::*;
 ///
-/// /// `rules` → `rocks`: a rock was shot; split it.
+/// /// A rock was shot; split it.
 /// #[derive(Message, Clone, Copy)]
 /// #[repr(C)]
 /// pub struct RockDestroyed {
@@ -180,12 +199,31 @@ pub unsafe trait Message: Copy + 'static {
     const NAME: &'static str;
 }
 
+/// A function the game exposes to its mods (ABI 1.5): declare it with
+/// [`game_functions!`] in the crate the game shares with its mods, call it
+/// from a mod system through a [`GameFn`] parameter, and implement it in the
+/// game as an ordinary Bevy system taking `In<Self::In>` and returning
+/// `Self::Out` (or `Result<Self::Out, E>`).
+///
+/// # Safety
+/// `In` and `Out` are plain data (`Schema`): the host and the mod exchange
+/// them as bytes. Use [`game_functions!`].
+pub unsafe trait GameFunction: 'static {
+    /// The name the game exposes it under.
+    const NAME: &'static str;
+    /// Its argument.
+    type In: Schema;
+    /// What it returns.
+    type Out: Schema;
+}
+
 /// Everything a mod usually needs: `use mod_api::prelude::*;`.
 pub mod prelude {
-    pub use crate::engine::*;
+    pub use crate::builtin::{GlobalTransform, Name, Transform, Visibility};
+    pub use crate::types::*;
     pub use crate::{
-        App, Commands, Component, IntoSystemConfigs, Keyboard, Local, Message, MessageReader, MessageWriter, Query,
-        Res, ResMut, Resource, Rng,
+        App, Commands, Component, GameFn, GameFunction, IntoSystemConfigs, Keyboard, Local, Message, MessageReader,
+        MessageWriter, Query, Res, ResMut, Resource, Rng,
         ScheduleLabel::{FixedUpdate, Startup, Update},
         Time, With, Without, mod_main,
     };
@@ -196,5 +234,45 @@ pub mod prelude {
 pub mod __private {
     pub use crate::guest::export::{alloc, init, restore_state, run, save_state};
     pub use crate::guest::{ModResource, fetch_mod_resource};
-    pub use crate::schema::{default_bytes, field, struct_fields};
+    pub use crate::schema::{default_bytes, field, size_of_field, struct_fields};
+    #[cfg(feature = "host")]
+    pub use bevy::ecs as bevy_ecs;
+}
+
+/// The Bevy side of a derived component: on the game's side (mod-api's
+/// `host` feature) the type is also a Bevy component, stored in tables;
+/// in a mod, nothing.
+#[cfg(feature = "host")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __host_component {
+    ($ty:ident) => {
+        impl $crate::__private::bevy_ecs::component::Component for $ty {
+            const STORAGE_TYPE: $crate::__private::bevy_ecs::component::StorageType =
+                $crate::__private::bevy_ecs::component::StorageType::Table;
+            type Mutability = $crate::__private::bevy_ecs::component::Mutable;
+        }
+    };
+}
+#[cfg(not(feature = "host"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __host_component {
+    ($ty:ident) => {};
+}
+
+/// The Bevy side of a derived message: a Bevy `Message` on the game's side.
+#[cfg(feature = "host")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __host_message {
+    ($ty:ident) => {
+        impl $crate::__private::bevy_ecs::message::Message for $ty {}
+    };
+}
+#[cfg(not(feature = "host"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __host_message {
+    ($ty:ident) => {};
 }

@@ -4,29 +4,44 @@
 //! types a component's fields may have implement it here.
 
 use crate::abi::{FieldDecl, FieldType};
-use crate::engine::{Collider, Color, Entity, Label, Sprite, Transform2d, Vec2, Velocity};
+use crate::types::{Color, Entity, Quat, Vec2, Vec3};
 
 /// A plain-data type whose layout the host can read field by field.
 ///
-/// A field of a `#[derive(Component)]` struct must have a `Schema` type:
-/// numbers, `bool`, arrays of them, [`Entity`], [`Vec2`], [`Color`], or
-/// another `#[derive(Component)]` struct.
-pub trait Schema: Copy + 'static {
+/// A field of a `#[derive(Component)]` (or `Message`) struct must have a
+/// `Schema` type: numbers, arrays of them, [`Entity`], [`Vec2`], [`Vec3`],
+/// [`Quat`], [`Color`], or another derived struct.
+///
+/// # Safety
+/// Every bit pattern of `Self`'s size must be a valid `Self`, and `Self`
+/// has no padding: its values cross between the host and mods as bytes, and
+/// a mod may write any bytes. So `bool`, `char`, enums and references are
+/// not `Schema` types (use `u8` for a flag, `u32` for a choice); the derives
+/// check that a struct has no padding.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not plain data a mod may share with the game",
+    label = "not every bit pattern is a valid `{Self}`, or it holds pointers",
+    note = "use numbers, arrays, Entity, Vec2, Vec3, Quat, Color or a derived struct: a u8 for a flag \
+            (not bool), a u32 for a choice (not an enum or char)"
+)]
+pub unsafe trait Schema: Copy + 'static {
     /// The type as the host sees it.
     fn schema() -> FieldType;
 }
 
 macro_rules! scalars {
     ($($ty:ty => $field:ident),*) => {$(
-        impl Schema for $ty {
+        // SAFETY: every bit pattern is a valid number; no padding.
+        unsafe impl Schema for $ty {
             fn schema() -> FieldType { FieldType::$field }
         }
     )*};
 }
-scalars!(bool => Bool, u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32, u64 => U64,
+scalars!(u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32, u64 => U64,
     i64 => I64, f32 => F32, f64 => F64, Entity => Entity);
 
-impl<T: Schema, const N: usize> Schema for [T; N] {
+// SAFETY: an array of plain data without padding has none either.
+unsafe impl<T: Schema, const N: usize> Schema for [T; N] {
     fn schema() -> FieldType {
         FieldType::Array { of: Box::new(T::schema()), len: N as u32, stride: size_of::<T>() as u32 }
     }
@@ -51,7 +66,8 @@ pub fn default_bytes<T: Schema>(value: T) -> Vec<u8> {
 /// Implements [`Schema`] for a struct from its field names.
 macro_rules! plain_struct {
     ($($ty:ident { $($field:tt),* })*) => {$(
-        impl Schema for $ty {
+        // SAFETY: `#[repr(C)]` structs of `f32`s: no padding.
+        unsafe impl Schema for $ty {
             fn schema() -> FieldType {
                 FieldType::Struct(vec![$(
                     field(stringify!($field), core::mem::offset_of!($ty, $field), |s: &$ty| &s.$field)
@@ -62,12 +78,23 @@ macro_rules! plain_struct {
 }
 plain_struct! {
     Vec2 { x, y }
+    Vec3 { x, y, z }
+    Quat { x, y, z, w }
     Color { r, g, b, a }
-    Transform2d { translation, rotation, scale }
-    Velocity { 0 }
-    Sprite { color, size, shape, _reserved }
-    Label { color, font_size, len, bytes }
-    Collider { radius, layer, mask }
+}
+
+// SAFETY: no bytes at all. (A game function's `()` input or output.)
+unsafe impl Schema for () {
+    fn schema() -> FieldType {
+        FieldType::Struct(Vec::new())
+    }
+}
+
+/// The size of the field `_field` names: the derives add these up to check
+/// that a struct has no padding.
+#[doc(hidden)]
+pub const fn size_of_field<S, T>(_field: fn(&S) -> &T) -> usize {
+    size_of::<T>()
 }
 
 /// The fields of a struct type, as `Component::fields` returns them.

@@ -5,7 +5,7 @@ use engine::bevy::ecs::query::QueryBuilder;
 use engine::bevy::prelude::*;
 use engine::game::headless::STEP;
 use engine::runtime::{ModComponents, ModMessages, ModStatus, ModSystems};
-use mod_api::{Transform2d, Velocity};
+use rocks_api::{Transform2d, Velocity};
 use tests::*;
 
 /// Entities with the component named `name`.

@@ -110,7 +110,7 @@ fn rock_positions(app: &mut engine::bevy::prelude::App) -> Vec<(u32, u32)> {
     use engine::bevy::ecs::query::QueryBuilder;
     let rock = app.world().resource::<engine::runtime::ModComponents>().get("arcade_types::Rock").unwrap().id;
     let world = app.world_mut();
-    let mut q = QueryBuilder::<&mod_api::Transform2d>::new(world).with_id(rock).build();
+    let mut q = QueryBuilder::<&rocks_api::Transform2d>::new(world).with_id(rock).build();
     let mut at: Vec<(u32, u32)> =
         q.iter(world).map(|t| (t.translation.x.to_bits(), t.translation.y.to_bits())).collect();
     at.sort();

@@ -4,7 +4,7 @@
 
 use engine::bevy::prelude::*;
 use engine::runtime::ModStatus;
-use mod_api::{Transform2d, Velocity};
+use rocks_api::{Transform2d, Velocity};
 use tests::*;
 
 /// A mover entity, to prove the good mod still runs.
@@ -151,17 +151,17 @@ fn a_mod_redeclaring_an_engine_message_with_another_layout_fails_alone() {
     let wasm = wat_mod_with_descriptor(
         "",
         r#"(name: "impostor", version: "1.0.0", components: [], systems: [],
-            messages: [(name: "engine::Collision", size: 4, align: 4)])"#,
+            messages: [(name: "rocks_api::Collision", size: 4, align: 4)])"#,
     );
     let (_dir, mut app) = with_mover(&[("impostor.wasm", wasm)]);
-    assert_failed(&app, "impostor.wasm", &["impostor", "engine::Collision", "4 bytes", "16 bytes"]);
+    assert_failed(&app, "impostor.wasm", &["impostor", "rocks_api::Collision", "4 bytes", "16 bytes"]);
     // The engine still sends collisions on its channel.
     let layer = 1;
-    app.world_mut().spawn((Transform2d::default(), mod_api::Collider { radius: 5.0, layer, mask: layer }));
-    app.world_mut().spawn((Transform2d::default(), mod_api::Collider { radius: 5.0, layer, mask: layer }));
+    app.world_mut().spawn((Transform2d::default(), rocks_api::Collider { radius: 5.0, layer, mask: layer }));
+    app.world_mut().spawn((Transform2d::default(), rocks_api::Collider { radius: 5.0, layer, mask: layer }));
     run(&mut app, 1);
     let mut cursor = 0;
-    let hits = app.world_mut().resource_mut::<engine::runtime::ModMessages>().read::<mod_api::Collision>(&mut cursor);
+    let hits = app.world_mut().resource_mut::<engine::runtime::ModMessages>().read::<rocks_api::Collision>(&mut cursor);
     assert_eq!(hits.len(), 2, "both overlapping colliders report each other");
 }
 
@@ -170,9 +170,9 @@ fn a_mod_redeclaring_an_engine_component_with_another_layout_fails_alone() {
     let wasm = wat_mod_with_descriptor(
         "",
         r#"(name: "impostor", version: "1.0.0", messages: [], systems: [],
-            components: [(name: "engine::Transform2d", size: 8, align: 4)])"#,
+            components: [(name: "rocks_api::Transform2d", size: 8, align: 4)])"#,
     );
     let (_dir, mut app) = with_mover(&[("impostor.wasm", wasm)]);
-    assert_failed(&app, "impostor.wasm", &["engine::Transform2d", "8 bytes", "16 bytes"]);
+    assert_failed(&app, "impostor.wasm", &["rocks_api::Transform2d", "8 bytes", "16 bytes"]);
     assert!(moved_after(&mut app, 30) > 20.0);
 }

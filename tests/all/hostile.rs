@@ -7,7 +7,7 @@ use engine::bevy::ecs::query::QueryBuilder;
 use engine::bevy::prelude::*;
 use engine::game::{GameConfig, build_app};
 use engine::runtime::{ModComponents, ModLimits, ModMessages, ModRegistry, ModStatus};
-use mod_api::{Transform2d, Velocity};
+use rocks_api::{Transform2d, Velocity};
 use tests::*;
 
 mirror!(Message HostilePing = "hostile::Ping" { value: u32 });
@@ -704,7 +704,7 @@ fn a_mod_alloc_returning_memory_it_does_not_have_fails_the_mod() {
 #[test]
 fn a_mod_scribbling_over_its_whole_frame_changes_nothing_it_only_reads() {
     let descriptor = r#"(name: "scribbler", version: "1.0.0", messages: [],
-        components: [(name: "engine::Transform2d", size: 16, align: 4)],
+        components: [(name: "rocks_api::Transform2d", size: 16, align: 4)],
         systems: [(name: "scribbler::attack", schedule: Update,
                    params: [Query(terms: [(component: 0, access: Read)])])])"#;
     let run = "(memory.fill (local.get $frame) (i32.const 0xff)

@@ -7,6 +7,7 @@ mod demo; // the demo game played from a script, as the CLI does
 mod dev; // live editing: saving a mod's source rebuilds and reloads it
 mod docs; // the docs agree with the code (versions they quote)
 mod failures; // broken files and failing mods: named errors, the game goes on
+mod fireflies; // the second example game: any Bevy game made moddable with the public API
 mod hostile; // hand-written mods attacking the host: each stopped by name, the game goes on
 mod manager; // enabling, disabling and reloading mods at run time (what the mod manager does)
 mod manifests; // manifests: dependencies resolved before loading, load order, errors that say what to do

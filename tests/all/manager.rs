@@ -4,7 +4,7 @@
 
 use engine::bevy::prelude::*;
 use engine::runtime::{ModControl, ModStatus};
-use mod_api::{Transform2d, Velocity};
+use rocks_api::{Transform2d, Velocity};
 use tests::*;
 
 fn control(app: &mut App, request: ModControl) {

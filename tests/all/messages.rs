@@ -3,7 +3,7 @@
 use engine::bevy::prelude::*;
 use engine::game::Scoreboard;
 use engine::runtime::{ModComponents, ModMessages};
-use mod_api::{Collider, Transform2d, Velocity};
+use rocks_api::{Collider, Transform2d, Velocity};
 use tests::*;
 
 #[test]

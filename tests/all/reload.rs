@@ -3,7 +3,7 @@
 
 use engine::bevy::prelude::*;
 use engine::runtime::{ModComponents, ModMessages, ModStatus, Tier};
-use mod_api::{Transform2d, Velocity};
+use rocks_api::{Transform2d, Velocity};
 use std::time::Instant;
 use tests::*;
 

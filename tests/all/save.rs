@@ -49,7 +49,8 @@ fn a_save_and_load_round_trip_restores_entities_components_and_state() {
     assert!(score_at_save > 0, "the script scored before the save");
     // Saved: every kind of entity and component, mod-defined ones by field.
     let text = std::fs::read_to_string(&path).unwrap();
-    for part in ["\"arcade_types::Rock\"", "\"engine::Transform2d\"", "\"translation\"", "\"counter::version::Tally\""]
+    for part in
+        ["\"arcade_types::Rock\"", "\"rocks_api::Transform2d\"", "\"translation\"", "\"counter::version::Tally\""]
     {
         assert!(text.contains(part), "the save should contain {part}");
     }
@@ -116,12 +117,12 @@ fn a_bad_save_names_the_file_and_the_cause_and_changes_nothing() {
     let mut load = |app: &mut engine::bevy::prelude::App, name: &str, text: String| -> String {
         let path = out.path().join(name);
         std::fs::write(&path, &text).unwrap();
-        let before = app.world_mut().query::<&mod_api::Transform2d>().iter(app.world()).count();
+        let before = app.world_mut().query::<&rocks_api::Transform2d>().iter(app.world()).count();
         let count = counter_frame(app, &mut cursor).last().unwrap().count;
         app.world_mut().write_message(SaveGameRequest::Load(path.clone()));
         let next = counter_frame(app, &mut cursor);
         assert_eq!(next.last().unwrap().count, count + 1, "{name}: the counter was not reset");
-        let after = app.world_mut().query::<&mod_api::Transform2d>().iter(app.world()).count();
+        let after = app.world_mut().query::<&rocks_api::Transform2d>().iter(app.world()).count();
         assert!(after.abs_diff(before) <= 4, "{name}: the entities were not replaced ({before} -> {after})");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "{name}: the file is left as it was");
         let log = app.world().resource::<SaveLog>();

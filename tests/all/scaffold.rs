@@ -3,7 +3,7 @@
 
 use engine::bevy::prelude::*;
 use engine::runtime::ModStatus;
-use mod_api::{Label, Transform2d};
+use rocks_api::{Label, Transform2d};
 use tests::*;
 
 /// A cargo workspace in a temporary folder, as a modder's own would be,

@@ -22,8 +22,8 @@
 //! `scripts/workload.rhai` translate them line by line.
 
 use bevy::prelude::*;
-use mod_api::{Transform2d, Velocity};
 pub use plugin_workload as workload;
+use rocks_api::{Transform2d, Velocity};
 use std::path::{Path, PathBuf};
 use workload::{Ping, Pong, V2};
 

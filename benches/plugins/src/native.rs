@@ -7,7 +7,7 @@
 use crate::workload::{self, Boids, DT, Ping, Pong, V2};
 use bevy::ecs::message::Messages;
 use bevy::prelude::*;
-use mod_api::{Transform2d, Velocity};
+use rocks_api::{Transform2d, Velocity};
 
 #[derive(Resource)]
 struct Dt(f32);

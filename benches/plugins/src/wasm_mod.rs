@@ -13,7 +13,7 @@
 
 use crate::workload::{DT, Ping, Pong};
 use bevy::prelude::*;
-use engine::runtime::{ModInstance, ModLimits, ModMessages, WasmRuntime, compile, prepare_world};
+use engine::runtime::{ModAccess, ModInstance, ModLimits, ModMessages, WasmRuntime, compile, expose, prepare_world};
 use mod_api::abi::{FrameHeader, ScheduleLabel};
 use std::path::{Path, PathBuf};
 
@@ -53,6 +53,8 @@ impl WasmMod {
         let runtime = WasmRuntime::new(limits);
         let mut world = World::new();
         prepare_world(&mut world);
+        expose::component::<rocks_api::Transform2d>(&mut world, ModAccess::ReadWrite);
+        expose::component::<rocks_api::Velocity>(&mut world, ModAccess::ReadWrite);
         crate::spawn_bodies(&mut world, n);
         let instance = instantiate(&runtime, file, &mut world, None, code)?;
         let header = FrameHeader { delta_secs: DT, ..Default::default() };

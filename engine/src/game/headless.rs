@@ -223,7 +223,7 @@ pub fn report_with_state(world: &mut World, state_of: &[String]) -> Report {
 
 /// The report of the world as it is now.
 pub fn report(world: &mut World) -> Report {
-    let entities = world.query::<&mod_api::Transform2d>().iter(world).count();
+    let entities = world.query::<&rocks_api::Transform2d>().iter(world).count();
     let board = *world.resource::<Scoreboard>();
     let frames = world.get_resource::<RunFrames>().map_or(0, |f| f.ran.min(f.target.unwrap_or(u64::MAX)));
     let mods = world

@@ -1,11 +1,13 @@
 //! The demo game's engine side. Its rules live in mods (`mods/ship`,
-//! `mods/rocks`, `mods/rules`, `mods/mover`); the engine supplies:
-//! - drawing: [`mod_api::Transform2d`], [`mod_api::Sprite`] and
-//!   [`mod_api::Label`] are mirrored into Bevy's `Transform`, `Sprite`, `Text2d`;
-//! - collisions: circle overlaps of [`mod_api::Collider`]s become
-//!   [`mod_api::Collision`] messages for the mods;
-//! - the HUD: score, lives and wave from [`mod_api::ScoreChanged`] messages,
-//!   and every mod error on screen;
+//! `mods/rocks`, `mods/rules`, `mods/mover`); the game shows them the types
+//! of its own crate `rocks-api` through the runtime's public API
+//! ([`expose_to_mods`]), as any Bevy game would, and supplies:
+//! - drawing: [`Transform2d`], [`rocks_api::Sprite`] and [`rocks_api::Label`]
+//!   are mirrored into Bevy's `Transform`, `Sprite`, `Text2d`;
+//! - collisions: circle overlaps of [`Collider`]s become [`Collision`]
+//!   messages for the mods;
+//! - the HUD: score, lives and wave from [`ScoreChanged`] messages, and
+//!   every mod error on screen;
 //! - save games: F5 saves, F9 loads (`--save`, `--load` on the command line);
 //! - headless runs ([`headless`]): fixed time step, scripted input, report.
 
@@ -14,9 +16,9 @@ mod hud;
 pub mod manager;
 pub mod saves;
 
-use crate::runtime::{ModMessages, ModSystems, ModdingPlugin};
+use crate::runtime::{ModAccess, ModApp, ModSystems, ModdingPlugin};
 use bevy::prelude::*;
-use mod_api::{Collider, Collision, ScoreChanged, Transform2d};
+use rocks_api::{Collider, Collision, Label, ScoreChanged, Transform2d, Velocity};
 use std::path::PathBuf;
 
 /// Width and height of the play field in world units; (0, 0) is its centre.
@@ -98,6 +100,7 @@ pub fn build_app(config: &GameConfig) -> App {
         ModdingPlugin { mods_dir: absolute(&config.mods_dir), seed: config.seed, limits: config.limits.clone() };
     // NOTE: the modding plugin registers an asset source, so it goes before the asset plugin.
     app.add_plugins(modding);
+    expose_to_mods(&mut app);
     if config.headless {
         headless::add_headless_plugins(&mut app, config);
     } else {
@@ -136,6 +139,19 @@ pub fn build_app(config: &GameConfig) -> App {
     app
 }
 
+/// What Rocks shows its mods: its components, all of which mods may change
+/// (the rules are mods), the collisions it detects (mods read them) and the
+/// scores mods report (mods write them, the HUD reads them).
+pub fn expose_to_mods(app: &mut App) {
+    app.add_mod_component::<Transform2d>(ModAccess::ReadWrite)
+        .add_mod_component::<Velocity>(ModAccess::ReadWrite)
+        .add_mod_component::<rocks_api::Sprite>(ModAccess::ReadWrite)
+        .add_mod_component::<Label>(ModAccess::ReadWrite)
+        .add_mod_component::<Collider>(ModAccess::ReadWrite)
+        .add_mod_message::<Collision>(ModAccess::Read)
+        .add_mod_message::<ScoreChanged>(ModAccess::ReadWrite);
+}
+
 pub(crate) fn absolute(p: &std::path::Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -156,7 +172,7 @@ pub const MAX_COLLIDERS: usize = 1024;
 /// `a.mask & b.layer != 0`, among the first [`MAX_COLLIDERS`] colliders.
 pub fn detect_collisions(
     colliders: Query<(Entity, &Transform2d, &Collider)>,
-    mut messages: ResMut<ModMessages>,
+    mut collisions: MessageWriter<Collision>,
     mut warned: Local<bool>,
 ) {
     let all: Vec<_> = colliders.iter().take(MAX_COLLIDERS).collect();
@@ -176,14 +192,14 @@ pub fn detect_collisions(
             if ta.translation.distance_squared(tb.translation) <= reach * reach {
                 let a = mod_api::Entity(ea.to_bits());
                 let b = mod_api::Entity(eb.to_bits());
-                messages.write(Collision { a, b });
+                collisions.write(Collision { a, b });
             }
         }
     }
 }
 
-fn read_scores(mut messages: ResMut<ModMessages>, mut cursor: Local<u64>, mut board: ResMut<Scoreboard>) {
-    if let Some(last) = messages.read::<ScoreChanged>(&mut cursor).last() {
+fn read_scores(mut scores: MessageReader<ScoreChanged>, mut board: ResMut<Scoreboard>) {
+    if let Some(last) = scores.read().last() {
         *board = Scoreboard {
             score: last.score,
             lives: last.lives,
@@ -232,13 +248,13 @@ fn color(c: mod_api::Color) -> Color {
     Color::srgba(channel(c.r), channel(c.g), channel(c.b), sane(c.a, 0.0, 1.0, 1.0))
 }
 
-/// Draws a [`mod_api::Sprite`]: rectangles as Bevy sprites, other shapes
+/// Draws a [`rocks_api::Sprite`]: rectangles as Bevy sprites, other shapes
 /// as 2D meshes (one mesh per shape and size, one material per colour).
 type ChangedSprites<'w, 's> = Query<
     'w,
     's,
-    (Entity, &'static mod_api::Sprite, Option<&'static MeshMaterial2d<ColorMaterial>>),
-    Changed<mod_api::Sprite>,
+    (Entity, &'static rocks_api::Sprite, Option<&'static MeshMaterial2d<ColorMaterial>>),
+    Changed<rocks_api::Sprite>,
 >;
 
 /// Meshes by (shape, size bits), shared by every sprite of that shape and
@@ -254,7 +270,7 @@ fn sync_sprites(
     mut materials: ResMut<Assets<ColorMaterial>>,
     mut mesh_cache: Local<MeshCache>,
 ) {
-    use mod_api::Shape;
+    use rocks_api::Shape;
     const MESH_CACHE_LIMIT: usize = 1024;
     for (e, s, material) in &q {
         let shape = Shape::from_u32(s.shape);
@@ -292,7 +308,7 @@ fn sync_sprites(
     }
 }
 
-fn sync_labels(mut commands: Commands, q: Query<(Entity, &mod_api::Label), Changed<mod_api::Label>>) {
+fn sync_labels(mut commands: Commands, q: Query<(Entity, &rocks_api::Label), Changed<rocks_api::Label>>) {
     for (e, l) in &q {
         commands.entity(e).insert((
             Text2d::new(l.text()),

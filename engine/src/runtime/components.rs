@@ -1,8 +1,9 @@
-//! Components by name: the engine's own ABI components (static Bevy
-//! components with the layouts `mod_api` defines) and the components mods
-//! declare at run time (dynamic Bevy components). Both are real components,
-//! visible to every query, mod or engine.
+//! Components by name: those the game exposes (its own plain-data
+//! components, and Bevy's through adapters; see `expose`) and those mods
+//! declare at run time (dynamic Bevy components). All are real components,
+//! visible to every query, mod or game.
 
+use super::expose::{AdapterFns, GameApi, Kind};
 use super::values;
 use bevy::ecs::component::{ComponentCloneBehavior, ComponentDescriptor, ComponentId, StorageType};
 use bevy::prelude::*;
@@ -17,11 +18,36 @@ pub const MAX_COMPONENT_SIZE: u32 = 64 * 1024;
 pub const MAX_COMPONENTS: usize = 4096;
 
 /// A component known by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct NamedComponent {
     pub id: ComponentId,
+    /// Bytes of one value as mods see it (for an adapter, of its view).
     pub size: u32,
     pub align: u32,
+    /// The conversions of a component mods see through a view; `None` for
+    /// plain data, copied as bytes.
+    pub(crate) adapter: Option<AdapterFns>,
+    /// The game exposes it read-only.
+    pub read_only: bool,
+}
+
+impl std::fmt::Debug for NamedComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NamedComponent")
+            .field("id", &self.id)
+            .field("size", &self.size)
+            .field("align", &self.align)
+            .field("adapter", &self.adapter.is_some())
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}
+
+impl NamedComponent {
+    /// Whether `other` is the same component in the same layout.
+    pub fn same(&self, other: &NamedComponent) -> bool {
+        (self.id, self.size, self.align) == (other.id, other.size, other.align)
+    }
 }
 
 /// What the registry knows of one name.
@@ -29,8 +55,8 @@ struct Known {
     current: NamedComponent,
     /// The fields of the current layout, if its declarer listed them.
     fields: Option<Vec<FieldDecl>>,
-    /// One of the engine's own types: its layout never changes.
-    engine: bool,
+    /// One the game exposes: its layout never changes.
+    game: bool,
 }
 
 /// Name → component, for everything mods can touch.
@@ -63,18 +89,21 @@ impl Migration {
 }
 
 impl ModComponents {
-    /// Registers an engine component under its ABI name.
-    pub fn register_static<T: Component + mod_api::Component>(&mut self, world: &mut World) {
-        let id = world.register_component::<T>();
-        self.ids.insert(id);
-        let current = NamedComponent { id, size: size_of::<T>() as u32, align: align_of::<T>() as u32 };
-        self.by_name.insert(T::NAME.to_string(), Known { current, fields: T::fields(), engine: true });
+    /// Registers a component the game exposes (see `expose`) under `name`.
+    pub(crate) fn register_game(&mut self, name: &str, c: NamedComponent, fields: Option<Vec<FieldDecl>>) {
+        self.ids.insert(c.id);
+        self.by_name.insert(name.to_string(), Known { current: c, fields, game: true });
     }
 
     /// The component `decl` names, registering a dynamic component on first
-    /// use. Fails if the layout is invalid or differs from the registered one.
+    /// use. Fails if the layout is invalid or differs from the registered
+    /// one, or if the name lies in one of the game's namespaces without
+    /// being exposed.
     pub fn declare(&mut self, world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, String> {
         let name = &decl.name;
+        if let Some(api) = world.get_resource::<GameApi>() {
+            api.check_declared(Kind::Component, name)?;
+        }
         check_field_list(decl)?;
         if let Some(known) = self.by_name.get_mut(name) {
             let c = known.current;
@@ -87,7 +116,7 @@ impl ModComponents {
             return Ok(c);
         }
         let current = self.register_dynamic(world, decl)?;
-        self.by_name.insert(name.clone(), Known { current, fields: decl.fields.clone(), engine: false });
+        self.by_name.insert(name.clone(), Known { current, fields: decl.fields.clone(), game: false });
         Ok(current)
     }
 
@@ -101,8 +130,8 @@ impl ModComponents {
     /// current one in place until [`apply_migration`](Self::apply_migration).
     pub fn register_new_layout(&mut self, world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, String> {
         let known = self.by_name.get(&decl.name).ok_or_else(|| format!("component {} is not registered", decl.name))?;
-        if known.engine {
-            return Err(format!("component {} is the engine's: its layout cannot change", decl.name));
+        if known.game {
+            return Err(format!("component {} is the game's: its layout cannot change", decl.name));
         }
         check_field_list(decl)?;
         self.register_dynamic(world, decl)
@@ -181,7 +210,9 @@ impl ModComponents {
         self.by_name.get(name)?.fields.as_deref()
     }
 
-    /// Every registered name with its current component.
+    /// Every registered name with its current component (for a save game,
+    /// filter out those with an adapter: their bytes in the world are not
+    /// their views).
     pub fn iter(&self) -> impl Iterator<Item = (&str, NamedComponent)> {
         self.by_name.iter().map(|(n, k)| (n.as_str(), k.current))
     }
@@ -207,9 +238,10 @@ impl ModComponents {
     }
 
     /// Reads component `T` (a `mod_api` type, possibly defined by a mod) of `entity`.
-    pub fn read<T: mod_api::Component + bytemuck::Pod>(&self, world: &World, entity: Entity) -> Option<T> {
+    pub fn read<T: mod_api::Component>(&self, world: &World, entity: Entity) -> Option<T> {
         let bytes = self.read_bytes(world, entity, T::NAME)?;
-        (bytes.len() == size_of::<T>()).then(|| bytemuck::pod_read_unaligned(&bytes))
+        // SAFETY: `T` is plain data (`mod_api::Component`) of this many bytes.
+        (bytes.len() == size_of::<T>()).then(|| unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const T) })
     }
 
     /// Inserts component `T` (a `mod_api` type, possibly defined by a mod)
@@ -230,9 +262,16 @@ impl ModComponents {
     }
 }
 
-/// The bytes of component `c` on `entity`, if it has it.
+/// The bytes of component `c` on `entity` as mods see them (for an
+/// adapter, its view), if it has it.
 fn read_bytes_of(world: &World, entity: Entity, c: NamedComponent) -> Option<Vec<u8>> {
     let ptr = world.get_entity(entity).ok()?.get_by_id(c.id).ok()?;
+    if let Some(adapter) = c.adapter {
+        let mut view = vec![0; c.size as usize];
+        // SAFETY: `ptr` is one value of the adapter's component.
+        unsafe { (adapter.to_views)(ptr.as_ptr(), 1, &mut view) };
+        return Some(view);
+    }
     // SAFETY: the component's storage holds `size` initialised bytes.
     Some(unsafe { std::slice::from_raw_parts(ptr.as_ptr(), c.size as usize) }.to_vec())
 }
@@ -287,12 +326,16 @@ fn register_dynamic(world: &mut World, decl: &ComponentDecl) -> Result<NamedComp
         )
     };
     let id = world.register_component_with_descriptor(descriptor);
-    Ok(NamedComponent { id, size, align })
+    Ok(NamedComponent { id, size, align, adapter: None, read_only: false })
 }
 
-/// Inserts `bytes`, a value of component `c`, on `e`.
+/// Inserts `bytes`, a value of component `c` as mods see it (for an
+/// adapter, a checked view), on `e`.
 pub(crate) fn insert_bytes(e: &mut EntityWorldMut, c: NamedComponent, bytes: &[u8]) {
     debug_assert_eq!(bytes.len(), c.size as usize);
+    if let Some(adapter) = c.adapter {
+        return (adapter.insert)(e, bytes);
+    }
     // An aligned copy: the component may need up to 16-byte alignment.
     let mut aligned = vec![0u128; (bytes.len()).div_ceil(16).max(1)];
     bytemuck::cast_slice_mut::<u128, u8>(&mut aligned)[..bytes.len()].copy_from_slice(bytes);

@@ -12,6 +12,7 @@
 
 use super::components::{Migration, ModComponents, NamedComponent};
 use super::error::ModError;
+use super::expose::{GameApi, Kind};
 use super::messages::{ChannelId, ModMessages};
 use bevy::ecs::component::ComponentId;
 use bevy::ecs::storage::TableId;
@@ -98,6 +99,17 @@ pub struct HostState {
     /// ids `query_entities` may be asked for, even if it matched nothing);
     /// empty outside a system call.
     query_slots: Vec<u32>,
+    /// The world, during a system call: game functions run on it
+    /// (`call_function`). `None` outside a system call.
+    world: Option<std::ptr::NonNull<World>>,
+    /// The game's id of each function the mod declared, by local id.
+    functions: Vec<usize>,
+    /// The game functions called during the current system run, whose
+    /// deferred changes are applied after it (`ModInstance::run_nth`).
+    called: Vec<usize>,
+    /// Why a host function stopped the mod (a bad `call_function`): the
+    /// cause of the trap that follows.
+    host_error: Option<String>,
 }
 
 /// One batch's entity ids, left out of the frame until the mod asks.
@@ -115,6 +127,11 @@ struct LazyIds {
 // SAFETY: `ids` is only read during the system call it was set up for,
 // while the host holds the world (see `ModInstance::run_system`).
 unsafe impl Send for LazyIds {}
+// SAFETY: `HostState::world` is set only for the duration of a system call
+// on the thread that holds the world exclusively (see `run_system`).
+unsafe impl Send for HostState {}
+// SAFETY: as above; nothing reads it from two threads.
+unsafe impl Sync for HostState {}
 // SAFETY: as above; nothing reads it from two threads.
 unsafe impl Sync for LazyIds {}
 
@@ -207,6 +224,77 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             0
         },
     )?;
+    linker.func_wrap(
+        abi::IMPORT_MODULE,
+        abi::imports::CALL_FUNCTION,
+        |mut caller: Caller<'_, HostState>,
+         local: i32,
+         input: i32,
+         input_len: i32,
+         output: i32,
+         cap: i32|
+         -> wasmtime::Result<i32> {
+            let stop = |caller: &mut Caller<'_, HostState>, why: String| {
+                caller.data_mut().host_error = Some(why.clone());
+                Err(wasmtime::Error::msg(why))
+            };
+            let Some(world) = caller.data().world else {
+                return stop(&mut caller, "called a game function outside a system run".into());
+            };
+            let Some(&id) = caller.data().functions.get(local as u32 as usize) else {
+                return stop(&mut caller, format!("called game function {local}, which it never declared"));
+            };
+            // SAFETY: set by `run_system` for this call, which holds the world
+            // exclusively and touches it only after the call returns.
+            let world = unsafe { &mut *world.as_ptr() };
+            let (name, input_size, output_size) = {
+                let (name, i, o) = world.resource::<super::expose::ModFunctions>().signature(id);
+                (name.to_string(), i, o)
+            };
+            let (input, input_len, output, cap) =
+                (input as u32 as usize, input_len as u32 as usize, output as u32 as usize, cap as u32 as usize);
+            if input_len != input_size {
+                return stop(
+                    &mut caller,
+                    format!("called function {name} with {input_len} bytes of input; it takes {input_size}"),
+                );
+            }
+            if cap < output_size {
+                return stop(
+                    &mut caller,
+                    format!("called function {name} with room for {cap} bytes of output; it returns {output_size}"),
+                );
+            }
+            let Some(memory) = caller.get_export(abi::exports::MEMORY).and_then(|e| e.into_memory()) else {
+                return stop(&mut caller, "has no memory".into());
+            };
+            let mem = memory.data(&caller);
+            let in_bounds = |at: usize, len: usize| at.checked_add(len).is_some_and(|end| end <= mem.len());
+            if !in_bounds(input, input_len) || !in_bounds(output, cap) {
+                return stop(&mut caller, format!("called function {name} with input or output outside its memory"));
+            }
+            let args = mem[input..input + input_len].to_vec();
+            let mut out = vec![0u8; output_size];
+            caller.data_mut().called.push(id);
+            let result = super::expose::call_function(world, id, &args, &mut out);
+            let mem = memory.data_mut(&mut caller);
+            match result {
+                Ok(()) => {
+                    mem[output..output + output_size].copy_from_slice(&out);
+                    Ok(0)
+                }
+                Err(text) => {
+                    let text = if text.is_empty() { format!("function {name} failed") } else { text };
+                    let mut n = text.len().min(cap);
+                    while !text.is_char_boundary(n) {
+                        n -= 1;
+                    }
+                    mem[output..output + n].copy_from_slice(&text.as_bytes()[..n]);
+                    Ok(n.max(1) as i32)
+                }
+            }
+        },
+    )?;
     Ok(())
 }
 
@@ -221,6 +309,8 @@ fn write_entity_ids(out: &mut [u8], ids: &[Entity]) {
 struct Term {
     component: NamedComponent,
     write: bool,
+    /// The mod's local id of the component (for errors).
+    local: u32,
 }
 
 struct QueryPlan {
@@ -296,6 +386,8 @@ pub struct ModInstance {
     file: String,
     pub descriptor: ModDescriptor,
     components: Vec<NamedComponent>,
+    /// The names of `components`, by local id.
+    component_names: Vec<String>,
     systems: Vec<SystemPlan>,
     /// System indices per schedule, in an order that respects before/after.
     /// Per schedule (`schedule as usize`): a plain index, as it is read
@@ -347,6 +439,10 @@ impl ModInstance {
             cpu_mark: None,
             lazy_ids: Vec::new(),
             query_slots: Vec::new(),
+            world: None,
+            functions: Vec::new(),
+            called: Vec::new(),
+            host_error: None,
             // NOTE: a failed `memory.grow` traps rather than returning -1, so a
             // mod that outgrows its limit stops with an error naming it, even
             // one that ignores the failure.
@@ -425,6 +521,7 @@ impl ModInstance {
             file: file.to_string(),
             descriptor: descriptor.clone(),
             components: Vec::new(),
+            component_names: Vec::new(),
             systems: Vec::new(),
             order: Default::default(),
             foreign: HashMap::new(),
@@ -566,7 +663,8 @@ impl ModInstance {
     /// its initial value anyway. Unlike a reload nothing may differ, so any
     /// failure is an error and `old` keeps running.
     pub fn take_over_as_other_tier(&mut self, old: &mut ModInstance, world: &World) -> Result<(), String> {
-        if !self.migrations.is_empty() || self.components[..] != old.components[..self.components.len()] {
+        let same = self.components.iter().zip(&old.components).all(|(a, b)| a.same(b));
+        if !self.migrations.is_empty() || !same || old.components.len() < self.components.len() {
             return Err("its component layouts differ from the running code's".into());
         }
         self.carry_over(old, world);
@@ -589,6 +687,7 @@ impl ModInstance {
             }
         }
         self.components = old.components.clone();
+        self.component_names = old.component_names.clone();
         (self.buffer_ptr, self.buffer_cap) = (old.buffer_ptr, old.buffer_cap);
         self.sent_in_frame = old.sent_in_frame;
         Ok(())
@@ -688,11 +787,22 @@ impl ModInstance {
                 }
             })?;
             self.components.push(named);
+            self.component_names.push(c.name.clone());
         }
         let mut channels = Vec::new();
         for m in &d.messages {
+            if let Some(api) = world.get_resource::<GameApi>() {
+                api.check_declared(Kind::Message, &m.name)?;
+            }
             let mut bus = world.resource_mut::<ModMessages>();
             channels.push(bus.channel(&m.name, m.size as usize, m.align as usize)?);
+        }
+        for f in &d.functions {
+            let id = match world.get_resource::<super::expose::ModFunctions>() {
+                Some(functions) => functions.resolve(f)?,
+                None => return Err(format!("function {} is not exposed by the game; it exposes no functions", f.name)),
+            };
+            self.store.data_mut().functions.push(id);
         }
         let mut names = HashMap::new();
         for (index, s) in d.systems.iter().enumerate() {
@@ -724,6 +834,11 @@ impl ModInstance {
         self.components.get(local as usize).copied().ok_or_else(|| format!("unknown component id {local}"))
     }
 
+    /// The name of the component with local id `local`, as declared.
+    fn component_name(&self, local: u32) -> &str {
+        self.component_names.get(local as usize).map_or("?", |n| n.as_str())
+    }
+
     fn plan_param(&self, p: &ParamDecl, channels: &[ChannelId], world: &World) -> Result<ParamPlan, String> {
         let channel = |m: u32| channels.get(m as usize).copied().ok_or_else(|| format!("unknown message id {m}"));
         Ok(match p {
@@ -738,7 +853,11 @@ impl ModInstance {
                 };
                 for t in terms {
                     let component = self.component(t.component)?;
-                    plan.terms.push(Term { component, write: t.access == Access::Write });
+                    let write = t.access == Access::Write;
+                    if write && component.read_only {
+                        return Err(GameApi::read_only(Kind::Component, self.component_name(t.component)));
+                    }
+                    plan.terms.push(Term { component, write, local: t.component });
                     if !t.optional {
                         plan.required.push(component.id);
                     }
@@ -756,7 +875,14 @@ impl ModInstance {
                 // A new reader starts at the messages still held, like Bevy's.
                 ParamPlan::Reader { channel: channel(*message)?, cursor: 0 }
             }
-            ParamDecl::MessageWriter { message } => ParamPlan::Writer { channel: channel(*message)? },
+            ParamDecl::MessageWriter { message } => {
+                let channel = channel(*message)?;
+                let bus = world.resource::<ModMessages>();
+                if !bus.mods_may_write(channel) {
+                    return Err(GameApi::read_only(Kind::Message, bus.name(channel)));
+                }
+                ParamPlan::Writer { channel }
+            }
             ParamDecl::Commands => ParamPlan::Commands,
             ParamDecl::Guest => ParamPlan::Guest,
         })
@@ -828,6 +954,12 @@ impl ModInstance {
         self.spent = std::time::Duration::ZERO;
         let ran = self.run_system(i, world, header, seed);
         *spent += self.spent;
+        // What game functions the system called deferred (their `Commands`)
+        // is the game's: applied after the system's own changes, and even if
+        // the system failed after calling them.
+        for id in std::mem::take(&mut self.store.data_mut().called) {
+            super::expose::apply_function(world, id);
+        }
         ran
     }
 
@@ -979,10 +1111,13 @@ impl ModInstance {
 
         self.slots = slots;
 
-        // 4. Call.
+        // 4. Call. Game functions the mod calls run on the world meanwhile.
+        self.store.data_mut().world = Some(std::ptr::NonNull::from(&mut *world));
         let called = self.call_system(i, base);
-        self.store.data_mut().lazy_ids.clear();
-        self.store.data_mut().query_slots.clear();
+        let state = self.store.data_mut();
+        state.world = None;
+        state.lazy_ids.clear();
+        state.query_slots.clear();
         called?;
 
         // 5. Check the outputs (message slots, command streams); only if all
@@ -1066,6 +1201,18 @@ impl ModInstance {
             checked.push(read.map_err(|e| system_err(self, e))?);
         }
         {
+            // Views of adapted components the system wrote must be values
+            // the components can take, before anything is written back.
+            let frame = &self.memory.data(&self.store)[base..base + size];
+            for (p, param) in self.systems[i].params.iter().enumerate() {
+                if let ParamPlan::Query(q) = param
+                    && let Err((local, e)) = check_views(frame, q, &self.batches[p])
+                {
+                    return Err(system_err(self, format!("component {}: {e}", self.component_name(local))));
+                }
+            }
+        }
+        {
             let frame = &self.memory.data(&self.store)[base..base + size];
             for (p, param) in self.systems[i].params.iter_mut().enumerate() {
                 match param {
@@ -1080,10 +1227,11 @@ impl ModInstance {
         for stream in checked {
             self.apply_commands(world, stream);
         }
-        if !sent.is_empty() {
-            let mut bus = world.resource_mut::<ModMessages>();
-            for (channel, bytes) in sent {
-                bus.write_raw(channel, &bytes);
+        for (channel, bytes) in sent {
+            // A message type the game exposes also goes to Bevy's `Messages`.
+            match world.resource::<ModMessages>().bridge(channel) {
+                Some(bridge) => (bridge.push)(world, channel, &bytes),
+                None => world.resource_mut::<ModMessages>().write_raw(channel, &bytes),
             }
         }
         Ok(())
@@ -1097,6 +1245,7 @@ impl ModInstance {
         }
         let c = world.resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, decl))?;
         self.components.push(c);
+        self.component_names.push(decl.name.clone());
         Ok(())
     }
 
@@ -1142,9 +1291,17 @@ impl ModInstance {
                     let count = r.u32()? as usize;
                     let mut bundle: Vec<(NamedComponent, &'b [u8])> = Vec::with_capacity(count.min(64));
                     for _ in 0..count {
-                        let c = self.component(r.u32()?)?;
+                        let local = r.u32()?;
+                        let c = self.component(local)?;
                         let data = r.take(c.size as usize)?;
                         r.pad()?;
+                        if c.read_only {
+                            return Err(GameApi::read_only(Kind::Component, self.component_name(local)));
+                        }
+                        if let Some(adapter) = c.adapter {
+                            (adapter.check)(data)
+                                .map_err(|e| format!("component {}: {e}", self.component_name(local)))?;
+                        }
                         if bundle.iter().any(|(b, _)| b.id == c.id) {
                             return Err("a bundle names the same component twice".into());
                         }
@@ -1174,7 +1331,11 @@ impl ModInstance {
                 }
                 op::REMOVE => {
                     let entity = r.entity(world)?;
-                    let c = self.component(r.u32()?)?;
+                    let local = r.u32()?;
+                    let c = self.component(local)?;
+                    if c.read_only {
+                        return Err(GameApi::read_only(Kind::Component, self.component_name(local)));
+                    }
                     out.push(Command::Remove(entity, c));
                 }
                 op::DESPAWN => out.push(Command::Despawn(r.entity(world)?)),
@@ -1210,6 +1371,11 @@ impl ModInstance {
             let mut offsets = Vec::with_capacity(bundle.len());
             self.scratch.clear();
             for (c, data) in &bundle {
+                if let Some(adapter) = c.adapter {
+                    // Checked when the stream was read.
+                    (adapter.insert)(&mut world.entity_mut(entity), data);
+                    continue;
+                }
                 let at = self.scratch.len() * 16;
                 self.scratch.resize(self.scratch.len() + (c.size as usize).div_ceil(16), 0);
                 bytemuck::cast_slice_mut::<u128, u8>(&mut self.scratch)[at..at + data.len()].copy_from_slice(data);
@@ -1340,7 +1506,10 @@ fn trap_error(
 ) -> ModError {
     let module = store.data().module.clone();
     let panic = store.data_mut().panic.take();
-    let cause = if let Some(msg) = panic {
+    let host_error = store.data_mut().host_error.take();
+    let cause = if let Some(msg) = host_error {
+        msg
+    } else if let Some(msg) = panic {
         format!("panicked: {msg}")
     } else if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
         match store.data().deadline {
@@ -1520,12 +1689,31 @@ fn write_query(
             }
             let bytes = t.component.size as usize * b.len;
             if let Some(src) = column_ptr(table, t.component, b.len) {
-                // SAFETY: the column holds `len` values of `size` bytes; the
-                // destination range was laid out for exactly that.
-                unsafe { std::ptr::copy_nonoverlapping(src, frame[at..at + bytes].as_mut_ptr(), bytes) };
+                let out = &mut frame[at..at + bytes];
+                match t.component.adapter {
+                    // SAFETY: the column holds `len` values of the adapter's
+                    // component; `out` has room for `len` views.
+                    Some(adapter) => unsafe { (adapter.to_views)(src, b.len, out) },
+                    // SAFETY: the column holds `len` values of `size` bytes; the
+                    // destination range was laid out for exactly that.
+                    None => unsafe { std::ptr::copy_nonoverlapping(src, out.as_mut_ptr(), bytes) },
+                }
             }
         }
     }
+}
+
+/// Checks the views a mod wrote into query `q`'s writable adapter columns;
+/// the error names the term's local component id.
+fn check_views(frame: &[u8], q: &QueryPlan, batches: &[BatchLayout]) -> Result<(), (u32, String)> {
+    for b in batches {
+        for (t, &at) in q.terms.iter().zip(&b.columns_at) {
+            let Some(adapter) = t.component.adapter.filter(|_| t.write && at != 0) else { continue };
+            let bytes = t.component.size as usize * b.len;
+            (adapter.check)(&frame[at..at + bytes]).map_err(|e| (t.local, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn read_back_query(
@@ -1543,9 +1731,15 @@ fn read_back_query(
             }
             let bytes = t.component.size as usize * b.len;
             if let Some(dst) = column_ptr(table, t.component, b.len) {
-                // SAFETY: as in `write_query`; the caller has exclusive world
-                // access and the column's cells are `UnsafeCell`s.
-                unsafe { std::ptr::copy_nonoverlapping(frame[at..at + bytes].as_ptr(), dst, bytes) };
+                let views = &frame[at..at + bytes];
+                match t.component.adapter {
+                    // SAFETY: as in `write_query`; the views were checked
+                    // (`check_views`); the caller has exclusive world access.
+                    Some(adapter) => unsafe { (adapter.apply_views)(views, dst, b.len) },
+                    // SAFETY: as in `write_query`; the caller has exclusive world
+                    // access and the column's cells are `UnsafeCell`s.
+                    None => unsafe { std::ptr::copy_nonoverlapping(views.as_ptr(), dst, bytes) },
+                }
             }
             if let Some(ticks) = table.get_changed_ticks_slice_for(t.component.id) {
                 for cell in ticks {
@@ -1594,6 +1788,10 @@ mod tests {
             cpu_mark: None,
             lazy_ids: Vec::new(),
             query_slots: Vec::new(),
+            world: None,
+            functions: Vec::new(),
+            called: Vec::new(),
+            host_error: None,
         };
         let mut defined: Vec<String> =
             linker.iter(Store::new(&engine, state)).map(|(_, name, _)| name.to_string()).collect();

@@ -1,10 +1,15 @@
-//! The message bus shared by the engine and every mod: one channel per
-//! message name, fixed-size records, double-buffered like Bevy's `Messages`
-//! (a message is readable during the frame it was sent and the next).
-//! Readers keep a cursor, so each reader sees each message once.
+//! The mods' message bus: one channel per message name, fixed-size
+//! records, double-buffered like Bevy's `Messages` (a message is readable
+//! during the frame it was sent and the next). Readers keep a cursor, so
+//! each reader sees each message once.
+//!
+//! Game code never needs it: a message type the game exposes
+//! (`expose::message`) is bridged both ways with Bevy's own `Messages<T>`,
+//! which game code reads and writes. The typed `read`/`write` here serve
+//! tools and tests that watch mods' own messages.
 
+use super::expose::MessageBridge;
 use bevy::prelude::*;
-use bytemuck::Pod;
 use std::collections::HashMap;
 
 /// Largest message record, in bytes.
@@ -24,6 +29,10 @@ pub(crate) struct Channel {
     first_seq: u64,
     /// Sequence number where the current frame's messages start.
     frame_start: u64,
+    /// Mods may write it (false for a game message exposed read-only).
+    mods_write: bool,
+    /// The game's Bevy message type it is bridged with, if it is the game's.
+    bridge: Option<MessageBridge>,
 }
 
 impl Channel {
@@ -69,24 +78,59 @@ impl ModMessages {
             records: Vec::new(),
             first_seq: 0,
             frame_start: 0,
+            mods_write: true,
+            bridge: None,
         });
         self.by_name.insert(name.to_string(), id);
         Ok(id)
     }
 
-    /// Creates the channel of an engine message type. The runtime registers
-    /// the engine's own types at startup, before any mod can declare them.
-    pub fn register<T: mod_api::Message + Pod>(&mut self) {
-        self.typed::<T>();
+    /// Creates the channel of a message type the game exposes (see
+    /// `expose::message`), bridged with Bevy's `Messages` of that type.
+    pub(crate) fn register_game(
+        &mut self,
+        name: &str,
+        size: usize,
+        align: usize,
+        mods_write: bool,
+        bridge: MessageBridge,
+    ) -> Result<ChannelId, String> {
+        let id = self.channel(name, size, align)?;
+        let c = &mut self.channels[id];
+        c.mods_write = mods_write;
+        c.bridge = Some(bridge);
+        Ok(id)
     }
 
-    fn typed<T: mod_api::Message + Pod>(&mut self) -> ChannelId {
-        self.channel(T::NAME, size_of::<T>(), align_of::<T>()).unwrap_or_else(|e| {
-            // Only engine code names types here; a mod that declared the same
-            // name first with another layout is a bug in the engine's setup
-            // (engine types are registered at startup), not the mod's.
-            panic!("engine message type {}: {e}", T::NAME)
-        })
+    /// Whether mods may write channel `id`.
+    pub(crate) fn mods_may_write(&self, id: ChannelId) -> bool {
+        self.channels[id].mods_write
+    }
+
+    /// The bridge of channel `id` with the game's Bevy messages, if any.
+    pub(crate) fn bridge(&self, id: ChannelId) -> Option<MessageBridge> {
+        self.channels[id].bridge
+    }
+
+    /// Moves what game code wrote to the exposed message types since the
+    /// last pull into their channels, so mods running next read it.
+    pub(crate) fn pull_game_messages(world: &mut World) {
+        let bridges: Vec<(ChannelId, MessageBridge)> = world
+            .resource::<ModMessages>()
+            .channels
+            .iter()
+            .enumerate()
+            .filter_map(|(id, c)| Some((id, c.bridge?)))
+            .collect();
+        for (id, bridge) in bridges {
+            (bridge.pull)(world, id);
+        }
+    }
+
+    /// The channel of `T`. Panics if it exists with another layout: the
+    /// typed API serves tools and tests, which name their own types.
+    fn typed<T: mod_api::Message>(&mut self) -> ChannelId {
+        self.channel(T::NAME, size_of::<T>(), align_of::<T>()).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Appends whole records (`bytes.len()` is a multiple of the record size).
@@ -112,33 +156,44 @@ impl ModMessages {
         c.records.len() / c.size
     }
 
-    /// Engine → mods: sends one message.
-    pub fn write<T: mod_api::Message + Pod>(&mut self, message: T) {
+    /// Sends messages on the channel of `T` (a tool or test playing a mod;
+    /// game code writes Bevy messages).
+    pub fn write_batch<T: mod_api::Message>(&mut self, messages: &[T]) {
         let id = self.typed::<T>();
-        self.write_raw(id, bytemuck::bytes_of(&message));
+        // SAFETY: `T` is plain data without padding (`mod_api::Message`).
+        let bytes = unsafe { std::slice::from_raw_parts(messages.as_ptr() as *const u8, size_of_val(messages)) };
+        self.write_raw(id, bytes);
     }
 
-    /// Engine → mods: sends every message of `messages`, in order.
-    pub fn write_batch<T: mod_api::Message + Pod>(&mut self, messages: &[T]) {
-        let id = self.typed::<T>();
-        self.write_raw(id, bytemuck::cast_slice(messages));
-    }
-
-    /// Mods → engine: the messages of type `T` sent since `cursor`.
-    pub fn read<T: mod_api::Message + Pod>(&mut self, cursor: &mut u64) -> Vec<T> {
-        let mut out = Vec::new();
-        self.read_into(cursor, &mut out);
-        out
+    /// Sends one message ([`write_batch`](Self::write_batch)).
+    pub fn write<T: mod_api::Message>(&mut self, message: T) {
+        self.write_batch(&[message])
     }
 
     /// Like [`read`](Self::read), into `out` (cleared first), reusing its
     /// allocation.
-    pub fn read_into<T: mod_api::Message + Pod>(&mut self, cursor: &mut u64, out: &mut Vec<T>) {
+    pub fn read_into<T: mod_api::Message>(&mut self, cursor: &mut u64, out: &mut Vec<T>) {
         let id = self.typed::<T>();
         let (bytes, next) = self.unread(id, *cursor);
         *cursor = next;
         out.clear();
-        out.extend(bytes.chunks_exact(size_of::<T>()).map(bytemuck::pod_read_unaligned::<T>));
+        // SAFETY: whole records of `T`, plain data; the reads may be unaligned.
+        out.extend(
+            bytes.chunks_exact(size_of::<T>()).map(|r| unsafe { std::ptr::read_unaligned(r.as_ptr() as *const T) }),
+        );
+    }
+
+    /// The messages of type `T` sent since `cursor` (a tool or test
+    /// watching mods; game code reads Bevy messages).
+    pub fn read<T: mod_api::Message>(&mut self, cursor: &mut u64) -> Vec<T> {
+        let id = self.typed::<T>();
+        let (bytes, next) = self.unread(id, *cursor);
+        *cursor = next;
+        // SAFETY: whole records of `T`, plain data; the reads may be unaligned.
+        bytes
+            .chunks_exact(size_of::<T>())
+            .map(|r| unsafe { std::ptr::read_unaligned(r.as_ptr() as *const T) })
+            .collect()
     }
 
     /// The name of channel `id`.

@@ -18,10 +18,12 @@
 //! [`ModStatus::Failed`] with an error naming it and the cause; the game and
 //! the other mods go on.
 
+pub mod adapters;
 mod asset;
 mod components;
 pub mod dev;
 mod error;
+pub mod expose;
 mod instance;
 mod messages;
 mod resolve;
@@ -31,6 +33,7 @@ mod values;
 pub use asset::{ModAsset, ModLoader, compile, read_abi_version, read_manifest};
 pub use components::{ModComponents, NamedComponent};
 pub use error::{ModError, ModLoadError};
+pub use expose::{ComponentAdapter, GameApi, ModAccess, ModApp};
 pub use instance::{HostState, ModInstance, ModLimits};
 pub use messages::{ChannelId, ModMessages};
 pub use resolve::{Candidate, Refused, Resolution, resolve};
@@ -533,25 +536,16 @@ where
     }
 }
 
-/// Makes `world` ready for mod instances: the name registries, the engine's
-/// ABI components and its message channels. The plugin calls it; so can code
-/// that runs a [`ModInstance`] on a bare `World` (benchmarks, tools).
+/// Makes `world` ready for mod instances: the registries of components,
+/// message channels and what the game exposes. The plugin calls it; so can
+/// code that runs a [`ModInstance`] on a bare `World` (benchmarks, tools),
+/// before exposing the game's types with the functions of [`expose`]. The
+/// runtime itself registers no component or message: mods see what the
+/// game exposes and what they declare themselves.
 pub fn prepare_world(world: &mut World) {
     world.init_resource::<ModComponents>();
     world.init_resource::<ModMessages>();
-    world.resource_scope(|world, mut comps: Mut<ModComponents>| {
-        use mod_api::{Collider, Label, Sprite, Transform2d, Velocity};
-        comps.register_static::<Transform2d>(world);
-        comps.register_static::<Velocity>(world);
-        comps.register_static::<Sprite>(world);
-        comps.register_static::<Label>(world);
-        comps.register_static::<Collider>(world);
-    });
-    // Engine message channels exist before any mod can declare them, so a
-    // mod declaring one with another layout fails, not the engine.
-    let mut bus = world.resource_mut::<ModMessages>();
-    bus.register::<mod_api::Collision>();
-    bus.register::<mod_api::ScoreChanged>();
+    world.init_resource::<GameApi>();
 }
 
 /// The mod API version this host offers, for manifests' `api` requirement.
@@ -959,6 +953,7 @@ fn activate_mods(world: &mut World) {
         }
         registry.started_once = registry.discovered;
         let runtime = world.resource::<WasmRuntime>().clone();
+        ModMessages::pull_game_messages(world);
         reload_mods(world, &mut registry, &runtime);
         tier_up_mods(world, &mut registry, &runtime);
         for entry in registry.mods.iter_mut().filter(|m| m.status == ModStatus::Loading) {
@@ -1118,6 +1113,8 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
         return;
     }
     let header = next_header(world, schedule);
+    // What game code wrote to the message types it exposes, for the mods.
+    ModMessages::pull_game_messages(world);
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
         let order = system_order(&registry, schedule);
         let mut spent = vec![std::time::Duration::ZERO; registry.mods.len()];

@@ -116,13 +116,19 @@ pub fn save_game(world: &mut World) -> Result<SaveGame, String> {
 
     let comps = world.resource::<ModComponents>();
     let mut known: Vec<(&str, NamedComponent)> = comps.iter().collect();
-    known.sort_by_key(|(name, _)| *name);
+    // Plain-data components first: they say which entities are the mods'.
+    // Bevy's components seen through adapters (a `Transform`) are saved
+    // only on those, not on every camera and light of the game.
+    known.sort_by_key(|(name, c)| (c.adapter.is_some(), *name));
     let mut components = Vec::new();
     let mut by_entity: BTreeMap<(u32, u64), BTreeMap<String, Value>> = BTreeMap::new();
     for (name, c) in known {
         let fields = comps.fields(name);
         let mut any = false;
         for (entity, bytes) in comps.values_of(world, c) {
+            if c.adapter.is_some() && !by_entity.contains_key(&(entity.index_u32(), entity.to_bits())) {
+                continue;
+            }
             let value = match fields {
                 Some(fields) => values::read(&bytes, fields),
                 None => Value::Seq(bytes.iter().map(|&b| Value::Number(b.into())).collect()),
@@ -207,7 +213,7 @@ pub fn load_game(world: &mut World, path: &Path) -> Result<String, String> {
     // 3. Commit: the saved entities replace the modded ones, the fresh
     //    instances replace the running ones.
     let visible: Vec<bevy::ecs::component::ComponentId> =
-        world.resource::<ModComponents>().iter().map(|(_, c)| c.id).collect();
+        world.resource::<ModComponents>().iter().filter(|(_, c)| c.adapter.is_none()).map(|(_, c)| c.id).collect();
     let doomed: Vec<Entity> = world
         .archetypes()
         .iter()

@@ -35,20 +35,28 @@ fn check_plain_data(input: &DeriveInput, what: &str) -> Result<(), syn::Error> {
     Ok(())
 }
 
-fn derive_named(input: TokenStream, what: &str, trait_path: proc_macro2::TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    if let Err(e) = check_plain_data(&input, what) {
-        return e.to_compile_error().into();
-    }
+/// Compile-time checks that make the derived `unsafe impl` sound: every
+/// field's type is plain data (`Schema`: no `bool`, `char`, enum or
+/// reference) and the fields cover the struct without padding, so every byte
+/// a mod or the host may write is part of a valid value.
+fn plain_data_checks(input: &DeriveInput) -> proc_macro2::TokenStream {
+    let syn::Data::Struct(data) = &input.data else { unreachable!("checked by check_plain_data") };
     let ident = &input.ident;
-    let name = ident.to_string();
+    let sizes = data.fields.iter().enumerate().map(|(i, f)| {
+        let member = match &f.ident {
+            Some(id) => syn::Member::Named(id.clone()),
+            None => syn::Member::Unnamed(syn::Index::from(i)),
+        };
+        let ty = &f.ty;
+        quote!(::mod_api::__private::size_of_field::<#ident, #ty>(|s: &#ident| &s.#member))
+    });
+    let message = format!(
+        "`{ident}` has padding between or after its fields: mods could leave those bytes undefined. \
+         Reorder the fields from the largest alignment to the smallest, or add explicit `_pad: [u8; N]` fields"
+    );
     quote! {
-        // SAFETY: checked #[repr(C)] / #[repr(transparent)] struct; `Copy` is a supertrait.
-        unsafe impl #trait_path for #ident {
-            const NAME: &'static str = concat!(module_path!(), "::", #name);
-        }
+        const _: () = ::core::assert!(0usize #(+ #sizes)* == ::core::mem::size_of::<#ident>(), #message);
     }
-    .into()
 }
 
 /// Makes a `#[repr(C)]`, `Copy` struct a component shared by name with the
@@ -71,15 +79,21 @@ pub fn derive_component(input: TokenStream) -> TokenStream {
     };
     let ident = &input.ident;
     let name = ident.to_string();
+    let checks = plain_data_checks(&input);
     quote! {
-        // SAFETY: checked #[repr(C)] / #[repr(transparent)] struct; `Copy` is a supertrait.
+        #checks
+        // With mod-api's `host` feature (the game's side), also a Bevy component.
+        ::mod_api::__host_component!(#ident);
+        // SAFETY: a #[repr(C)] / #[repr(transparent)] struct of plain data
+        // without padding (checked above); `Copy` is a supertrait.
         unsafe impl ::mod_api::Component for #ident {
             const NAME: &'static str = concat!(module_path!(), "::", #name);
             fn fields() -> ::core::option::Option<::std::vec::Vec<::mod_api::abi::FieldDecl>> {
                 ::core::option::Option::Some(::mod_api::__private::struct_fields::<Self>())
             }
         }
-        impl ::mod_api::Schema for #ident {
+        // SAFETY: as above.
+        unsafe impl ::mod_api::Schema for #ident {
             fn schema() -> ::mod_api::abi::FieldType {
                 ::mod_api::abi::FieldType::Struct(::std::vec![#(#fields),*])
             }
@@ -131,11 +145,28 @@ fn field_decls(input: &DeriveInput) -> Result<Vec<proc_macro2::TokenStream>, syn
     Ok(out)
 }
 
-/// Makes a `#[repr(C)]`, `Copy` struct a message shared by name with the
-/// engine and other mods.
+/// Makes a `#[repr(C)]`, `Copy` struct of plain data a message shared by
+/// name with the game and other mods; with mod-api's `host` feature (the
+/// game's side) it is also a Bevy `Message`.
 #[proc_macro_derive(Message)]
 pub fn derive_message(input: TokenStream) -> TokenStream {
-    derive_named(input, "message", quote!(::mod_api::Message))
+    let input = parse_macro_input!(input as DeriveInput);
+    if let Err(e) = check_plain_data(&input, "message") {
+        return e.to_compile_error().into();
+    }
+    let ident = &input.ident;
+    let name = ident.to_string();
+    let checks = plain_data_checks(&input);
+    quote! {
+        #checks
+        ::mod_api::__host_message!(#ident);
+        // SAFETY: a #[repr(C)] / #[repr(transparent)] struct of plain data
+        // without padding (checked above); `Copy` is a supertrait.
+        unsafe impl ::mod_api::Message for #ident {
+            const NAME: &'static str = concat!(module_path!(), "::", #name);
+        }
+    }
+    .into()
 }
 
 /// Makes a type a resource of this mod, readable with `Res` and writable

@@ -24,7 +24,7 @@ impl App {
     /// use mod_api::prelude::*;
     ///
     /// fn spawn_ship(mut commands: Commands) {
-    ///     commands.spawn(Transform2d::from_xy(0.0, 0.0));
+    ///     commands.spawn((Transform::from_xyz(0.0, 0.0, 0.0), Name::new("ship")));
     /// }
     /// fn aim() {}
     /// fn fire() {}

@@ -228,7 +228,7 @@ impl CommandBuffer {
 ///         if b.ttl <= 0.0 {
 ///             commands.entity(e).despawn();
 ///         } else if b.ttl < 0.2 {
-///             commands.entity(e).insert(Burning).remove::<Collider>();
+///             commands.entity(e).insert(Burning).remove::<Visibility>();
 ///         }
 ///     }
 /// }
@@ -254,11 +254,11 @@ impl Commands<'_> {
     ///
     /// fn spawn(mut commands: Commands) {
     ///     commands.spawn((
-    ///         Transform2d::from_xy(0.0, 200.0),
-    ///         Sprite::new(Shape::Rectangle, Vec2::splat(40.0), Color::rgb(0.3, 0.8, 1.0)),
+    ///         Transform::from_xyz(0.0, 200.0, 0.0),
+    ///         Visibility::VISIBLE,
     ///         Spin { speed: 2.0 },
     ///     ));
-    ///     commands.spawn((Transform2d::from_xy(0.0, 150.0), Label::new("hello", 24.0, Color::WHITE)));
+    ///     commands.spawn((Transform::from_xyz(0.0, 150.0, 0.0), Name::new("hello")));
     /// }
     /// # fn main() {}
     /// ```

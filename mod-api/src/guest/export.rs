@@ -65,6 +65,7 @@ pub fn init(main: fn(&mut App), id: &str, version: &str) -> i64 {
             components: r.components.clone(),
             messages: r.messages.clone(),
             systems: r.systems.iter().map(|(d, _)| d.clone()).collect(),
+            functions: r.functions.clone(),
         }
     });
     let text = ron::to_string(&descriptor).expect("a descriptor always serializes");

@@ -1,5 +1,5 @@
 //! Message readers and writers: buffered, fixed-size records shared by name
-//! between the engine and every mod (ABI.md, "Messages").
+//! between the game and every mod (ABI.md, "Messages").
 
 use super::param::{FrameCtx, SystemParam};
 use super::registry;
@@ -15,6 +15,14 @@ use crate::abi::{ParamDecl, ParamSlot};
 ///
 /// ```
 /// use mod_api::prelude::*;
+///
+/// /// Two entities touch (in the crate a game shares with its mods).
+/// #[derive(Message, Clone, Copy)]
+/// #[repr(C)]
+/// pub struct Collision {
+///     pub a: Entity,
+///     pub b: Entity,
+/// }
 ///
 /// fn on_collisions(collisions: MessageReader<Collision>) {
 ///     for c in collisions.read() {
@@ -81,9 +89,16 @@ impl<M: Message> MessageWriter<'_, M> {
     ///     pub wave: u32,
     /// }
     ///
+    /// /// A message the game reads (its HUD shows the latest).
+    /// #[derive(Message, Clone, Copy)]
+    /// #[repr(C)]
+    /// pub struct ScoreChanged {
+    ///     pub score: u32,
+    ///     pub wave: u32,
+    /// }
+    ///
     /// fn report(mut scores: MessageWriter<ScoreChanged>, mut waves: MessageWriter<WaveStarted>) {
-    ///     // The engine's HUD shows the latest `ScoreChanged`.
-    ///     scores.write(ScoreChanged { score: 120, lives: 3, game_over: 0, wave: 2 });
+    ///     scores.write(ScoreChanged { score: 120, wave: 2 });
     ///     waves.write(WaveStarted { wave: 2 });
     /// }
     /// # fn main() {}

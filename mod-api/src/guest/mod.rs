@@ -3,6 +3,7 @@
 mod app;
 mod commands;
 pub(crate) mod export;
+mod function;
 mod log;
 mod message;
 mod param;
@@ -15,6 +16,7 @@ mod sys;
 pub use crate::abi::ScheduleLabel;
 pub use app::{App, IntoSystemConfigs, SystemConfigs};
 pub use commands::{Bundle, Commands, EntityCommands};
+pub use function::GameFn;
 pub use log::{__log_fmt, log};
 pub use message::{MessageReader, MessageWriter};
 pub use param::{FrameCtx, IntoModSystem, Local, SystemParam};

@@ -155,12 +155,12 @@ impl_system!(P0 s0, P1 s1, P2 s2, P3 s3, P4 s4, P5 s5, P6 s6, P7 s7, P8 s8, P9 s
 /// ```
 /// use mod_api::prelude::*;
 ///
-/// // A timer only this system needs: labels blink twice a second.
-/// fn blink(time: Res<Time>, mut since: Local<f32>, mut labels: Query<&mut Label>) {
+/// // A timer only this system needs: everything blinks twice a second.
+/// fn blink(time: Res<Time>, mut since: Local<f32>, mut shown: Query<&mut Visibility>) {
 ///     *since += time.delta_secs();
 ///     if *since > 0.25 {
 ///         *since = 0.0;
-///         labels.for_each_mut(|l| l.color.a = 1.0 - l.color.a);
+///         shown.for_each_mut(|v| *v = if *v == Visibility::HIDDEN { Visibility::VISIBLE } else { Visibility::HIDDEN });
 ///     }
 /// }
 /// # fn main() {}

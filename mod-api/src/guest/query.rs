@@ -274,14 +274,22 @@ impl_filter_tuple!(A, B, C, D);
 ///     }
 /// }
 ///
-/// // Filters: labels that are not on a rock.
-/// fn fade(mut labels: Query<&mut Label, Without<Rock>>) {
-///     labels.for_each_mut(|l| l.color.a *= 0.99);
+/// // Filters: what is not a rock sinks.
+/// fn sink(mut things: Query<&mut Transform, Without<Rock>>) {
+///     things.for_each_mut(|t| t.translation.y -= 0.1);
+/// }
+///
+/// /// Some entity hit another (a game's message).
+/// #[derive(Message, Clone, Copy)]
+/// #[repr(C)]
+/// struct Hit {
+///     a: Entity,
+///     b: Entity,
 /// }
 ///
 /// // One entity by id.
-/// fn hits(collisions: MessageReader<Collision>, rocks: Query<&Rock>) {
-///     for c in collisions.read() {
+/// fn hits(hits: MessageReader<Hit>, rocks: Query<&Rock>) {
+///     for c in hits.read() {
 ///         if let Some(rock) = rocks.get(c.b) {
 ///             info!("hit a rock of size {}", rock.size);
 ///         }
@@ -359,8 +367,8 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
     ///     speed: f32,
     /// }
     ///
-    /// fn spin(time: Res<Time>, mut q: Query<(&mut Transform2d, &Spin)>) {
-    ///     q.for_each_mut(|(t, s)| t.rotation += s.speed * time.delta_secs());
+    /// fn spin(time: Res<Time>, mut q: Query<(&mut Transform, &Spin)>) {
+    ///     q.for_each_mut(|(t, s)| t.rotation = Quat::from_rotation_z(s.speed * time.elapsed_secs() as f32));
     /// }
     /// # fn main() {}
     /// ```
@@ -397,8 +405,12 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
     /// ```
     /// use mod_api::prelude::*;
     ///
+    /// #[derive(Component, Clone, Copy)]
+    /// #[repr(C)]
+    /// struct Velocity(Vec3);
+    ///
     /// // One loop per table, over plain slices.
-    /// fn integrate(time: Res<Time>, mut movers: Query<(&mut Transform2d, &Velocity)>) {
+    /// fn integrate(time: Res<Time>, mut movers: Query<(&mut Transform, &Velocity)>) {
     ///     let dt = time.delta_secs();
     ///     for (transforms, velocities) in movers.iter_batches_mut() {
     ///         for (t, v) in transforms.iter_mut().zip(velocities) {

@@ -1,8 +1,8 @@
 //! The mod's registry: local ids of the component and message types it uses,
 //! its systems, and its resources. One per mod instance (wasm is single-threaded).
 
-use crate::abi::{ComponentDecl, MessageDecl, SystemDecl};
-use crate::{Component, Message};
+use crate::abi::{ComponentDecl, FunctionDecl, MessageDecl, SystemDecl};
+use crate::{Component, GameFunction, Message};
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,6 +18,8 @@ pub(crate) struct Registry {
     pub components_known_to_host: u32,
     pub messages: Vec<MessageDecl>,
     message_ids: HashMap<&'static str, u32>,
+    pub functions: Vec<FunctionDecl>,
+    function_ids: HashMap<&'static str, u32>,
     pub systems: Vec<(SystemDecl, Box<dyn ErasedSystem>)>,
     pub resources: HashMap<TypeId, Box<dyn Any>>,
     /// Resources that survive a reload (see `state.rs`).
@@ -65,6 +67,23 @@ pub(crate) fn message_id<T: Message>() -> u32 {
             align: align_of::<T>() as u32,
         });
         r.message_ids.insert(T::NAME, id);
+        id
+    })
+}
+
+/// Local id of game function `F`, registering it on first use.
+pub(crate) fn function_id<F: GameFunction>() -> u32 {
+    with(|r| {
+        if let Some(&id) = r.function_ids.get(F::NAME) {
+            return id;
+        }
+        let id = r.functions.len() as u32;
+        r.functions.push(FunctionDecl {
+            name: F::NAME.to_string(),
+            input_size: size_of::<F::In>() as u32,
+            output_size: size_of::<F::Out>() as u32,
+        });
+        r.function_ids.insert(F::NAME, id);
         id
     })
 }

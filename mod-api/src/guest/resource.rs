@@ -125,7 +125,11 @@ unsafe impl<T: ModResource> SystemParam for ResMut<'_, T> {
 /// ```
 /// use mod_api::prelude::*;
 ///
-/// fn integrate(time: Res<Time>, mut q: Query<(&mut Transform2d, &Velocity)>) {
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// struct Velocity(Vec3);
+///
+/// fn integrate(time: Res<Time>, mut q: Query<(&mut Transform, &Velocity)>) {
 ///     let dt = time.delta_secs();
 ///     q.for_each_mut(|(t, v)| t.translation += v.0 * dt);
 /// }
@@ -165,13 +169,13 @@ impl Resource for Time {
 /// of [`KeyCode`].
 ///
 /// ```
-/// use mod_api::prelude::*;
+/// use mod_api::{glam, prelude::*};
 ///
 /// #[derive(Component, Clone, Copy)]
 /// #[repr(C)]
 /// struct Ship;
 ///
-/// fn steer(keys: Res<Keyboard>, time: Res<Time>, mut ships: Query<&mut Transform2d, With<Ship>>) {
+/// fn steer(keys: Res<Keyboard>, time: Res<Time>, mut ships: Query<&mut Transform, With<Ship>>) {
 ///     let mut turn = 0.0;
 ///     if keys.any_pressed([KeyCode::ArrowLeft, KeyCode::A]) {
 ///         turn += 1.0;
@@ -179,7 +183,8 @@ impl Resource for Time {
 ///     if keys.any_pressed([KeyCode::ArrowRight, KeyCode::D]) {
 ///         turn -= 1.0;
 ///     }
-///     ships.for_each_mut(|t| t.rotation += turn * 3.0 * time.delta_secs());
+///     let turn = glam::Quat::from_rotation_z(turn * 3.0 * time.delta_secs());
+///     ships.for_each_mut(|t| t.rotation = (turn * glam::Quat::from(t.rotation)).into());
 ///     if keys.just_pressed(KeyCode::Space) {
 ///         info!("fire!");
 ///     }

@@ -11,6 +11,8 @@ unsafe extern "C" {
     fn host_panic(ptr: *const u8, len: usize);
     #[link_name = "query_entities"]
     fn host_query_entities(slot: i32) -> i32;
+    #[link_name = "call_function"]
+    fn host_call_function(function: i32, input: *const u8, input_len: usize, output: *mut u8, cap: usize) -> i32;
 }
 
 /// Keeps `query_entities` among the mod's imports even if no query of the
@@ -34,6 +36,33 @@ unsafe fn host_panic(_ptr: *const u8, _len: usize) {}
 #[cfg(not(target_arch = "wasm32"))]
 unsafe fn host_query_entities(_slot: i32) -> i32 {
     0
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+unsafe fn host_call_function(_: i32, _: *const u8, _: usize, output: *mut u8, cap: usize) -> i32 {
+    let text = b"game functions run only inside the game";
+    let n = text.len().min(cap);
+    // SAFETY: the caller passes `cap` writable bytes.
+    unsafe { core::ptr::copy_nonoverlapping(text.as_ptr(), output, n) };
+    n.max(1) as i32
+}
+
+/// Calls the game function with local id `local` (ABI.md, `call_function`):
+/// its output, or the error text it reported.
+pub(crate) fn call_function<F: crate::GameFunction>(local: u32, input: &F::In) -> Result<F::Out, String> {
+    // Room for the output, or for an error message of up to 1 KiB.
+    let cap = size_of::<F::Out>().max(1024);
+    let mut buf = vec![0u8; cap];
+    // SAFETY: `input` is plain data of its size; `buf` has `cap` bytes.
+    let status = unsafe {
+        host_call_function(local as i32, input as *const F::In as *const u8, size_of::<F::In>(), buf.as_mut_ptr(), cap)
+    };
+    if status == 0 {
+        // SAFETY: the host wrote one `Out`, plain data, at the start of `buf`.
+        return Ok(unsafe { core::ptr::read_unaligned(buf.as_ptr() as *const F::Out) });
+    }
+    let len = (status as u32 as usize).min(cap);
+    Err(String::from_utf8_lossy(&buf[..len]).into_owned())
 }
 
 /// Sends one log line to the host (ABI.md, `log`).

@@ -4,6 +4,7 @@
 
 use bank_api::{Deposit, Wallet};
 use mod_api::prelude::*;
+use rocks_api::*;
 
 fn open(mut commands: Commands) {
     commands.spawn((

@@ -9,6 +9,7 @@
 
 use arcade_types::Rock;
 use mod_api::prelude::*;
+use rocks_api::*;
 
 /// Engine → mod.
 #[derive(Message, Clone, Copy)]

@@ -114,7 +114,7 @@ mod version {
     #[repr(C)]
     pub struct Tally {
         #[component(default = 9)]
-        pub bonus: u16,
+        pub bonus: u32,
         pub scale: f32,
         #[component(alias = "frames")]
         pub ticks: u64,
@@ -150,7 +150,7 @@ mod version {
     #[derive(Component, Clone, Copy)]
     #[repr(C)]
     pub struct Tally {
-        pub bonus: u16,
+        pub bonus: u32,
         pub scale: f32,
         pub ticks: u64,
     }

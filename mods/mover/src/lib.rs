@@ -2,6 +2,7 @@
 //! The smallest useful mod, and the one `cargo bench --bench ecs_bridge` runs.
 
 use mod_api::prelude::*;
+use rocks_api::*;
 
 /// Integrates velocity. `for_each_mut` runs eight entities per loop
 /// iteration, so the sandbox's deadline check costs little per entity.

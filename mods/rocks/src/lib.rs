@@ -4,6 +4,7 @@
 
 use arcade_types::{GameReset, HALF_FIELD, Rock, RockDestroyed, WaveStarted, Wrap, layer};
 use mod_api::prelude::*;
+use rocks_api::*;
 use serde::{Deserialize, Serialize};
 
 /// The current wave, kept in the mod's memory.

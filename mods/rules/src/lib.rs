@@ -5,6 +5,7 @@
 
 use arcade_types::{Bullet, GameReset, Rock, RockDestroyed, Ship, ShipHit, WaveStarted};
 use mod_api::prelude::*;
+use rocks_api::*;
 use serde::{Deserialize, Serialize};
 
 const LIVES: u32 = 3;

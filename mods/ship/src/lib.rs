@@ -3,6 +3,7 @@
 
 use arcade_types::{Bullet, GameReset, ShipHit, Wrap, layer};
 use mod_api::prelude::*;
+use rocks_api::*;
 
 const TURN: f32 = 4.0; // rad/s
 const THRUST: f32 = 420.0; // units/s²

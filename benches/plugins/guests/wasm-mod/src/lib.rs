@@ -5,6 +5,7 @@
 
 use mod_api::prelude::*;
 use plugin_workload::{self as workload, Boids, Ping, Pong, V2};
+use rocks_api::{Transform2d, Velocity};
 use serde::{Deserialize, Serialize};
 
 /// The mod's saved state: how many `integrate` frames it ran.

@@ -1,0 +1,191 @@
+//! The second example game, Fireflies (`engine/fireflies`): a Bevy app made
+//! moddable with the runtime's public API alone, run headless on the real
+//! `swarm` mod, and the bad input a game's exposure must refuse by name.
+
+use engine::bevy::prelude::*;
+use engine::runtime::{GameApi, ModAccess, ModRegistry, ModStatus, expose};
+use fireflies_api::{CAPACITY, Glow, JAR};
+use std::time::{Duration, Instant};
+use tests::*;
+
+/// The Fireflies game over `dir`, its mods started (or failed).
+fn fireflies(dir: &std::path::Path) -> App {
+    let mut app = fireflies::headless_app(dir.to_path_buf());
+    app.finish();
+    app.cleanup();
+    let t = Instant::now();
+    while !app.world().resource::<ModRegistry>().settled() {
+        assert!(t.elapsed() < HANG_GUARD, "mods did not load within {HANG_GUARD:?}");
+        app.update();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    app
+}
+
+fn names(app: &mut App) -> Vec<String> {
+    let world = app.world_mut();
+    world.query::<&Name>().iter(world).map(|n| n.as_str().to_string()).collect()
+}
+
+#[test]
+fn the_swarm_mod_flies_fireflies_through_bevys_transform_and_calls_the_game() {
+    let dir = mod_dir(&["swarm"]);
+    let mut app = fireflies(dir.path());
+    assert_eq!(status(&app, "swarm"), ModStatus::Running);
+    let start: Vec<(String, Vec3)> = {
+        let world = app.world_mut();
+        world.query::<(&Name, &Transform)>().iter(world).map(|(n, t)| (n.as_str().to_string(), t.translation)).collect()
+    };
+    // Releases every half second: five fit (3 + 5 = CAPACITY), the sixth is refused.
+    run(&mut app, 240);
+    assert_eq!(status(&app, "swarm"), ModStatus::Running, "the mod ran throughout");
+
+    let world = app.world_mut();
+    let flies: Vec<(String, Transform, Glow)> = world
+        .query::<(&Name, &Transform, &Glow)>()
+        .iter(world)
+        .map(|(n, t, g)| (n.as_str().to_string(), *t, *g))
+        .collect();
+    assert_eq!(flies.len() as u32, CAPACITY, "the function released fireflies until the jar was full");
+    for (name, t, glow) in &flies {
+        assert!(t.translation.abs().max_element() <= JAR, "{name} stays in the jar: {t:?}");
+        assert!(glow.brightness != 0.2 && (0.0..=1.0).contains(&glow.brightness), "{name} blinks: {glow:?}");
+        if let Some((_, at)) = start.iter().find(|(n, _)| n == name) {
+            assert!(t.translation.distance(*at) > 1.0, "{name} flew from {at} to {}", t.translation);
+        }
+    }
+    let names = names(&mut app);
+    for refusal in ["refused: (100, 100, 100) is outside the jar", "refused: the jar is full (8 fireflies)"] {
+        assert!(
+            names.iter().any(|n| n == refusal),
+            "the mod got the game's error as a value: {refusal:?} in {names:?}"
+        );
+    }
+}
+
+/// A mod next to `swarm` in a fresh folder; the game started.
+fn with_swarm(file: &str, bytes: Vec<u8>) -> (TempDir, App) {
+    let dir = mod_dir(&["swarm"]);
+    std::fs::write(dir.path().join(file), bytes).unwrap();
+    let app = fireflies(dir.path());
+    (dir, app)
+}
+
+/// The mod failed with all of `parts` in its error, and `swarm` runs on.
+fn refused_alone(app: &mut App, file: &str, parts: &[&str]) {
+    assert_failed(app, file, parts);
+    run(app, 40);
+    assert_eq!(status(app, "swarm"), ModStatus::Running, "the other mod runs on");
+}
+
+#[test]
+fn a_function_the_game_does_not_expose_is_refused_at_load() {
+    let wasm = wat_mod_with_descriptor(
+        "",
+        r#"(name: "greedy", version: "1.0.0", components: [], messages: [], systems: [],
+            functions: [(name: "fireflies_api::CatchAll", input_size: 0, output_size: 4)])"#,
+    );
+    let (_dir, mut app) = with_swarm("greedy.wasm", wasm);
+    refused_alone(
+        &mut app,
+        "greedy.wasm",
+        &["greedy.wasm", "fireflies_api::CatchAll", "not exposed", "fireflies_api::ReleaseFirefly"],
+    );
+}
+
+#[test]
+fn a_function_declared_with_another_layout_is_refused_at_load() {
+    let wasm = wat_mod_with_descriptor(
+        "",
+        r#"(name: "stale", version: "1.0.0", components: [], messages: [], systems: [],
+            functions: [(name: "fireflies_api::ReleaseFirefly", input_size: 8, output_size: 4)])"#,
+    );
+    let (_dir, mut app) = with_swarm("stale.wasm", wasm);
+    refused_alone(
+        &mut app,
+        "stale.wasm",
+        &["stale.wasm", "fireflies_api::ReleaseFirefly", "takes 12 bytes", "declares 8"],
+    );
+}
+
+#[test]
+fn a_call_with_argument_bytes_of_the_wrong_size_stops_the_mod_alone() {
+    let descriptor = r#"(name:"sloppy",version:"1.0.0",components:[],messages:[],systems:[(name:"sloppy::call",schedule:Update,params:[Guest])],functions:[(name:"fireflies_api::ReleaseFirefly",input_size:12,output_size:4)])"#;
+    let wasm = wat::parse_str(format!(
+        r#"(module (@custom "bevy_mod_abi" "\01\00\05\00")
+            (import "bevy_mod" "call_function" (func $call (param i32 i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 2)
+            (data (i32.const 16) "{}")
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 65536)
+            (func (export "mod_init") (result i64) i64.const {})
+            (func (export "mod_run") (param i32 i32) (result i32)
+                (drop (call $call (i32.const 0) (i32.const 1024) (i32.const 4) (i32.const 2048) (i32.const 1024)))
+                i32.const 0))"#,
+        descriptor.replace('"', "\\\""),
+        ((descriptor.len() as u64) << 32) | 16
+    ))
+    .unwrap();
+    // It declared the function right, so it starts, and fails at its first call.
+    let (_dir, mut app) = with_swarm("sloppy.wasm", wasm);
+    run(&mut app, 1);
+    refused_alone(
+        &mut app,
+        "sloppy.wasm",
+        &["sloppy", "sloppy::call", "fireflies_api::ReleaseFirefly", "4 bytes of input", "takes 12"],
+    );
+}
+
+#[test]
+fn a_component_in_the_games_crate_that_it_does_not_expose_is_refused_with_what_it_offers() {
+    let wasm = wat_mod_with_descriptor(
+        "",
+        r#"(name: "inventor", version: "1.0.0", messages: [], systems: [],
+            components: [(name: "fireflies_api::Nectar", size: 4, align: 4)])"#,
+    );
+    let (_dir, mut app) = with_swarm("inventor.wasm", wasm);
+    refused_alone(
+        &mut app,
+        "inventor.wasm",
+        &[
+            "inventor.wasm",
+            "component fireflies_api::Nectar is not exposed",
+            "component fireflies_api::Glow (read-write)",
+        ],
+    );
+}
+
+#[test]
+fn an_exposed_component_declared_with_another_layout_is_refused() {
+    let wasm = wat_mod_with_descriptor(
+        "",
+        r#"(name: "dim", version: "1.0.0", messages: [], systems: [],
+            components: [(name: "fireflies_api::Glow", size: 4, align: 4)])"#,
+    );
+    let (_dir, mut app) = with_swarm("dim.wasm", wasm);
+    refused_alone(&mut app, "dim.wasm", &["dim.wasm", "fireflies_api::Glow", "4 bytes", "8 bytes"]);
+}
+
+#[test]
+fn writing_a_component_the_game_exposes_read_only_is_refused_at_load() {
+    let wasm = wat_mod_with_descriptor(
+        "",
+        r#"(name: "mover3", version: "1.0.0", messages: [],
+            components: [(name: "bevy::GlobalTransform", size: 40, align: 4)],
+            systems: [(name: "mover3::push", schedule: Update,
+                       params: [Query(terms: [(component: 0, access: Write)])])])"#,
+    );
+    let (_dir, mut app) = with_swarm("mover3.wasm", wasm);
+    refused_alone(&mut app, "mover3.wasm", &["mover3.wasm", "mover3::push", "bevy::GlobalTransform", "read-only"]);
+}
+
+#[test]
+fn a_game_exposing_a_name_twice_differently_keeps_the_first_and_says_why() {
+    let mut app = App::new();
+    expose::component::<Glow>(app.world_mut(), ModAccess::ReadWrite);
+    expose::component::<Glow>(app.world_mut(), ModAccess::ReadWrite);
+    assert!(app.world().resource::<GameApi>().errors.is_empty(), "the same exposure twice is no error");
+    expose::component::<Glow>(app.world_mut(), ModAccess::Read);
+    let errors = &app.world().resource::<GameApi>().errors;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("fireflies_api::Glow") && errors[0].contains("the first stands"), "{}", errors[0]);
+}
