@@ -92,7 +92,7 @@ fn header() -> FrameHeader {
 /// the `swarm` mod instantiated in it, and the position of its `fly`
 /// system in its `Update` order.
 fn swarm_world(n: usize) -> (World, ModInstance, usize) {
-    use fireflies_api::{Glow, ReleaseFirefly, Velocity};
+    use fireflies_api::{Glow, Jar, Night, ReleaseFirefly, Velocity};
     let runtime = WasmRuntime::new(Default::default());
     let asset = compile(&runtime.engine, "swarm.wasm", &mod_wasm("swarm")).expect("swarm compiles");
     let mut world = World::new();
@@ -108,6 +108,10 @@ fn swarm_world(n: usize) -> (World, ModInstance, usize) {
     expose::adapter::<NameAdapter>(&mut world, ModAccess::ReadWrite);
     expose::component::<Glow>(&mut world, ModAccess::ReadWrite);
     expose::component::<Velocity>(&mut world, ModAccess::ReadWrite);
+    expose::resource::<Jar>(&mut world, ModAccess::Read);
+    expose::resource::<Night>(&mut world, ModAccess::ReadWrite);
+    world.insert_resource(Jar { fireflies: n as u32, capacity: n as u32 });
+    world.insert_resource(Night { darkness: 1.0 });
     expose::function(&mut world, ReleaseFirefly, |In(_): In<Vec3>| -> Result<u32, String> { Err("full".into()) });
     let instance = ModInstance::new(&runtime, &asset.module, "swarm.wasm", &mut world, None).expect("swarm starts");
     let order = instance.schedule_order(ScheduleLabel::Update);

@@ -250,6 +250,16 @@ pub enum ParamDecl {
     /// A parameter served entirely from the header or the guest's own memory
     /// (time, keyboard, locals, mod resources); its slot is left empty.
     Guest,
+    /// (ABI 1.5) A resource the game exposes (local resource id, see
+    /// [`ResourceDecl`]): its value is a data block of the frame, copied
+    /// back after the run if `write`.
+    Resource {
+        /// Local resource id: index in [`ModDescriptor::resources`].
+        resource: u32,
+        /// A `ResMut`: the run's value replaces the game's.
+        #[serde(default)]
+        write: bool,
+    },
 }
 
 /// A component type a mod uses. Types with the same name share one Bevy
@@ -356,6 +366,18 @@ pub struct MessageDecl {
     pub align: u32,
 }
 
+/// (ABI 1.5) A resource of the game a mod reads or writes: its name and
+/// layout, which must be the game's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceDecl {
+    /// The resource's name ([`GameResource::NAME`](crate::GameResource::NAME)).
+    pub name: String,
+    /// Bytes of its value.
+    pub size: u32,
+    /// Alignment of its value.
+    pub align: u32,
+}
+
 /// (ABI 1.5) A function of the game a mod calls (`call_function`): its
 /// name and the layouts of its input and output, which must be the game's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -403,6 +425,10 @@ pub struct ModDescriptor {
     /// the mod calls, in this order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<FunctionDecl>,
+    /// (ABI 1.5, optional) Local resource ids `0..n`: the game resources
+    /// the mod's systems read or write, in this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceDecl>,
 }
 
 /// Rounds `n` up to a multiple of `align` (a power of two).

@@ -92,6 +92,9 @@ pub use guest::*;
 /// the old `frames` (widened to `u64`) and starts `bonus` at 9.
 ///
 pub use mod_api_macros::Component;
+/// Derives [`GameResource`] for a game's plain-data resource.
+///
+pub use mod_api_macros::GameResource;
 /// Derives [`Message`](trait@Message) (see there for an example).
 ///
 pub use mod_api_macros::Message;
@@ -217,13 +220,44 @@ pub unsafe trait GameFunction: 'static {
     type Out: Schema;
 }
 
+/// A resource the game shares with its mods by name (its score, a
+/// configuration): plain data, derived with `#[derive(GameResource)]` in the
+/// crate the game shares with its mods. Mods read it with `Res<T>` and, if
+/// the game exposes it read-write, change it with `ResMut<T>`: the host
+/// copies it into the frame of each system that asks, and back after a
+/// `ResMut` system.
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// /// The game's difficulty (in the crate it shares with its mods).
+/// #[derive(GameResource, Clone, Copy)]
+/// #[repr(C)]
+/// pub struct Difficulty {
+///     pub speed: f32,
+///     pub lives: u32,
+/// }
+///
+/// fn harder(mut difficulty: ResMut<Difficulty>) {
+///     difficulty.speed *= 1.01;
+/// }
+/// # assert!(<Difficulty as GameResource>::NAME.ends_with("::Difficulty"));
+/// ```
+///
+/// # Safety
+/// As for [`Component`]. Use `#[derive(GameResource)]`.
+pub unsafe trait GameResource: Copy + 'static {
+    /// The name the game exposes it under.
+    const NAME: &'static str;
+}
+
 /// Everything a mod usually needs: `use mod_api::prelude::*;`.
 pub mod prelude {
     pub use crate::builtin::{GlobalTransform, Name, Transform, Visibility};
     pub use crate::types::*;
     pub use crate::{
-        App, Commands, Component, GameFn, GameFunction, IntoSystemConfigs, Keyboard, Local, Message, MessageReader,
-        MessageWriter, Query, Res, ResMut, Resource, Rng,
+        App, Commands, Component, GameFn, GameFunction, GameResource, IntoSystemConfigs, Keyboard, Local, Message,
+        MessageReader, MessageWriter, Query, Res, ResMut, Resource, Rng,
         ScheduleLabel::{FixedUpdate, Startup, Update},
         Time, With, Without, mod_main,
     };
@@ -233,7 +267,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guest::export::{alloc, init, restore_state, run, save_state};
-    pub use crate::guest::{ModResource, fetch_mod_resource};
+    pub use crate::guest::{ModResource, fetch_game_resource, fetch_mod_resource, game_resource_param};
     pub use crate::schema::{default_bytes, field, size_of_field, struct_fields};
     #[cfg(feature = "host")]
     pub use bevy::ecs as bevy_ecs;
@@ -258,6 +292,42 @@ macro_rules! __host_component {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __host_component {
+    ($ty:ident) => {};
+}
+
+/// The Bevy side of a derived game resource: a Bevy `Resource` on the
+/// game's side.
+#[cfg(feature = "host")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __host_resource {
+    // NOTE: what Bevy 0.19's `#[derive(Resource)]` generates: a resource is
+    // a sparse-set component that requires `IsResource`.
+    ($ty:ident) => {
+        impl $crate::__private::bevy_ecs::component::Component for $ty {
+            const STORAGE_TYPE: $crate::__private::bevy_ecs::component::StorageType =
+                $crate::__private::bevy_ecs::component::StorageType::SparseSet;
+            type Mutability = $crate::__private::bevy_ecs::component::Mutable;
+            fn register_required_components(
+                _: $crate::__private::bevy_ecs::component::ComponentId,
+                required: &mut $crate::__private::bevy_ecs::component::RequiredComponentsRegistrator,
+            ) {
+                let id = match required.components_registrator().component_id::<$ty>() {
+                    ::core::option::Option::Some(id) => id,
+                    ::core::option::Option::None => required.components_registrator().register_component::<$ty>(),
+                };
+                required.register_required::<$crate::__private::bevy_ecs::resource::IsResource>(move || {
+                    $crate::__private::bevy_ecs::resource::IsResource::new(id)
+                });
+            }
+        }
+        impl $crate::__private::bevy_ecs::resource::Resource for $ty {}
+    };
+}
+#[cfg(not(feature = "host"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __host_resource {
     ($ty:ident) => {};
 }
 

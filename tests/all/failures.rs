@@ -147,7 +147,21 @@ fn a_missing_mod_folder_is_reported_and_the_game_runs() {
 }
 
 #[test]
-fn a_mod_redeclaring_an_engine_message_with_another_layout_fails_alone() {
+fn a_mod_writing_a_message_the_game_exposes_read_only_is_refused_at_load() {
+    // Rocks lets mods read collisions, not forge them.
+    let wasm = wat_mod_with_descriptor(
+        "",
+        r#"(name: "forger", version: "1.0.0", components: [],
+            messages: [(name: "rocks_api::Collision", size: 16, align: 8)],
+            systems: [(name: "forger::forge", schedule: Update, params: [MessageWriter(message: 0)])])"#,
+    );
+    let (_dir, mut app) = with_mover(&[("forger.wasm", wasm)]);
+    assert_failed(&app, "forger.wasm", &["forger.wasm", "forger::forge", "message rocks_api::Collision", "read-only"]);
+    assert!(moved_after(&mut app, 30) > 20.0, "the other mod keeps running");
+}
+
+#[test]
+fn a_mod_redeclaring_a_game_message_with_another_layout_fails_alone() {
     let wasm = wat_mod_with_descriptor(
         "",
         r#"(name: "impostor", version: "1.0.0", components: [], systems: [],
@@ -155,7 +169,7 @@ fn a_mod_redeclaring_an_engine_message_with_another_layout_fails_alone() {
     );
     let (_dir, mut app) = with_mover(&[("impostor.wasm", wasm)]);
     assert_failed(&app, "impostor.wasm", &["impostor", "rocks_api::Collision", "4 bytes", "16 bytes"]);
-    // The engine still sends collisions on its channel.
+    // The game still sends collisions to the mods.
     let layer = 1;
     app.world_mut().spawn((Transform2d::default(), rocks_api::Collider { radius: 5.0, layer, mask: layer }));
     app.world_mut().spawn((Transform2d::default(), rocks_api::Collider { radius: 5.0, layer, mask: layer }));
@@ -166,7 +180,7 @@ fn a_mod_redeclaring_an_engine_message_with_another_layout_fails_alone() {
 }
 
 #[test]
-fn a_mod_redeclaring_an_engine_component_with_another_layout_fails_alone() {
+fn a_mod_redeclaring_a_game_component_with_another_layout_fails_alone() {
     let wasm = wat_mod_with_descriptor(
         "",
         r#"(name: "impostor", version: "1.0.0", messages: [], systems: [],

@@ -4,7 +4,7 @@
 
 use engine::bevy::prelude::*;
 use engine::runtime::{GameApi, ModAccess, ModRegistry, ModStatus, expose};
-use fireflies_api::{CAPACITY, Glow, JAR};
+use fireflies_api::{CAPACITY, Glow, JAR, Jar, Night};
 use std::time::{Duration, Instant};
 use tests::*;
 
@@ -54,6 +54,10 @@ fn the_swarm_mod_flies_fireflies_through_bevys_transform_and_calls_the_game() {
             assert!(t.translation.distance(*at) > 1.0, "{name} flew from {at} to {}", t.translation);
         }
     }
+    let jar = *app.world().resource::<Jar>();
+    assert_eq!((jar.fireflies, jar.capacity), (CAPACITY, CAPACITY), "the game's resource, read by the mod");
+    let night = *app.world().resource::<Night>();
+    assert_eq!(night.darkness, 0.5, "the mod set the game's resource from the full jar");
     let names = names(&mut app);
     for refusal in ["refused: (100, 100, 100) is outside the jar", "refused: the jar is full (8 fireflies)"] {
         assert!(
@@ -176,6 +180,72 @@ fn writing_a_component_the_game_exposes_read_only_is_refused_at_load() {
     );
     let (_dir, mut app) = with_swarm("mover3.wasm", wasm);
     refused_alone(&mut app, "mover3.wasm", &["mover3.wasm", "mover3::push", "bevy::GlobalTransform", "read-only"]);
+}
+
+#[test]
+fn changing_a_resource_the_game_exposes_read_only_is_refused_at_load() {
+    let wasm = wat_mod_with_descriptor(
+        "",
+        r#"(name: "thief", version: "1.0.0", components: [], messages: [],
+            resources: [(name: "fireflies_api::Jar", size: 8, align: 4)],
+            systems: [(name: "thief::steal", schedule: Update, params: [Resource(resource: 0, write: true)])])"#,
+    );
+    let (_dir, mut app) = with_swarm("thief.wasm", wasm);
+    refused_alone(&mut app, "thief.wasm", &["thief.wasm", "thief::steal", "resource fireflies_api::Jar", "read-only"]);
+}
+
+#[test]
+fn a_resource_the_game_does_not_expose_is_refused_with_what_it_offers() {
+    let wasm = wat_mod_with_descriptor(
+        "",
+        r#"(name: "weather", version: "1.0.0", components: [], messages: [],
+            resources: [(name: "fireflies_api::Moon", size: 4, align: 4)],
+            systems: [(name: "weather::look", schedule: Update, params: [Resource(resource: 0)])])"#,
+    );
+    let (_dir, mut app) = with_swarm("weather.wasm", wasm);
+    refused_alone(
+        &mut app,
+        "weather.wasm",
+        &["weather.wasm", "resource fireflies_api::Moon is not exposed", "fireflies_api::Jar, fireflies_api::Night"],
+    );
+}
+
+/// A mod whose one `Update` system (`{name}::act`, parameters `Commands`)
+/// sends `stream` as its command stream, with `components` declared.
+fn commands_mod(name: &str, components: &str, stream: &[u8]) -> Vec<u8> {
+    let descriptor = format!(
+        r#"(name:"{name}",version:"1.0.0",components:[{components}],messages:[],systems:[(name:"{name}::act",schedule:Update,params:[Commands])])"#
+    );
+    let bytes: String = stream.iter().map(|b| format!("\\{b:02x}")).collect();
+    wat::parse_str(format!(
+        r#"(module (@custom "bevy_mod_abi" "\01\00\05\00")
+            (memory (export "memory") 2)
+            (data (i32.const 16) "{}")
+            (data (i32.const 4096) "{bytes}")
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 65536)
+            (func (export "mod_init") (result i64) i64.const {})
+            (func (export "mod_run") (param i32 i32) (result i32)
+                (i32.store (i32.add (local.get 1) (i32.const 128)) (i32.const 4096))
+                (i32.store (i32.add (local.get 1) (i32.const 132)) (i32.const {}))
+                i32.const 0))"#,
+        descriptor.replace('"', "\\\""),
+        ((descriptor.len() as u64) << 32) | 16,
+        stream.len()
+    ))
+    .unwrap()
+}
+
+#[test]
+fn a_view_a_mod_writes_that_the_component_cannot_take_fails_the_mod_alone() {
+    // SPAWN (2) of one component (local id 0, a `bevy::Name` view) whose
+    // `len` says 200 bytes: a Name holds at most 60.
+    let stream: Vec<u8> = [2u32, 1, 0, 200].iter().flat_map(|w| w.to_le_bytes()).chain([0; 60]).collect();
+    let wasm = commands_mod("liar", r#"(name:"bevy::Name",size:64,align:4)"#, &stream);
+    let (_dir, mut app) = with_swarm("liar.wasm", wasm);
+    run(&mut app, 1);
+    refused_alone(&mut app, "liar.wasm", &["liar", "liar::act", "component bevy::Name", "a Name of 200 bytes"]);
+    let names = names(&mut app);
+    assert!(!names.iter().any(|n| n.is_empty()), "nothing of the failed run was applied: {names:?}");
 }
 
 #[test]

@@ -12,12 +12,12 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use engine::runtime::adapters::{GlobalTransformAdapter, NameAdapter, TransformAdapter};
 use engine::runtime::{ModAccess, ModApp, ModdingPlugin};
-use fireflies_api::{CAPACITY, Glow, JAR, ReleaseFirefly, Velocity};
+use fireflies_api::{CAPACITY, Glow, JAR, Jar, Night, ReleaseFirefly, Velocity};
 use std::path::PathBuf;
 
 /// Makes the game moddable: mods from `mods_dir` see fireflies' `Transform`
-/// (and, read-only, `GlobalTransform`), `Name`, `Glow` and `Velocity`, and
-/// may call [`release_firefly`].
+/// (and, read-only, `GlobalTransform`), `Name`, `Glow` and `Velocity`, the
+/// [`Jar`] (read-only) and the [`Night`], and may call [`release_firefly`].
 pub fn make_moddable(app: &mut App, mods_dir: PathBuf) {
     app.add_plugins(ModdingPlugin { mods_dir, ..default() })
         .add_mod_adapter::<TransformAdapter>(ModAccess::ReadWrite)
@@ -25,14 +25,9 @@ pub fn make_moddable(app: &mut App, mods_dir: PathBuf) {
         .add_mod_adapter::<NameAdapter>(ModAccess::ReadWrite)
         .add_mod_component::<Glow>(ModAccess::ReadWrite)
         .add_mod_component::<Velocity>(ModAccess::ReadWrite)
+        .add_mod_resource::<Jar>(ModAccess::Read)
+        .add_mod_resource::<Night>(ModAccess::ReadWrite)
         .add_mod_function(ReleaseFirefly, release_firefly);
-}
-
-/// How many fireflies the jar holds (recounted every frame, so a firefly a
-/// mod despawns frees its place).
-#[derive(Resource, Default)]
-pub struct Jar {
-    pub fireflies: u32,
 }
 
 /// The game function mods call ([`ReleaseFirefly`]): a new firefly at `at`,
@@ -42,8 +37,8 @@ pub fn release_firefly(In(at): In<Vec3>, mut jar: ResMut<Jar>, mut commands: Com
     if at.abs().max_element() > JAR {
         return Err(format!("({}, {}, {}) is outside the jar", at.x, at.y, at.z));
     }
-    if jar.fireflies >= CAPACITY {
-        return Err(format!("the jar is full ({CAPACITY} fireflies)"));
+    if jar.fireflies >= jar.capacity {
+        return Err(format!("the jar is full ({} fireflies)", jar.capacity));
     }
     jar.fireflies += 1;
     commands.spawn(firefly(at, Vec3::new(0.5, 0.25, -0.5), jar.fireflies));
@@ -70,6 +65,7 @@ fn fill_jar(mut commands: Commands, mut jar: ResMut<Jar>) {
     jar.fireflies = 3;
 }
 
+/// The jar's count, every frame (a firefly a mod despawns frees its place).
 fn count_fireflies(flies: Query<(), With<Glow>>, mut jar: ResMut<Jar>) {
     jar.fireflies = flies.iter().count() as u32;
 }
@@ -82,7 +78,8 @@ pub fn headless_app(mods_dir: PathBuf) -> App {
     make_moddable(&mut app, mods_dir);
     app.add_plugins((MinimalPlugins, AssetPlugin::default(), TransformPlugin))
         .insert_resource(TimeUpdateStrategy::ManualDuration(std::time::Duration::from_secs_f64(1.0 / 60.0)))
-        .init_resource::<Jar>()
+        .insert_resource(Jar { fireflies: 0, capacity: CAPACITY })
+        .insert_resource(Night { darkness: 1.0 })
         .add_systems(Startup, fill_jar)
         .add_systems(First, count_fireflies);
     app

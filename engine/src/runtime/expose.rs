@@ -1,6 +1,6 @@
 //! What a game shows its mods: its components, Bevy's built-in components
-//! through adapters, its messages and its functions. Nothing else of the
-//! world is in a mod's reach.
+//! through adapters, its resources, its messages and its functions. Nothing
+//! else of the world is in a mod's reach.
 //!
 //! A game calls these on its `App` ([`ModApp`]) or, for a bare `World`
 //! (benchmarks, tools), the functions of the same names in this module.
@@ -42,6 +42,7 @@ pub(crate) enum Kind {
     Component,
     Message,
     Function,
+    Resource,
 }
 
 impl Kind {
@@ -50,6 +51,7 @@ impl Kind {
             Kind::Component => "component",
             Kind::Message => "message",
             Kind::Function => "function",
+            Kind::Resource => "resource",
         }
     }
 }
@@ -399,6 +401,10 @@ pub trait ModApp {
     fn add_mod_adapter<A: ComponentAdapter>(&mut self, access: ModAccess) -> &mut Self;
     /// Shows mods the game's message type `T` as a Bevy message ([`message`]).
     fn add_mod_message<T: Message + mod_api::Message>(&mut self, access: ModAccess) -> &mut Self;
+    /// Shows mods the game's resource `T` ([`resource`]).
+    fn add_mod_resource<T>(&mut self, access: ModAccess) -> &mut Self
+    where
+        T: Resource<Mutability = Mutable> + mod_api::GameResource;
     /// Lets mods call the game function `F`, implemented by `system` ([`function`]).
     fn add_mod_function<F, S, R, M, MO>(&mut self, function: F, system: S) -> &mut Self
     where
@@ -423,6 +429,13 @@ impl ModApp for App {
     }
     fn add_mod_message<T: Message + mod_api::Message>(&mut self, access: ModAccess) -> &mut Self {
         message::<T>(self.world_mut(), access);
+        self
+    }
+    fn add_mod_resource<T>(&mut self, access: ModAccess) -> &mut Self
+    where
+        T: Resource<Mutability = Mutable> + mod_api::GameResource,
+    {
+        resource::<T>(self.world_mut(), access);
         self
     }
     fn add_mod_function<F, S, R, M, MO>(&mut self, function: F, system: S) -> &mut Self
@@ -626,4 +639,66 @@ where
         })),
     });
     functions.by_name.insert(F::NAME.to_string(), id);
+}
+
+/// A resource the game exposes, as the data path uses it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ExposedResource {
+    pub id: ComponentId,
+    pub size: u32,
+    pub align: u32,
+    pub read_only: bool,
+}
+
+/// The game resources mods may read or write, by name.
+#[derive(Resource, Default)]
+pub struct ModResources {
+    by_name: std::collections::HashMap<String, ExposedResource>,
+}
+
+impl ModResources {
+    /// The resource a mod declared, checked against what the game exposes.
+    pub(crate) fn resolve(&self, decl: &mod_api::abi::ResourceDecl) -> Result<ExposedResource, String> {
+        let r = *self.by_name.get(&decl.name).ok_or_else(|| {
+            let mut offered: Vec<&str> = self.by_name.keys().map(|n| n.as_str()).collect();
+            offered.sort_unstable();
+            let offered = if offered.is_empty() { "none".to_string() } else { offered.join(", ") };
+            format!("resource {} is not exposed by the game; the game exposes the resources {offered}", decl.name)
+        })?;
+        if (r.size, r.align) != (decl.size, decl.align) {
+            return Err(format!(
+                "resource {} is {} bytes (align {}) in the game, but the mod declares {} bytes (align {}): rebuild \
+                 the mod against the game's crate",
+                decl.name, r.size, r.align, decl.size, decl.align
+            ));
+        }
+        Ok(r)
+    }
+}
+
+/// Shows mods the game's resource `T` (derived with
+/// `#[derive(mod_api::GameResource)]` in the crate the game shares with its
+/// mods): a system's `Res<T>` gets a copy of it, and with
+/// [`ModAccess::ReadWrite`] a `ResMut<T>` system's changes are written back
+/// after it runs (and Bevy's change detection sees them). The game inserts
+/// the resource itself, as any Bevy resource; a mod system that asks for it
+/// while it is not in the world fails, naming it.
+pub fn resource<T>(world: &mut World, access: ModAccess)
+where
+    T: Resource<Mutability = Mutable> + mod_api::GameResource,
+{
+    world.init_resource::<GameApi>();
+    world.init_resource::<ModResources>();
+    let added = world.resource_mut::<GameApi>().add(Kind::Resource, T::NAME, access);
+    if let Err(e) = added {
+        return refuse(world, e);
+    }
+    let id = world.register_component::<T>();
+    let r = ExposedResource {
+        id,
+        size: size_of::<T>() as u32,
+        align: align_of::<T>() as u32,
+        read_only: access == ModAccess::Read,
+    };
+    world.resource_mut::<ModResources>().by_name.insert(T::NAME.to_string(), r);
 }

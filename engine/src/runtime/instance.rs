@@ -341,10 +341,21 @@ impl QueryPlan {
 
 enum ParamPlan {
     Query(QueryPlan),
-    Reader { channel: ChannelId, cursor: u64 },
-    Writer { channel: ChannelId },
+    Reader {
+        channel: ChannelId,
+        cursor: u64,
+    },
+    Writer {
+        channel: ChannelId,
+    },
     Commands,
     Guest,
+    /// A game resource: copied into the frame, and back if `write`.
+    Resource {
+        resource: super::expose::ExposedResource,
+        write: bool,
+        local: u32,
+    },
 }
 
 /// A registered mod system.
@@ -885,6 +896,26 @@ impl ModInstance {
             }
             ParamDecl::Commands => ParamPlan::Commands,
             ParamDecl::Guest => ParamPlan::Guest,
+            ParamDecl::Resource { resource: local, write } => {
+                let decl = self
+                    .descriptor
+                    .resources
+                    .get(*local as usize)
+                    .ok_or_else(|| format!("unknown resource id {local}"))?;
+                let resource = match world.get_resource::<super::expose::ModResources>() {
+                    Some(resources) => resources.resolve(decl)?,
+                    None => {
+                        return Err(format!(
+                            "resource {} is not exposed by the game; it exposes no resources",
+                            decl.name
+                        ));
+                    }
+                };
+                if *write && resource.read_only {
+                    return Err(GameApi::read_only(Kind::Resource, &decl.name));
+                }
+                ParamPlan::Resource { resource, write: *write, local: *local }
+            }
         })
     }
 
@@ -1070,6 +1101,19 @@ impl ModInstance {
                         slots[p] = abi::ParamSlot { offset: size as u32, len: bytes.len() as u32 };
                         size = align_up(size + bytes.len(), DATA_ALIGN);
                     }
+                    ParamPlan::Resource { resource, local, .. } => {
+                        if world.get_resource_by_id(resource.id).is_none() {
+                            let name = &self.descriptor.resources[*local as usize].name;
+                            let cause = format!("resource {name} is not in the world (the game has not inserted it)");
+                            return Err(ModError::System {
+                                module: self.store.data().module.clone(),
+                                system: self.systems[i].name.clone(),
+                                cause,
+                            });
+                        }
+                        slots[p] = abi::ParamSlot { offset: size as u32, len: resource.size };
+                        size = align_up(size + resource.size as usize, DATA_ALIGN);
+                    }
                     _ => {}
                 }
             }
@@ -1103,6 +1147,15 @@ impl ModInstance {
                         let (bytes, _) = world.resource::<ModMessages>().unread(*channel, *cursor);
                         let at = slots[p].offset as usize;
                         frame[at..at + bytes.len()].copy_from_slice(bytes);
+                    }
+                    ParamPlan::Resource { resource, .. } => {
+                        let at = slots[p].offset as usize;
+                        let len = resource.size as usize;
+                        if let Some(value) = world.get_resource_by_id(resource.id) {
+                            // SAFETY: the resource is `size` bytes of plain data.
+                            let bytes = unsafe { std::slice::from_raw_parts(value.as_ptr(), len) };
+                            frame[at..at + len].copy_from_slice(bytes);
+                        }
                     }
                     _ => {}
                 }
@@ -1188,7 +1241,7 @@ impl ModInstance {
                         };
                         commands.push(bytes.to_vec());
                     }
-                    ParamPlan::Guest => {}
+                    ParamPlan::Guest | ParamPlan::Resource { .. } => {}
                 }
             }
         }
@@ -1222,6 +1275,24 @@ impl ModInstance {
                     }
                     _ => {}
                 }
+            }
+        }
+        // Game resources a `ResMut` system may have changed.
+        let mut resources = Vec::new();
+        {
+            let frame = &self.memory.data(&self.store)[base..base + size];
+            for (p, param) in self.systems[i].params.iter().enumerate() {
+                if let ParamPlan::Resource { resource, write: true, .. } = param {
+                    let at = self.slots[p].offset as usize;
+                    resources.push((resource.id, frame[at..at + resource.size as usize].to_vec()));
+                }
+            }
+        }
+        for (id, bytes) in resources {
+            if let Some(mut value) = world.get_resource_mut_by_id(id) {
+                // SAFETY: the resource is plain data of `bytes.len()` bytes
+                // (checked when it was exposed and when the mod declared it).
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), value.as_mut().as_ptr(), bytes.len()) };
             }
         }
         for stream in checked {

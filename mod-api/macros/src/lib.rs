@@ -179,11 +179,56 @@ pub fn derive_resource(input: TokenStream) -> TokenStream {
     let (imp, ty, wh) = input.generics.split_for_impl();
     quote! {
         impl #imp ::mod_api::Resource for #ident #ty #wh {
-            fn fetch(_: &::mod_api::FrameCtx) -> *mut Self {
+            fn fetch(_: &::mod_api::FrameCtx, _: usize) -> *mut Self {
                 ::mod_api::__private::fetch_mod_resource::<Self>()
             }
         }
         impl #imp ::mod_api::__private::ModResource for #ident #ty #wh {}
+    }
+    .into()
+}
+
+/// Makes a `#[repr(C)]`, `Copy` struct of plain data a resource a game
+/// shares with its mods (its score, a configuration), by name: mods read it
+/// with `Res<T>` and, if the game lets them, change it with `ResMut<T>`.
+/// With mod-api's `host` feature (the game's side) it is also a Bevy
+/// `Resource`.
+#[proc_macro_derive(GameResource)]
+pub fn derive_game_resource(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    if let Err(e) = check_plain_data(&input, "resource") {
+        return e.to_compile_error().into();
+    }
+    let fields = match field_decls(&input) {
+        Ok(f) => f,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let ident = &input.ident;
+    let name = ident.to_string();
+    let checks = plain_data_checks(&input);
+    quote! {
+        #checks
+        ::mod_api::__host_resource!(#ident);
+        // SAFETY: a #[repr(C)] / #[repr(transparent)] struct of plain data
+        // without padding (checked above); `Copy` is a supertrait.
+        unsafe impl ::mod_api::GameResource for #ident {
+            const NAME: &'static str = concat!(module_path!(), "::", #name);
+        }
+        // SAFETY: as above.
+        unsafe impl ::mod_api::Schema for #ident {
+            fn schema() -> ::mod_api::abi::FieldType {
+                ::mod_api::abi::FieldType::Struct(::std::vec![#(#fields),*])
+            }
+        }
+        impl ::mod_api::Resource for #ident {
+            fn param(write: bool) -> ::mod_api::abi::ParamDecl {
+                ::mod_api::__private::game_resource_param::<Self>(write)
+            }
+            fn fetch(frame: &::mod_api::FrameCtx, slot: usize) -> *mut Self {
+                ::mod_api::__private::fetch_game_resource::<Self>(frame, slot)
+            }
+        }
+        impl ::mod_api::__private::ModResource for #ident {}
     }
     .into()
 }

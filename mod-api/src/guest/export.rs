@@ -66,6 +66,7 @@ pub fn init(main: fn(&mut App), id: &str, version: &str) -> i64 {
             messages: r.messages.clone(),
             systems: r.systems.iter().map(|(d, _)| d.clone()).collect(),
             functions: r.functions.clone(),
+            resources: r.game_resources.clone(),
         }
     });
     let text = ron::to_string(&descriptor).expect("a descriptor always serializes");

@@ -1,8 +1,8 @@
 //! The mod's registry: local ids of the component and message types it uses,
 //! its systems, and its resources. One per mod instance (wasm is single-threaded).
 
-use crate::abi::{ComponentDecl, FunctionDecl, MessageDecl, SystemDecl};
-use crate::{Component, GameFunction, Message};
+use crate::abi::{ComponentDecl, FunctionDecl, MessageDecl, ResourceDecl, SystemDecl};
+use crate::{Component, GameFunction, GameResource, Message};
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -20,6 +20,8 @@ pub(crate) struct Registry {
     message_ids: HashMap<&'static str, u32>,
     pub functions: Vec<FunctionDecl>,
     function_ids: HashMap<&'static str, u32>,
+    pub game_resources: Vec<ResourceDecl>,
+    game_resource_ids: HashMap<&'static str, u32>,
     pub systems: Vec<(SystemDecl, Box<dyn ErasedSystem>)>,
     pub resources: HashMap<TypeId, Box<dyn Any>>,
     /// Resources that survive a reload (see `state.rs`).
@@ -84,6 +86,23 @@ pub(crate) fn function_id<F: GameFunction>() -> u32 {
             output_size: size_of::<F::Out>() as u32,
         });
         r.function_ids.insert(F::NAME, id);
+        id
+    })
+}
+
+/// Local id of game resource `T`, registering it on first use.
+pub(crate) fn resource_id<T: GameResource>() -> u32 {
+    with(|r| {
+        if let Some(&id) = r.game_resource_ids.get(T::NAME) {
+            return id;
+        }
+        let id = r.game_resources.len() as u32;
+        r.game_resources.push(ResourceDecl {
+            name: T::NAME.to_string(),
+            size: size_of::<T>() as u32,
+            align: align_of::<T>() as u32,
+        });
+        r.game_resource_ids.insert(T::NAME, id);
         id
     })
 }

@@ -47,9 +47,41 @@ use core::ops::{Deref, DerefMut};
 /// fresh in every new version of the mod (each hot reload; the swap to
 /// optimized code after a load keeps them); those added with
 /// [`init_saved_resource`](crate::App::init_saved_resource) carry over.
+///
+/// A game's own resources (its score, its configuration) reach mods the same
+/// way: the game derives them with `#[derive(GameResource)]` in the crate it
+/// shares with its mods and exposes them; the host copies the value into the
+/// frame for each system that asks, and back after a `ResMut` system.
 pub trait Resource: 'static {
+    /// What the host provides for this parameter (`write`: a `ResMut`).
     #[doc(hidden)]
-    fn fetch(frame: &FrameCtx) -> *mut Self;
+    fn param(_write: bool) -> ParamDecl {
+        ParamDecl::Guest
+    }
+    /// The value for this run; `slot` is the parameter's slot.
+    #[doc(hidden)]
+    fn fetch(frame: &FrameCtx, slot: usize) -> *mut Self;
+}
+
+/// The host side of a game resource (`#[derive(GameResource)]`): its value
+/// is in the frame, at the parameter's slot.
+#[doc(hidden)]
+pub fn fetch_game_resource<T: crate::GameResource>(frame: &FrameCtx, slot: usize) -> *mut T {
+    let s = frame.slot(slot);
+    assert!(
+        s.len as usize == size_of::<T>(),
+        "resource {} is {} bytes in the frame, not {}",
+        T::NAME,
+        s.len,
+        size_of::<T>()
+    );
+    frame.at(s.offset) as *mut T
+}
+
+/// The parameter of a game resource.
+#[doc(hidden)]
+pub fn game_resource_param<T: crate::GameResource>(write: bool) -> ParamDecl {
+    ParamDecl::Resource { resource: registry::resource_id::<T>(), write }
 }
 
 #[doc(hidden)]
@@ -62,7 +94,9 @@ pub fn fetch_mod_resource<T: 'static>() -> *mut T {
     })
 }
 
-/// Marks the mod's own resources, which systems may change.
+/// Marks the resources systems may change with [`ResMut`]: the mod's own,
+/// and the game's (which the game may expose read-only: a `ResMut` of one
+/// is then refused at load).
 #[doc(hidden)]
 pub trait ModResource: Resource {}
 
@@ -97,11 +131,11 @@ unsafe impl<T: Resource> SystemParam for Res<'_, T> {
     type State = ();
     type Item<'s> = Res<'s, T>;
     fn init() -> ((), ParamDecl) {
-        ((), ParamDecl::Guest)
+        ((), T::param(false))
     }
-    unsafe fn fetch<'s>(_: &'s mut (), frame: &'s FrameCtx, _: usize) -> Res<'s, T> {
+    unsafe fn fetch<'s>(_: &'s mut (), frame: &'s FrameCtx, slot: usize) -> Res<'s, T> {
         // SAFETY: `Resource::fetch` returns a live pointer for the call.
-        Res(unsafe { &*T::fetch(frame) })
+        Res(unsafe { &*T::fetch(frame, slot) })
     }
 }
 
@@ -110,12 +144,13 @@ unsafe impl<T: ModResource> SystemParam for ResMut<'_, T> {
     type State = ();
     type Item<'s> = ResMut<'s, T>;
     fn init() -> ((), ParamDecl) {
-        ((), ParamDecl::Guest)
+        ((), T::param(true))
     }
-    unsafe fn fetch<'s>(_: &'s mut (), frame: &'s FrameCtx, _: usize) -> ResMut<'s, T> {
-        // SAFETY: mod resources are boxed in the registry and outlive the call;
-        // a system holds one `ResMut` per resource type.
-        ResMut(unsafe { &mut *T::fetch(frame) })
+    unsafe fn fetch<'s>(_: &'s mut (), frame: &'s FrameCtx, slot: usize) -> ResMut<'s, T> {
+        // SAFETY: mod resources are boxed in the registry and outlive the
+        // call, game resources are in this call's frame; a system holds one
+        // `ResMut` per resource type.
+        ResMut(unsafe { &mut *T::fetch(frame, slot) })
     }
 }
 
@@ -160,7 +195,7 @@ impl Time {
 }
 
 impl Resource for Time {
-    fn fetch(frame: &FrameCtx) -> *mut Time {
+    fn fetch(frame: &FrameCtx, _: usize) -> *mut Time {
         frame.header_ptr() as *mut Time
     }
 }
@@ -219,7 +254,7 @@ impl Keyboard {
 }
 
 impl Resource for Keyboard {
-    fn fetch(frame: &FrameCtx) -> *mut Keyboard {
+    fn fetch(frame: &FrameCtx, _: usize) -> *mut Keyboard {
         frame.header_ptr() as *mut Keyboard
     }
 }

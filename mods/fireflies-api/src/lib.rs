@@ -1,6 +1,7 @@
 //! What the Fireflies example game (`engine/fireflies`) shows its mods,
 //! besides Bevy's own `Transform` and `Name`: the glow and the velocity of
-//! each firefly, and a function that releases a new one into the jar.
+//! each firefly, the jar (read-only) and the night (which mods may change),
+//! and a function that releases a new firefly into the jar.
 //!
 //! The game and its mods both depend on this crate; built for the game
 //! (mod-api's `host` feature) the components are Bevy components too.
@@ -23,6 +24,26 @@ pub struct Glow {
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq)]
 #[repr(C)]
 pub struct Velocity(pub Vec3);
+
+/// The jar: how many fireflies it holds, and how many it can. The game
+/// keeps it; mods may read it.
+#[derive(GameResource, Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C)]
+pub struct Jar {
+    /// Fireflies in the jar now.
+    pub fireflies: u32,
+    /// Most fireflies it holds ([`CAPACITY`]).
+    pub capacity: u32,
+}
+
+/// How dark the night around the jar is, 0 (day) ..= 1 (black); mods may
+/// change it.
+#[derive(GameResource, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct Night {
+    /// 0 ..= 1.
+    pub darkness: f32,
+}
 
 /// Half the jar's size: fireflies live in `-JAR..=JAR` on every axis.
 pub const JAR: f32 = 10.0;

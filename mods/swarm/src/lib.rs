@@ -2,9 +2,10 @@
 //! fireflies through Bevy's own `Transform`, makes them blink by changing
 //! the game's `Glow`, and releases more by calling the game's function
 //! `ReleaseFirefly` until the jar is full. A refusal it gets back is put on
-//! an entity's `Name`, where the game (and its test) can read it.
+//! an entity's `Name`, where the game (and its test) can read it. It reads
+//! the game's `Jar` and sets the game's `Night` from it.
 
-use fireflies_api::{Glow, JAR, ReleaseFirefly, Velocity};
+use fireflies_api::{Glow, JAR, Jar, Night, ReleaseFirefly, Velocity};
 use mod_api::prelude::*;
 
 /// Moves every firefly by its velocity: `translation += velocity × dt`.
@@ -34,6 +35,12 @@ fn blink(time: Res<Time>, mut glows: Query<&mut Glow>) {
         g.phase = (g.phase + 3.0 * dt) % core::f32::consts::TAU;
         g.brightness = 0.5 + 0.5 * g.phase.sin();
     });
+}
+
+/// The fuller the jar (the game's resource, read-only), the lighter the
+/// night (the game's resource, which mods may change).
+fn dusk(jar: Res<Jar>, mut night: ResMut<Night>) {
+    night.darkness = 1.0 - 0.5 * jar.fireflies as f32 / jar.capacity.max(1) as f32;
 }
 
 /// Where a new firefly goes, and whether the jar took the last one.
@@ -77,5 +84,5 @@ fn probe(jar: GameFn<ReleaseFirefly>, mut commands: Commands) {
 
 #[mod_main]
 fn main(app: &mut App) {
-    app.add_systems(Startup, probe).add_systems(Update, (fly, bounce.after(fly), blink, release));
+    app.add_systems(Startup, probe).add_systems(Update, (fly, bounce.after(fly), blink, release, dusk));
 }
