@@ -101,6 +101,7 @@ impl Default for Quat {
 }
 
 impl From<glam::Quat> for Quat {
+    #[inline]
     fn from(q: glam::Quat) -> Quat {
         let [x, y, z, w] = q.to_array();
         Quat { x, y, z, w }
@@ -108,6 +109,7 @@ impl From<glam::Quat> for Quat {
 }
 
 impl From<Quat> for glam::Quat {
+    #[inline]
     fn from(q: Quat) -> glam::Quat {
         glam::Quat::from_xyzw(q.x, q.y, q.z, q.w)
     }

@@ -14,12 +14,15 @@ pub struct TransformAdapter;
 impl ComponentAdapter for TransformAdapter {
     type Component = Transform;
     type View = view::Transform;
+    #[inline]
     fn to_view(t: &Transform) -> view::Transform {
         view::Transform { translation: t.translation, rotation: t.rotation.into(), scale: t.scale }
     }
+    #[inline]
     fn apply(v: &view::Transform, t: &mut Transform) {
         *t = Self::from_view(v);
     }
+    #[inline]
     fn from_view(v: &view::Transform) -> Transform {
         Transform { translation: v.translation, rotation: v.rotation.into(), scale: v.scale }
     }
@@ -34,13 +37,16 @@ impl ComponentAdapter for GlobalTransformAdapter {
     type Component = GlobalTransform;
     type View = view::GlobalTransform;
     const READ_ONLY: bool = true;
+    #[inline]
     fn to_view(t: &GlobalTransform) -> view::GlobalTransform {
         let (scale, rotation, translation) = t.to_scale_rotation_translation();
         view::GlobalTransform { translation, rotation: rotation.into(), scale }
     }
+    #[inline]
     fn apply(_: &view::GlobalTransform, _: &mut GlobalTransform) {
         unreachable!("GlobalTransform is read-only for mods")
     }
+    #[inline]
     fn from_view(v: &view::GlobalTransform) -> GlobalTransform {
         GlobalTransform::from(Transform { translation: v.translation, rotation: v.rotation.into(), scale: v.scale })
     }
@@ -53,9 +59,11 @@ pub struct NameAdapter;
 impl ComponentAdapter for NameAdapter {
     type Component = Name;
     type View = view::Name;
+    #[inline]
     fn to_view(n: &Name) -> view::Name {
         view::Name::new(n.as_str())
     }
+    #[inline]
     fn check(v: &view::Name) -> Result<(), String> {
         let len = v.len as usize;
         if len > view::NAME_CAPACITY {
@@ -63,11 +71,13 @@ impl ComponentAdapter for NameAdapter {
         }
         std::str::from_utf8(&v.bytes[..len]).map(drop).map_err(|e| format!("a Name that is not UTF-8 ({e})"))
     }
+    #[inline]
     fn apply(v: &view::Name, n: &mut Name) {
         if n.as_str() != v.as_str() {
             *n = Self::from_view(v);
         }
     }
+    #[inline]
     fn from_view(v: &view::Name) -> Name {
         Name::new(v.as_str().to_string())
     }
@@ -81,6 +91,7 @@ pub struct VisibilityAdapter;
 impl ComponentAdapter for VisibilityAdapter {
     type Component = Visibility;
     type View = view::Visibility;
+    #[inline]
     fn to_view(v: &Visibility) -> view::Visibility {
         match v {
             Visibility::Inherited => view::Visibility::INHERITED,
@@ -88,15 +99,18 @@ impl ComponentAdapter for VisibilityAdapter {
             Visibility::Visible => view::Visibility::VISIBLE,
         }
     }
+    #[inline]
     fn check(v: &view::Visibility) -> Result<(), String> {
         match v.0 {
             0..=2 => Ok(()),
             n => Err(format!("a Visibility of {n}; it is 0 (inherited), 1 (hidden) or 2 (visible)")),
         }
     }
+    #[inline]
     fn apply(v: &view::Visibility, out: &mut Visibility) {
         *out = Self::from_view(v);
     }
+    #[inline]
     fn from_view(v: &view::Visibility) -> Visibility {
         match v.0 {
             1 => Visibility::Hidden,
@@ -116,6 +130,7 @@ pub struct SpriteAdapter;
 impl ComponentAdapter for SpriteAdapter {
     type Component = Sprite;
     type View = view::Sprite;
+    #[inline]
     fn to_view(s: &Sprite) -> view::Sprite {
         let [r, g, b, a] = s.color.to_srgba().to_f32_array();
         view::Sprite {
@@ -124,6 +139,7 @@ impl ComponentAdapter for SpriteAdapter {
             sized: s.custom_size.is_some() as u32,
         }
     }
+    #[inline]
     fn check(v: &view::Sprite) -> Result<(), String> {
         let c = v.color;
         let finite = [c.r, c.g, c.b, c.a, v.custom_size.x, v.custom_size.y].iter().all(|x| x.is_finite());
@@ -135,11 +151,13 @@ impl ComponentAdapter for SpriteAdapter {
         }
         Ok(())
     }
+    #[inline]
     fn apply(v: &view::Sprite, s: &mut Sprite) {
         let c = v.color;
         s.color = Color::srgba(c.r, c.g, c.b, c.a);
         s.custom_size = (v.sized == 1).then_some(v.custom_size);
     }
+    #[inline]
     fn from_view(v: &view::Sprite) -> Sprite {
         let mut s = Sprite::default();
         Self::apply(v, &mut s);
