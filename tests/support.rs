@@ -2,8 +2,8 @@
 //! runs the real engine headless on a chosen set of them.
 
 use engine::bevy::prelude::*;
-use engine::game::{GameConfig, build_app};
 use engine::runtime::{ModRegistry, ModStatus};
+use rocks_game::{GameConfig, build_app};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,16 +1,16 @@
-//! # engine: the host of WebAssembly mods, and the demo game
+//! # engine: the modding runtime
 //!
-//! - [`runtime`]: the modding runtime, a Bevy plugin ([`runtime::ModdingPlugin`])
-//!   that loads every `.wasm` of a folder as an asset, runs each mod's
-//!   systems once per frame over bulk component columns, and isolates failures.
-//! - `game` (feature `game`, on by default): the demo arcade game's engine side: rendering of the ABI
-//!   components, collisions, the HUD, headless runs with scripted input and
-//!   the RON report.
+//! [`runtime`]: Bevy plugins ([`runtime::ModdingPlugin`]) that load every
+//! `.wasm` of a folder as a mod, run each mod's systems once per frame over
+//! bulk component columns, hot-reload them between frames and isolate their
+//! failures; the game decides what its mods see ([`runtime::ModApp`],
+//! `docs/HOSTING.md`). It knows no particular game: the demo game, Rocks,
+//! is the crate `rocks` (`engine/rocks`), and the second example,
+//! Fireflies, the crate `fireflies` (`engine/fireflies`), both on this
+//! crate's public API.
 //!
-//! The ABI between the two sides is documented in `mod-api/ABI.md`.
+//! The ABI between the runtime and mods is documented in `mod-api/ABI.md`.
 
-#[cfg(feature = "game")]
-pub mod game;
 pub mod runtime;
 
 pub use bevy;

@@ -3,9 +3,9 @@
 
 use engine::bevy::ecs::query::QueryBuilder;
 use engine::bevy::prelude::*;
-use engine::game::headless::STEP;
 use engine::runtime::{ModComponents, ModMessages, ModStatus, ModSystems};
 use rocks_api::{Transform2d, Velocity};
+use rocks_game::headless::STEP;
 use tests::*;
 
 /// Entities with the component named `name`.

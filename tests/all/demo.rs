@@ -1,9 +1,9 @@
 //! The demo game, played from a script exactly as `--headless --frames N
 //! --input FILE --report FILE` plays it.
 
-use engine::game::build_app;
-use engine::game::headless::Report;
 use engine::runtime::ModStatus;
+use rocks_game::build_app;
+use rocks_game::headless::Report;
 use tests::*;
 
 /// Plays the demo's four mods for 1800 frames from the repo's input script.
@@ -62,12 +62,12 @@ fn reloading_the_rules_mod_mid_game_keeps_the_score() {
     config.input = Some(repo().join("assets/input/demo-play.ron"));
     let mut app = start(&config);
     run(&mut app, 900);
-    let board = *app.world().resource::<engine::game::Scoreboard>();
+    let board = *app.world().resource::<rocks_game::Scoreboard>();
     assert!(board.score > 0, "scored before the reload: {board:?}");
     replace(dir.path(), "rules.wasm", &new_version("rules"));
     until(&mut app, "rules is reloaded", |app| entry(app, "rules.wasm").reloads == 1);
     run(&mut app, 1);
-    let after = *app.world().resource::<engine::game::Scoreboard>();
+    let after = *app.world().resource::<rocks_game::Scoreboard>();
     assert!(after.score >= board.score, "the score survived: {board:?} -> {after:?}");
     assert!(after.lives <= board.lives && after.lives > 0 || after.game_over);
     assert_eq!(entry(&app, "rules.wasm").last_error, None);
@@ -86,7 +86,7 @@ fn a_long_play_goes_past_game_over_and_a_restart_with_every_mod_running() {
     let mut was_over = false;
     for _ in 0..6000 {
         run(&mut app, 1);
-        let board = *app.world().resource::<engine::game::Scoreboard>();
+        let board = *app.world().resource::<rocks_game::Scoreboard>();
         if board.game_over && !was_over {
             game_overs += 1;
         }

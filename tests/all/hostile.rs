@@ -5,9 +5,9 @@
 
 use engine::bevy::ecs::query::QueryBuilder;
 use engine::bevy::prelude::*;
-use engine::game::{GameConfig, build_app};
 use engine::runtime::{ModComponents, ModLimits, ModMessages, ModRegistry, ModStatus};
 use rocks_api::{Transform2d, Velocity};
+use rocks_game::{GameConfig, build_app};
 use tests::*;
 
 mirror!(Message HostilePing = "hostile::Ping" { value: u32 });
@@ -808,7 +808,7 @@ fn a_headless_run_reports_the_stopped_mod_and_finishes() {
     let report_path = out.path().join("report.ron");
     let config = GameConfig { frames: Some(30), report: Some(report_path.clone()), ..headless_config(dir.path()) };
     build_app(&config).run();
-    let report: engine::game::headless::Report =
+    let report: rocks_game::headless::Report =
         ron::from_str(&std::fs::read_to_string(&report_path).expect("the run wrote its report")).unwrap();
     assert_eq!(report.frames, 30, "{report:?}");
     let spinner = report.mods.iter().find(|m| m.file == "spinner.wasm").expect("the report lists the spinner");

@@ -1,9 +1,9 @@
 //! Messages in every direction: engine → mod, mod → engine, mod → mod.
 
 use engine::bevy::prelude::*;
-use engine::game::Scoreboard;
 use engine::runtime::{ModComponents, ModMessages};
 use rocks_api::{Collider, Transform2d, Velocity};
+use rocks_game::Scoreboard;
 use tests::*;
 
 #[test]
@@ -78,7 +78,7 @@ fn fixed_update_systems_run_once_per_fixed_step_with_the_fixed_delta() {
     }
     // Headless frames are exactly one fixed step long.
     assert!((29..=31).contains(&ticks.len()), "{} fixed steps in 30 frames", ticks.len());
-    let step = engine::game::headless::STEP.as_secs_f32();
+    let step = rocks_game::headless::STEP.as_secs_f32();
     assert!(ticks.iter().all(|t| (t.delta - step).abs() < 1e-5), "{ticks:?}");
 }
 

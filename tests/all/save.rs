@@ -1,11 +1,11 @@
 //! Save games: the whole game (entities, mod-defined components, mod state)
 //! to a RON file and back, from the API, the keys' messages and the CLI.
 
-use engine::game::build_app;
-use engine::game::headless::Report;
-use engine::game::saves::SaveLog;
 use engine::runtime::ModStatus;
 use engine::runtime::save::{SaveGame, SaveGameRequest, load_game, read_save, save_game, write_save};
+use rocks_game::build_app;
+use rocks_game::headless::Report;
+use rocks_game::saves::SaveLog;
 use std::path::Path;
 use tests::*;
 
@@ -45,7 +45,7 @@ fn a_save_and_load_round_trip_restores_entities_components_and_state() {
     assert_eq!(text_of(&read_save(&path).unwrap()), text_of(&saved), "the file holds exactly the snapshot");
     let mut cursor = 0;
     let count_at_save = counter_frame(&mut app, &mut cursor).last().unwrap().count - 1;
-    let score_at_save = app.world().resource::<engine::game::Scoreboard>().score;
+    let score_at_save = app.world().resource::<rocks_game::Scoreboard>().score;
     assert!(score_at_save > 0, "the script scored before the save");
     // Saved: every kind of entity and component, mod-defined ones by field.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -67,7 +67,7 @@ fn a_save_and_load_round_trip_restores_entities_components_and_state() {
     // score from the rules mod's saved state.
     let next = counter_frame(&mut app, &mut cursor);
     assert_eq!(next.last().unwrap().count, count_at_save + 1, "counting resumed from the save");
-    assert_eq!(app.world().resource::<engine::game::Scoreboard>().score, score_at_save);
+    assert_eq!(app.world().resource::<rocks_game::Scoreboard>().score, score_at_save);
     let [tally] = all_of::<TallyV1>(&mut app)[..] else { panic!("one tally after the load") };
     assert_eq!(tally.frames as u64, count_at_save + 1, "the mod's component was restored with its entity");
     run(&mut app, 60);

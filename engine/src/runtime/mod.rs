@@ -1017,8 +1017,9 @@ fn fail(world: &mut World, entry: &mut ModEntry, error: String) {
     world.write_message(ModFailed { file: entry.file.clone(), error });
 }
 
-/// Bevy keys in the bit order of [`mod_api::KeyCode`].
-pub(crate) const KEYS: [BevyKey; 61] = {
+/// Bevy keys in the bit order of [`mod_api::KeyCode`]: `KEYS[k as usize]`
+/// is the Bevy key of mod key `k`.
+pub const KEYS: [BevyKey; 61] = {
     use BevyKey::*;
     [
         KeyA,

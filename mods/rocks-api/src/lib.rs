@@ -1,7 +1,7 @@
 //! What the Rocks demo game shows its mods: the components it draws, moves
 //! and collides, and the messages it exchanges with them. The game's host
 //! code exposes exactly these (`app.add_mod_component::<Transform2d>()`, …;
-//! see `engine/src/game/mod.rs`), and its mods use them by depending on this
+//! see `engine/rocks/src/lib.rs`), and its mods use them by depending on this
 //! crate, as any game and its mods would share a crate of their own.
 //!
 //! Built for the game (mod-api's `host` feature), each type is also a Bevy

@@ -2,8 +2,8 @@
 //! error, and what became of the last save or load, drawn with Bevy UI.
 
 use super::Scoreboard;
-use crate::runtime::{ModRegistry, ModStatus};
 use bevy::prelude::*;
+use engine::runtime::{ModRegistry, ModStatus};
 
 /// Which HUD line a text entity is.
 #[derive(Component, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ fn update_hud(
     board: Res<Scoreboard>,
     registry: Res<ModRegistry>,
     saves: Res<super::saves::SaveLog>,
-    dev: Option<Res<crate::runtime::dev::DevBuild>>,
+    dev: Option<Res<engine::runtime::dev::DevBuild>>,
     mut texts: Query<(&mut Text, &HudText)>,
 ) {
     let running = registry.mods.iter().filter(|m| m.status == ModStatus::Running).count();

@@ -1,13 +1,13 @@
 //! Save games in the demo: F5 saves, F9 loads (the runtime does the work,
-//! see [`crate::runtime::save`]); `--load FILE` starts from a save, and a
+//! see [`engine::runtime::save`]); `--load FILE` starts from a save, and a
 //! headless run with `--save FILE` saves when it ends. Every outcome is
 //! logged, shown on screen and, if it failed, kept for the report.
 
 use super::GameConfig;
-use crate::runtime::ModRegistry;
-use crate::runtime::save::{SaveGameDone, SaveGameRequest, save_game, write_save};
 use bevy::input::keyboard::KeyCode as BevyKey;
 use bevy::prelude::*;
+use engine::runtime::ModRegistry;
+use engine::runtime::save::{SaveGameDone, SaveGameRequest, save_game, write_save};
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
-//! The demo game: `cargo run --release -p engine` (see the README), or
-//! headless: `engine --headless --frames 600 --input play.ron --report out.ron`.
+//! The demo game: `cargo run --release -p rocks-game` (see the README), or
+//! headless: `rocks --headless --frames 600 --input play.ron --report out.ron`.
 
 use clap::Parser;
-use engine::game::{GameConfig, build_app};
+use rocks_game::{GameConfig, build_app};
 use std::path::PathBuf;
 
 /// Rocks: an arcade game whose rules are WebAssembly mods.

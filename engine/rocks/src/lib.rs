@@ -16,8 +16,8 @@ mod hud;
 pub mod manager;
 pub mod saves;
 
-use crate::runtime::{ModAccess, ModApp, ModSystems, ModdingPlugin};
 use bevy::prelude::*;
+use engine::runtime::{ModAccess, ModApp, ModSystems, ModdingPlugin};
 use rocks_api::{Collider, Collision, Label, ScoreChanged, Transform2d, Velocity};
 use std::path::PathBuf;
 
@@ -56,7 +56,7 @@ pub struct GameConfig {
     /// Load this save game as soon as the mods have started.
     pub load: Option<PathBuf>,
     /// CPU, memory and quota limits for every mod.
-    pub limits: crate::runtime::ModLimits,
+    pub limits: engine::runtime::ModLimits,
 }
 
 /// Where F5/F9 save and load when no `--save` path is given.
@@ -124,7 +124,7 @@ pub fn build_app(config: &GameConfig) -> App {
         }
     }
     if let Some(workspace) = &config.dev {
-        app.add_plugins(crate::runtime::dev::DevBuildPlugin {
+        app.add_plugins(engine::runtime::dev::DevBuildPlugin {
             workspace: absolute(workspace),
             mods_dir: absolute(&config.mods_dir),
         });

@@ -5,13 +5,13 @@
 //! started (or failed), so runs are reproducible however long compiling takes.
 
 use super::{GameConfig, Scoreboard};
-use crate::runtime::{ModRegistry, ModStatus};
 use bevy::app::{AppExit, ScheduleRunnerPlugin};
 use bevy::input::InputPlugin;
 use bevy::input::keyboard::KeyCode as BevyKey;
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
+use engine::runtime::{ModRegistry, ModStatus};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -67,7 +67,7 @@ impl InputScript {
 
 /// A key mods can read, by its Bevy `KeyCode` name (`"KeyA"`, `"ArrowUp"`).
 fn key_by_name(name: &str) -> Option<BevyKey> {
-    crate::runtime::KEYS.iter().copied().find(|k| format!("{k:?}") == name)
+    engine::runtime::KEYS.iter().copied().find(|k| format!("{k:?}") == name)
 }
 
 /// What a run leaves behind: each mod's fate and the game's numbers.
@@ -143,8 +143,8 @@ pub fn add_fixed_step_and_script(app: &mut App, config: &GameConfig) {
         .add_systems(
             PreUpdate,
             (
-                count_frames.after(crate::runtime::ModSystems::Activate),
-                play_script.after(bevy::input::InputSystems).before(crate::runtime::ModSystems::Input),
+                count_frames.after(engine::runtime::ModSystems::Activate),
+                play_script.after(bevy::input::InputSystems).before(engine::runtime::ModSystems::Input),
             )
                 .chain(),
         );

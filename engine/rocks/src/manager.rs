@@ -1,10 +1,10 @@
 //! The in-game mod manager: F1 opens a panel listing every mod with its
 //! name, version, status, last error, reload count and time per frame, with
 //! buttons to disable, enable and reload each (through
-//! [`ModControl`](crate::runtime::ModControl)).
+//! [`ModControl`](engine::runtime::ModControl)).
 
-use crate::runtime::{ModControl, ModRegistry, ModStatus};
 use bevy::prelude::*;
+use engine::runtime::{ModControl, ModRegistry, ModStatus};
 
 /// Whether the panel is shown.
 #[derive(Resource, Default)]
@@ -102,7 +102,7 @@ fn build_rows(
     });
 }
 
-fn status_line(m: &crate::runtime::ModEntry) -> (String, Color) {
+fn status_line(m: &engine::runtime::ModEntry) -> (String, Color) {
     let (status, color) = match &m.status {
         ModStatus::Loading => ("loading".to_string(), Color::srgb(0.8, 0.8, 0.5)),
         ModStatus::Running => ("running".to_string(), Color::srgb(0.5, 0.95, 0.5)),

@@ -13,13 +13,13 @@
 //!   frame that ran the new code, with the four demo mods running and frames
 //!   paced at 60 per second, as a game's are.
 //!
-//! Run: `cargo bench -p engine --bench reload` (builds the mods first).
+//! Run: `cargo bench -p rocks-game --bench reload` (builds the mods first).
 
 use bevy::prelude::*;
 use criterion::{Criterion, criterion_group};
-use engine::game::{GameConfig, build_app};
 use engine::runtime::{ModAsset, ModInstance, ModRegistry, Tier, WasmRuntime, compile, prepare_world};
 use mod_api::abi::{FrameHeader, ScheduleLabel};
+use rocks_game::{GameConfig, build_app};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
