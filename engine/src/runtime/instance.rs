@@ -1624,19 +1624,14 @@ fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<(Vec<usiz
     let own: std::collections::HashSet<String> = d.systems.iter().map(|s| crate_of(&s.name)).collect();
     let foreign_name = |name: &str| name.contains("::") && !own.contains(&crate_of(name));
     let mut foreign = Vec::new();
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
     let members: Vec<usize> = (0..d.systems.len()).filter(|&i| d.systems[i].schedule == schedule).collect();
     let mut index_of: HashMap<&str, usize> = HashMap::new();
-    for &i in &members {
-        index_of.entry(d.systems[i].name.as_str()).or_insert(i);
+    for (k, &i) in members.iter().enumerate() {
+        index_of.entry(d.systems[i].name.as_str()).or_insert(k);
     }
-    // Kahn's algorithm, always taking the earliest-registered ready system:
-    // linear in systems and rules, so a mod listing thousands of systems
-    // cannot stall the frame that starts it.
-    let mut next: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut waiting_on: HashMap<usize, usize> = members.iter().map(|&i| (i, 0)).collect();
-    for &i in &members {
+    // Edges between positions in `members`.
+    let mut edges = Vec::new();
+    for (k, &i) in members.iter().enumerate() {
         let s = &d.systems[i];
         for a in &s.after {
             if !index_of.contains_key(a.as_str()) && foreign_name(a) {
@@ -1646,8 +1641,7 @@ fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<(Vec<usiz
             let j = *index_of.get(a.as_str()).ok_or_else(|| {
                 format!("system {} runs after {a}, which is not a {schedule:?} system of this mod", s.name)
             })?;
-            next.entry(j).or_default().push(i);
-            *waiting_on.get_mut(&i).expect("a member") += 1;
+            edges.push((j, k));
         }
         for b in &s.before {
             if !index_of.contains_key(b.as_str()) && foreign_name(b) {
@@ -1657,29 +1651,15 @@ fn order_systems(d: &ModDescriptor, schedule: ScheduleLabel) -> Result<(Vec<usiz
             let j = *index_of.get(b.as_str()).ok_or_else(|| {
                 format!("system {} runs before {b}, which is not a {schedule:?} system of this mod", s.name)
             })?;
-            next.entry(i).or_default().push(j);
-            *waiting_on.get_mut(&j).expect("a member") += 1;
+            edges.push((k, j));
         }
     }
-    let mut ready: BinaryHeap<Reverse<usize>> =
-        members.iter().filter(|i| waiting_on[i] == 0).map(|&i| Reverse(i)).collect();
-    let mut done = Vec::with_capacity(members.len());
-    while let Some(Reverse(i)) = ready.pop() {
-        done.push(i);
-        for &j in next.get(&i).into_iter().flatten() {
-            let n = waiting_on.get_mut(&j).expect("a member");
-            *n -= 1;
-            if *n == 0 {
-                ready.push(Reverse(j));
-            }
-        }
-    }
-    if done.len() < members.len() {
-        let names: Vec<&str> =
-            members.iter().filter(|&&i| waiting_on[&i] > 0).map(|&i| d.systems[i].name.as_str()).collect();
-        return Err(format!("systems order themselves in a cycle: {}", names.join(", ")));
-    }
-    Ok((done, foreign))
+    // Registration order where the rules leave a choice.
+    let order = super::topo::order(members.len(), &edges, |k| k).map_err(|stuck| {
+        let names: Vec<&str> = stuck.iter().map(|&k| d.systems[members[k]].name.as_str()).collect();
+        format!("systems order themselves in a cycle: {}", names.join(", "))
+    })?;
+    Ok((order.into_iter().map(|k| members[k]).collect(), foreign))
 }
 
 struct Cursor<'a> {

@@ -28,6 +28,7 @@ mod instance;
 mod messages;
 mod resolve;
 pub mod save;
+mod topo;
 mod values;
 
 pub use asset::{ModAsset, ModLoader, compile, read_abi_version, read_manifest};
@@ -1180,53 +1181,38 @@ fn system_order(registry: &ModRegistry, schedule: ScheduleLabel) -> Vec<(usize, 
     if !constrained {
         return nodes;
     }
-    // Kahn's algorithm over: each mod's own order (a chain), and the named
-    // constraints; among ready systems the earliest in load order first.
+    // Each mod's own order (a chain) and the named constraints; among ready
+    // systems the earliest in load order first.
     let position: HashMap<(usize, usize), usize> = nodes.iter().enumerate().map(|(p, &node)| (node, p)).collect();
     let mut by_name: HashMap<&str, usize> = HashMap::new();
     for (p, &(k, n)) in nodes.iter().enumerate() {
         let instance = registry.mods[k].instance.as_ref().expect("running");
         by_name.entry(instance.system_name(instance.schedule_order(schedule)[n])).or_insert(p);
     }
-    let mut next: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    let mut waiting = vec![0usize; nodes.len()];
-    let mut edge = |from: usize, to: usize| {
-        next[from].push(to);
-        waiting[to] += 1;
-    };
+    let mut edges = Vec::new();
     for (p, &(k, n)) in nodes.iter().enumerate() {
         if n > 0 {
-            edge(position[&(k, n - 1)], p);
+            edges.push((position[&(k, n - 1)], p));
         }
         let instance = registry.mods[k].instance.as_ref().expect("running");
         let i = instance.schedule_order(schedule)[n];
         for (system, other, after) in instance.foreign_constraints(schedule) {
             let Some(&q) = by_name.get(other.as_str()).filter(|_| *system == i) else { continue };
-            if *after { edge(q, p) } else { edge(p, q) }
+            edges.push(if *after { (q, p) } else { (p, q) });
         }
     }
-    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> =
-        (0..nodes.len()).filter(|&p| waiting[p] == 0).map(std::cmp::Reverse).collect();
-    let mut order = Vec::with_capacity(nodes.len());
-    while let Some(std::cmp::Reverse(p)) = ready.pop() {
-        order.push(nodes[p]);
-        for &q in &next[p] {
-            waiting[q] -= 1;
-            if waiting[q] == 0 {
-                ready.push(std::cmp::Reverse(q));
-            }
+    match topo::order(nodes.len(), &edges, |p| p) {
+        Ok(order) => order.into_iter().map(|p| nodes[p]).collect(),
+        Err(stuck) => {
+            let stuck: std::collections::BTreeSet<&str> =
+                stuck.iter().map(|&p| registry.mods[nodes[p].0].file.as_str()).collect();
+            warn_once!(
+                "the {schedule:?} systems of {} order themselves in a cycle across mods: they run in load order",
+                stuck.into_iter().collect::<Vec<_>>().join(", ")
+            );
+            nodes
         }
     }
-    if order.len() < nodes.len() {
-        let stuck: std::collections::BTreeSet<&str> =
-            (0..nodes.len()).filter(|&p| waiting[p] > 0).map(|p| registry.mods[nodes[p].0].file.as_str()).collect();
-        warn_once!(
-            "the {schedule:?} systems of {} order themselves in a cycle across mods: they run in load order",
-            stuck.into_iter().collect::<Vec<_>>().join(", ")
-        );
-        return nodes;
-    }
-    order
 }
 
 fn splitmix(x: u64) -> u64 {

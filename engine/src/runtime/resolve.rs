@@ -20,8 +20,7 @@
 //! A mod's references to its own id (a dependency on itself, an ordering hint
 //! naming itself) are ignored.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use mod_api::manifest::{DependencyKind, Manifest};
 use semver::{Op, Version, VersionReq};
@@ -572,31 +571,24 @@ impl Graph {
         (cycle, fields)
     }
 
-    /// Kahn's algorithm over the nodes still in; among the ready ones the
-    /// smallest id first. Indices into `mods`.
+    /// The nodes still in, dependencies first, otherwise by id (cycles were
+    /// left out by step 4). Indices into `mods`.
     fn load_order(&self, mods: &[Mod], state: &[Option<Refusal>]) -> Vec<usize> {
-        let alive = |n: usize| state[self.nodes[n]].is_none();
-        let mut indegree = vec![0usize; self.nodes.len()];
-        for n in (0..self.nodes.len()).filter(|&n| alive(n)) {
-            for &m in self.after[n].iter().filter(|&&m| alive(m)) {
-                indegree[m] += 1;
-            }
-        }
-        let mut ready: BinaryHeap<Reverse<(&str, usize)>> = (0..self.nodes.len())
-            .filter(|&n| alive(n) && indegree[n] == 0)
-            .map(|n| Reverse((mods[self.nodes[n]].id(), n)))
+        let alive: Vec<usize> = (0..self.nodes.len()).filter(|&n| state[self.nodes[n]].is_none()).collect();
+        let local: HashMap<usize, usize> = alive.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let edges: Vec<(usize, usize)> = alive
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &n)| self.after[n].iter().filter_map(|m| local.get(m)).map(move |&j| (i, j)))
             .collect();
-        let mut order = Vec::new();
-        while let Some(Reverse((_, n))) = ready.pop() {
-            order.push(self.nodes[n]);
-            for &m in self.after[n].iter().filter(|&&m| alive(m)) {
-                indegree[m] -= 1;
-                if indegree[m] == 0 {
-                    ready.push(Reverse((mods[self.nodes[m]].id(), m)));
-                }
-            }
-        }
-        order
+        let id = |i: usize| mods[self.nodes[alive[i]]].id();
+        // A cycle left would be a bug in step 4; its mods then load last, by id.
+        let order = super::topo::order(alive.len(), &edges, id).unwrap_or_else(|_| {
+            let mut all: Vec<usize> = (0..alive.len()).collect();
+            all.sort_by_key(|&i| id(i));
+            all
+        });
+        order.into_iter().map(|i| self.nodes[alive[i]]).collect()
     }
 }
 
