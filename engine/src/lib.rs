@@ -1,6 +1,6 @@
 //! # engine: the modding runtime
 //!
-//! [`runtime`]: Bevy plugins ([`runtime::ModdingPlugin`]) that load every
+//! [`runtime`]: Bevy plugins ([`runtime::ModdingPlugins`]) that load every
 //! `.wasm` of a folder as a mod, run each mod's systems once per frame over
 //! bulk component columns, hot-reload them between frames and isolate their
 //! failures; the game decides what its mods see ([`runtime::ModApp`],

@@ -10,8 +10,7 @@
 
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
-use engine::runtime::adapters::{GlobalTransformAdapter, NameAdapter, TransformAdapter};
-use engine::runtime::{ModAccess, ModApp, ModdingPlugin};
+use engine::runtime::prelude::*;
 use fireflies_api::{CAPACITY, Glow, JAR, Jar, Night, ReleaseFirefly, Velocity};
 use std::path::PathBuf;
 
@@ -19,7 +18,7 @@ use std::path::PathBuf;
 /// (and, read-only, `GlobalTransform`), `Name`, `Glow` and `Velocity`, the
 /// [`Jar`] (read-only) and the [`Night`], and may call [`release_firefly`].
 pub fn make_moddable(app: &mut App, mods_dir: PathBuf) {
-    app.add_plugins(ModdingPlugin { mods_dir, ..default() })
+    app.add_plugins(ModdingPlugins { mods_dir, ..default() })
         .add_mod_adapter::<TransformAdapter>(ModAccess::ReadWrite)
         .add_mod_adapter::<GlobalTransformAdapter>(ModAccess::Read)
         .add_mod_adapter::<NameAdapter>(ModAccess::ReadWrite)

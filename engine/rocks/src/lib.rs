@@ -17,7 +17,7 @@ pub mod manager;
 pub mod saves;
 
 use bevy::prelude::*;
-use engine::runtime::{ModAccess, ModApp, ModSystems, ModdingPlugin};
+use engine::runtime::{ModAccess, ModApp, ModSystems, ModdingPlugins};
 use rocks_api::{Collider, Collision, Label, ScoreChanged, Transform2d, Velocity};
 use std::path::PathBuf;
 
@@ -97,7 +97,7 @@ pub struct Scoreboard {
 pub fn build_app(config: &GameConfig) -> App {
     let mut app = App::new();
     let modding =
-        ModdingPlugin { mods_dir: absolute(&config.mods_dir), seed: config.seed, limits: config.limits.clone() };
+        ModdingPlugins { mods_dir: absolute(&config.mods_dir), seed: config.seed, limits: config.limits.clone() };
     // NOTE: the modding plugin registers an asset source, so it goes before the asset plugin.
     app.add_plugins(modding);
     expose_to_mods(&mut app);

@@ -164,3 +164,66 @@ impl ComponentAdapter for SpriteAdapter {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A view read back from a component gives the same component.
+    fn round_trip<A: ComponentAdapter>(c: &A::Component) -> A::Component {
+        let v = A::to_view(c);
+        assert_eq!(A::check(&v), Ok(()));
+        A::from_view(&v)
+    }
+
+    #[test]
+    fn transforms_and_names_survive_a_round_trip() {
+        let t =
+            Transform::from_xyz(1.0, 2.0, 3.0).with_rotation(Quat::from_rotation_y(0.5)).with_scale(Vec3::splat(2.0));
+        assert_eq!(round_trip::<TransformAdapter>(&t), t);
+        let g = GlobalTransform::from(t);
+        let back = round_trip::<GlobalTransformAdapter>(&g);
+        assert!(back.translation().distance(g.translation()) < 1e-5);
+        assert_eq!(round_trip::<NameAdapter>(&Name::new("firefly")).as_str(), "firefly");
+        // Longer than a view holds: cut on a character boundary.
+        let long = Name::new("é".repeat(40));
+        assert_eq!(NameAdapter::to_view(&long).as_str(), "é".repeat(30));
+    }
+
+    #[test]
+    fn a_view_the_component_cannot_take_is_refused() {
+        let mut name = NameAdapter::to_view(&Name::new("x"));
+        name.len = 61;
+        assert!(NameAdapter::check(&name).unwrap_err().contains("61 bytes"));
+        name.len = 2;
+        name.bytes[..2].copy_from_slice(&[0xff, 0xfe]);
+        assert!(NameAdapter::check(&name).unwrap_err().contains("not UTF-8"));
+    }
+
+    #[cfg(feature = "visibility")]
+    #[test]
+    fn visibility_has_three_values() {
+        for v in [Visibility::Inherited, Visibility::Hidden, Visibility::Visible] {
+            assert_eq!(round_trip::<VisibilityAdapter>(&v), v);
+        }
+        let err = VisibilityAdapter::check(&view::Visibility(7)).unwrap_err();
+        assert!(err.contains("a Visibility of 7"), "{err}");
+    }
+
+    #[cfg(feature = "sprite")]
+    #[test]
+    fn a_sprite_shows_its_colour_and_size_and_keeps_the_rest() {
+        let mut s = Sprite { flip_x: true, ..Sprite::sized(Vec2::new(4.0, 2.0)) };
+        s.color = Color::srgba(1.0, 0.5, 0.25, 1.0);
+        let v = SpriteAdapter::to_view(&s);
+        assert_eq!((v.custom_size, v.sized), (Vec2::new(4.0, 2.0), 1));
+        assert!((v.color.g - 0.5).abs() < 1e-6);
+        let mut changed = view::Sprite { sized: 0, ..v };
+        changed.color.a = 0.5;
+        SpriteAdapter::apply(&changed, &mut s);
+        assert_eq!((s.custom_size, s.flip_x), (None, true), "the size went, the flip stayed the game's");
+        assert!((s.color.alpha() - 0.5).abs() < 1e-6);
+        let nan = view::Sprite { custom_size: Vec2::new(f32::NAN, 1.0), ..v };
+        assert!(SpriteAdapter::check(&nan).is_err());
+    }
+}

@@ -383,3 +383,17 @@ pub(crate) fn handle_save_requests(world: &mut World) {
         world.write_message(SaveGameDone { request, result });
     }
 }
+
+/// Save games on request ([`SaveGameRequest`]), at the frame boundary
+/// after mods start: no mod code is on the stack while the game is saved
+/// or replaced.
+pub struct SaveGamePlugin;
+
+impl Plugin for SaveGamePlugin {
+    fn build(&self, app: &mut App) {
+        app.add_message::<SaveGameRequest>().add_message::<SaveGameDone>().add_systems(
+            PreUpdate,
+            handle_save_requests.after(super::lifecycle::activate_mods).in_set(super::ModSystems::Activate),
+        );
+    }
+}

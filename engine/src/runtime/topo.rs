@@ -48,7 +48,7 @@ mod tests {
     fn ties_go_to_the_least_key_and_edges_win() {
         assert_eq!(order(4, &[], |i| i), Ok(vec![0, 1, 2, 3]));
         assert_eq!(order(4, &[(3, 0)], |i| i), Ok(vec![1, 2, 3, 0]));
-        assert_eq!(order(3, &[], |i| std::cmp::Reverse(i)), Ok(vec![2, 1, 0]));
+        assert_eq!(order(3, &[], std::cmp::Reverse), Ok(vec![2, 1, 0]));
     }
 
     #[test]

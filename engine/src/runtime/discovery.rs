@@ -1,0 +1,259 @@
+//! Finding mods: the `mods://` asset source over the mod folder (with a
+//! watcher that reports renames as writes), the folder read at startup and
+//! polled for new files, and each file's manifest read before anything is
+//! compiled, so the whole set is resolved first (`resolve`).
+
+use super::registry::{ModEntry, ModFailed, ModRegistry, ModStatus};
+use super::{
+    Candidate, MOD_SOURCE, ModAsset, ModLoadError, Refused, Resolution, WasmRuntime, asset, read_abi_version,
+    read_manifest, resolve,
+};
+use bevy::asset::AssetPath;
+use bevy::asset::io::{AssetSourceEvent, AssetSourceId, AssetWatcher};
+use bevy::prelude::*;
+use mod_api::manifest::Manifest;
+use std::path::PathBuf;
+
+/// How long the file watcher waits for writes to a mod file to settle. It
+/// is most of a reload's latency after the compile. Tools should replace a
+/// mod file atomically (write elsewhere, then rename), as `--dev` and
+/// `scripts/build-mods` do; a file copied in place in more than this time
+/// may be read half-written, which fails that reload with an error, and the
+/// next write event reloads the whole file.
+pub const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(15);
+
+#[derive(Resource)]
+pub(crate) struct ModsDir(pub(crate) PathBuf);
+
+/// Wraps an asset watcher so a file renamed within the mod folder counts as
+/// a write of its new name.
+///
+/// NOTE: a careful build tool writes a mod next to its place and renames it
+/// in (`scripts/build-mods`, `--dev`), so the game never reads half a file.
+/// When both names are in the watched folder, the watcher reports a rename,
+/// and Bevy's asset server (0.19) reloads nothing on a rename: the new
+/// version would be missed whenever the watcher saw the two halves of the
+/// write in different batches, as it does on a loaded machine.
+pub(crate) fn renames_as_writes<W>(
+    mut watcher: W,
+) -> impl FnMut(async_channel::Sender<AssetSourceEvent>) -> Option<Box<dyn AssetWatcher>> + Send + Sync + 'static
+where
+    W: FnMut(async_channel::Sender<AssetSourceEvent>) -> Option<Box<dyn AssetWatcher>> + Send + Sync + 'static,
+{
+    move |server: async_channel::Sender<AssetSourceEvent>| {
+        let (sender, events) = async_channel::unbounded();
+        let inner = watcher(sender)?;
+        // Ends when the watcher is dropped (its sender with it).
+        let forward = std::thread::Builder::new().name("mod-watch".into()).spawn(move || {
+            while let Ok(event) = events.recv_blocking() {
+                let event = match event {
+                    AssetSourceEvent::RenamedAsset { new, .. } => AssetSourceEvent::ModifiedAsset(new),
+                    other => other,
+                };
+                if server.send_blocking(event).is_err() {
+                    return;
+                }
+            }
+        });
+        if let Err(e) = forward {
+            error!("cannot watch the mod folder (no thread: {e}); changed mods are not reloaded");
+            return None;
+        }
+        Some(inner)
+    }
+}
+
+/// The mod API version this host offers, for manifests' `api` requirement.
+pub fn api_version() -> semver::Version {
+    semver::Version::new(mod_api::abi::ABI_MAJOR.into(), mod_api::abi::ABI_MINOR.into(), 0)
+}
+
+/// What stands in for the manifest of a file that has none (a mod built
+/// before ABI 1.3, or by hand): its file stem as id, any version, no
+/// dependencies. A file that cannot be read or is not wasm gets one too;
+/// its loader reports why.
+pub(crate) fn implicit_manifest(file: &str) -> Manifest {
+    let id = file.strip_suffix(".wasm").unwrap_or(file).to_lowercase();
+    let id = id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    Manifest {
+        id,
+        name: file.to_string(),
+        version: "0.0.0".into(),
+        authors: Vec::new(),
+        description: String::new(),
+        api: "*".into(),
+        dependencies: Vec::new(),
+        load_before: Vec::new(),
+        load_after: Vec::new(),
+    }
+}
+
+/// Reads the mod folder's `*.wasm` files and their manifests, resolves the
+/// whole set (dependencies, versions, conflicts; see `resolve`), and starts
+/// loading the mods that can run, in load order: dependencies first, then
+/// by id. The mods left out are listed as failed, with what to install,
+/// update or remove.
+pub(crate) fn discover_mods(
+    dir: Res<ModsDir>,
+    server: Res<AssetServer>,
+    mut registry: ResMut<ModRegistry>,
+    mut failed: MessageWriter<ModFailed>,
+) {
+    registry.discovered = true;
+    let files = match mod_files(&dir.0) {
+        Ok(files) => files,
+        Err(error) => {
+            error!("{error}");
+            failed.write(ModFailed { file: dir.0.display().to_string(), error });
+            return;
+        }
+    };
+    info!("found {} mod(s) in {}: {}", files.len(), dir.0.display(), files.join(", "));
+    let candidates: Vec<Candidate> = files.iter().map(|file| candidate(&dir.0, file)).collect();
+    let resolution = resolve(&candidates, &api_version());
+    add_mods(&mut registry, &server, &mut failed, &candidates, resolution);
+}
+
+/// The `*.wasm` files of the mod folder, by name.
+fn mod_files(dir: &std::path::Path) -> Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the mod folder {}: {e}", dir.display()))?;
+    let mut files: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The manifest of mod file `file`, read before anything is compiled.
+fn candidate(dir: &std::path::Path, file: &str) -> Candidate {
+    // A file that cannot be read, is not wasm or is built for another ABI is
+    // loaded under an implicit manifest: its loader names why.
+    let read = std::fs::read(dir.join(file))
+        .ok()
+        .filter(|bytes| read_abi_version(file, bytes).is_ok_and(|(major, minor)| asset::abi_supported(major, minor)));
+    let manifest = match read.map(|bytes| read_manifest(file, &bytes)) {
+        Some(Ok(Some(manifest))) => Ok(manifest),
+        Some(Err(e @ ModLoadError::Manifest { .. })) => Err(e.to_string()),
+        _ => Ok(implicit_manifest(file)),
+    };
+    Candidate { file: file.to_string(), manifest }
+}
+
+/// Adds the `candidates` to the registry as `resolution` placed them: those
+/// that can run start loading, in load order; those left out are listed as
+/// failed, with the resolution's error.
+fn add_mods(
+    registry: &mut ModRegistry,
+    server: &AssetServer,
+    failed: &mut MessageWriter<ModFailed>,
+    candidates: &[Candidate],
+    resolution: Resolution,
+) {
+    let manifest_of = |file: &str| candidates.iter().find(|c| c.file == file).and_then(|c| c.manifest.clone().ok());
+    let entry = |file: &str, status: ModStatus, handle: Option<Handle<ModAsset>>| ModEntry {
+        file: file.to_string(),
+        name: String::new(),
+        version: String::new(),
+        status,
+        reloads: 0,
+        last_error: None,
+        handle,
+        instance: None,
+        tried: None,
+        running_digest: None,
+        forced_reload: false,
+        started: false,
+        tier_up: None,
+        manifest: manifest_of(file),
+        time_per_frame: Default::default(),
+        time_this_frame: Default::default(),
+    };
+    let is_candidate = |file: &str| candidates.iter().any(|c| c.file == file);
+    let order: Vec<&String> = resolution.order.iter().filter(|f| is_candidate(f)).collect();
+    if !order.is_empty() {
+        info!("load order: {}", order.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", "));
+    }
+    for file in order {
+        let path = AssetPath::from(file.clone()).with_source(AssetSourceId::from(MOD_SOURCE));
+        registry.mods.push(entry(file, ModStatus::Loading, Some(server.load::<ModAsset>(path))));
+    }
+    for Refused { file, error } in resolution.refused.into_iter().filter(|r| is_candidate(&r.file)) {
+        error!("mod {file} left out: {error}");
+        failed.write(ModFailed { file: file.clone(), error: error.clone() });
+        registry.mods.push(entry(&file, ModStatus::Failed(error), None));
+    }
+}
+
+/// How often the mod folder is looked at for new files.
+const NEW_MOD_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Loads `*.wasm` files that appear in the mod folder while the game runs
+/// (say from `scripts/new-mod`): they are resolved against the mods there
+/// and, if they can run, start once compiled, after the mods already there.
+pub(crate) fn discover_new_mods(
+    dir: Res<ModsDir>,
+    server: Res<AssetServer>,
+    mut registry: ResMut<ModRegistry>,
+    mut failed: MessageWriter<ModFailed>,
+    mut last: Local<Option<std::time::Instant>>,
+) {
+    if !registry.started_once || last.is_some_and(|t| t.elapsed() < NEW_MOD_POLL) {
+        return;
+    }
+    *last = Some(std::time::Instant::now());
+    let Ok(files) = mod_files(&dir.0) else { return };
+    let fresh: Vec<Candidate> =
+        files.iter().filter(|f| !registry.mods.iter().any(|m| &m.file == *f)).map(|f| candidate(&dir.0, f)).collect();
+    if fresh.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = fresh.iter().map(|c| c.file.as_str()).collect();
+    info!("new mod file(s) in {}: {}", dir.0.display(), names.join(", "));
+    let present = registry.mods.iter().filter(|m| m.instance.is_some() || m.status == ModStatus::Loading);
+    let present = present.map(ModEntry::candidate);
+    let all: Vec<Candidate> = present.chain(fresh.iter().cloned()).collect();
+    let resolution = resolve(&all, &api_version());
+    add_mods(&mut registry, &server, &mut failed, &fresh, resolution);
+}
+
+/// Finding and compiling mods: the `mods://` asset source over the mod
+/// folder, the compilers ([`WasmRuntime`]) and the asset loader, the folder
+/// read at startup and polled for new files.
+pub struct ModDiscoveryPlugin {
+    /// The folder whose `*.wasm` files are loaded, each as one mod.
+    pub mods_dir: PathBuf,
+    /// CPU, memory and quota limits for every mod.
+    pub limits: super::ModLimits,
+}
+
+impl Plugin for ModDiscoveryPlugin {
+    fn build(&self, app: &mut App) {
+        use bevy::asset::io::{AssetSource, AssetSourceBuilder};
+        let dir = self.mods_dir.to_string_lossy().into_owned();
+        // NOTE: like `AssetSourceBuilder::platform_default`, with a short debounce
+        // so a rebuilt mod is swapped in quickly.
+        let source = AssetSourceBuilder::new(AssetSource::get_default_reader(dir.clone()))
+            .with_watcher(renames_as_writes(AssetSource::get_default_watcher(dir.clone(), WATCH_DEBOUNCE)))
+            .with_watch_warning(AssetSource::get_default_watch_warning());
+        app.register_asset_source(MOD_SOURCE, source);
+        app.insert_resource(WasmRuntime::new(self.limits.clone()))
+            .insert_resource(ModsDir(self.mods_dir.clone()))
+            .init_resource::<ModRegistry>()
+            .add_message::<ModFailed>()
+            .add_systems(Startup, discover_mods)
+            .add_systems(
+                PreUpdate,
+                discover_new_mods
+                    .after(super::lifecycle::control_mods)
+                    .before(super::lifecycle::watch_reloads)
+                    .in_set(super::ModSystems::Activate),
+            );
+    }
+
+    fn finish(&self, app: &mut App) {
+        let runtime = app.world().resource::<WasmRuntime>().clone();
+        app.init_asset::<ModAsset>().register_asset_loader(super::ModLoader { runtime });
+    }
+}

@@ -1,0 +1,228 @@
+//! Steps 1 to 3 of a system run: lay out the frame (header, parameter
+//! slots, then per query one batch per matching table, per reader its
+//! records, per resource its value; ABI.md, "Layout"), and copy the world
+//! into it: one `memcpy` per column (a conversion per row for components
+//! seen through an adapter).
+
+use super::ModInstance;
+use super::host::{LazyIds, write_entity_ids};
+use super::plan::{ParamPlan, QueryPlan};
+use crate::runtime::components::NamedComponent;
+use crate::runtime::error::ModError;
+use crate::runtime::messages::ModMessages;
+use bevy::ecs::storage::TableId;
+use bevy::prelude::*;
+use mod_api::abi::{self, BatchHeader, DATA_ALIGN, FRAME_HEADER_SIZE, FrameHeader, QueryHeader, align_up};
+
+/// Where one batch's blocks went in the frame.
+pub(super) struct BatchLayout {
+    pub(super) table: TableId,
+    pub(super) len: usize,
+    pub(super) header_at: usize,
+    pub(super) entities_at: usize,
+    pub(super) columns_at: Vec<usize>,
+}
+
+impl ModInstance {
+    /// Step 1: lays out the frame of a run of system `i` in `self.slots` and
+    /// `self.batches`; returns its size.
+    pub(super) fn lay_out(&mut self, i: usize, world: &World) -> Result<usize, ModError> {
+        let nparams = self.systems[i].params.len();
+        let mut size = align_up(FRAME_HEADER_SIZE + 8 * nparams, DATA_ALIGN);
+        let mut slots = std::mem::take(&mut self.slots);
+        slots.clear();
+        slots.resize(nparams, abi::ParamSlot::default());
+        self.batches.resize_with(nparams, Vec::new);
+        {
+            for (p, param) in self.systems[i].params.iter_mut().enumerate() {
+                match param {
+                    ParamPlan::Query(q) => {
+                        q.update(world);
+                        let batches = &mut self.batches[p];
+                        batches.clear();
+                        let stride = align_up(size_of::<BatchHeader>() + 4 * q.terms.len(), 4);
+                        let tables = world.storages().tables.iter().len();
+                        let live: Vec<(TableId, usize)> = q
+                            .tables
+                            .iter()
+                            .filter(|t| t.as_usize() < tables)
+                            .map(|&t| (t, world.storages().tables[t].entity_count() as usize))
+                            .filter(|&(_, len)| len > 0)
+                            .collect();
+                        let head_at = size;
+                        size = align_up(size + size_of::<QueryHeader>() + stride * live.len(), DATA_ALIGN);
+                        for (n, (table, len)) in live.into_iter().enumerate() {
+                            let entities_at = size;
+                            size = align_up(size + 8 * len, DATA_ALIGN);
+                            let mut columns_at = Vec::with_capacity(q.terms.len());
+                            for t in &q.terms {
+                                if world.storages().tables[table].has_column(t.component.id) {
+                                    columns_at.push(size);
+                                    size = align_up(size + t.component.size as usize * len, DATA_ALIGN);
+                                } else {
+                                    columns_at.push(0);
+                                }
+                            }
+                            let header_at = head_at + size_of::<QueryHeader>() + n * stride;
+                            batches.push(BatchLayout { table, len, header_at, entities_at, columns_at });
+                        }
+                        slots[p] = abi::ParamSlot { offset: head_at as u32, len: (size - head_at) as u32 };
+                    }
+                    ParamPlan::Reader { channel, cursor } => {
+                        let (bytes, _) = world.resource::<ModMessages>().unread(*channel, *cursor);
+                        slots[p] = abi::ParamSlot { offset: size as u32, len: bytes.len() as u32 };
+                        size = align_up(size + bytes.len(), DATA_ALIGN);
+                    }
+                    ParamPlan::Resource { resource, local, .. } => {
+                        if world.get_resource_by_id(resource.id).is_none() {
+                            let name = &self.descriptor.resources[*local as usize].name;
+                            let cause = format!("resource {name} is not in the world (the game has not inserted it)");
+                            return Err(self.system_error(i, cause));
+                        }
+                        slots[p] = abi::ParamSlot { offset: size as u32, len: resource.size };
+                        size = align_up(size + resource.size as usize, DATA_ALIGN);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if size > u32::MAX as usize / 2 {
+            return Err(self.system_error(i, format!("frame of {size} bytes is too large")));
+        }
+
+        self.slots = slots;
+        Ok(size)
+    }
+
+    /// Step 3: writes the frame laid out by [`lay_out`](Self::lay_out) at
+    /// `base` in the mod's memory: header, slots, query data, records and
+    /// resource values.
+    pub(super) fn copy_in(
+        &mut self,
+        i: usize,
+        world: &World,
+        header: &FrameHeader,
+        seed: u64,
+        base: usize,
+        size: usize,
+    ) {
+        let nparams = self.systems[i].params.len();
+        let slots = std::mem::take(&mut self.slots);
+        {
+            let (mem, state) = self.memory.data_and_store_mut(&mut self.store);
+            let frame = &mut mem[base..base + size];
+            Self::write_header(frame, header, seed, nparams);
+            for (p, slot) in slots.iter().enumerate() {
+                let at = FRAME_HEADER_SIZE + 8 * p;
+                frame[at..at + 4].copy_from_slice(&slot.offset.to_le_bytes());
+                frame[at + 4..at + 8].copy_from_slice(&slot.len.to_le_bytes());
+            }
+            for (p, param) in self.systems[i].params.iter().enumerate() {
+                match param {
+                    ParamPlan::Query(q) => {
+                        let head_at = slots[p].offset as usize;
+                        state.query_slots.push(p as u32);
+                        write_query(frame, base, head_at, p, q, &self.batches[p], world, &mut state.lazy_ids);
+                    }
+                    ParamPlan::Reader { channel, cursor } => {
+                        let (bytes, _) = world.resource::<ModMessages>().unread(*channel, *cursor);
+                        let at = slots[p].offset as usize;
+                        frame[at..at + bytes.len()].copy_from_slice(bytes);
+                    }
+                    ParamPlan::Resource { resource, .. } => {
+                        let at = slots[p].offset as usize;
+                        let len = resource.size as usize;
+                        if let Some(value) = world.get_resource_by_id(resource.id) {
+                            // SAFETY: the resource is `size` bytes of plain data.
+                            let bytes = unsafe { std::slice::from_raw_parts(value.as_ptr(), len) };
+                            frame[at..at + len].copy_from_slice(bytes);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        self.slots = slots;
+    }
+
+    /// Writes the frame header (with `seed` and the parameter count) at the
+    /// start of the frame buffer `frame`.
+    pub(super) fn write_header(frame: &mut [u8], header: &FrameHeader, seed: u64, param_count: usize) {
+        let mut h = *header;
+        h.seed = seed;
+        h.param_count = param_count as u32;
+        // SAFETY: FrameHeader is repr(C) plain data of FRAME_HEADER_SIZE bytes.
+        frame[..FRAME_HEADER_SIZE].copy_from_slice(unsafe {
+            std::slice::from_raw_parts(&h as *const FrameHeader as *const u8, FRAME_HEADER_SIZE)
+        });
+    }
+}
+
+pub(super) fn put_u32(frame: &mut [u8], at: usize, v: u32) {
+    frame[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Writes query `q`'s data at `head_at` of `frame` (which starts at `base`
+/// in the mod's memory). Entity ids the plan leaves out go to `lazy`, for
+/// `query_entities` on parameter slot `slot`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn write_query(
+    frame: &mut [u8],
+    base: usize,
+    head_at: usize,
+    slot: usize,
+    q: &QueryPlan,
+    batches: &[BatchLayout],
+    world: &World,
+    lazy: &mut Vec<LazyIds>,
+) {
+    let stride = align_up(size_of::<BatchHeader>() + 4 * q.terms.len(), 4);
+    put_u32(frame, head_at, batches.len() as u32);
+    put_u32(frame, head_at + 4, stride as u32);
+    for b in batches {
+        let table = &world.storages().tables[b.table];
+        put_u32(frame, b.header_at, b.len as u32);
+        put_u32(frame, b.header_at + 4, b.entities_at as u32);
+        let ids = &table.entities()[..b.len];
+        if q.eager_ids {
+            write_entity_ids(&mut frame[b.entities_at..b.entities_at + 8 * b.len], ids);
+        } else {
+            lazy.push(LazyIds { slot: slot as u32, at: base + b.entities_at, ids: ids.as_ptr(), len: ids.len() });
+        }
+        for (n, (t, &at)) in q.terms.iter().zip(&b.columns_at).enumerate() {
+            put_u32(frame, b.header_at + size_of::<BatchHeader>() + 4 * n, at as u32);
+            if at == 0 {
+                continue;
+            }
+            let bytes = t.component.size as usize * b.len;
+            if let Some(src) = column_ptr(table, t.component, b.len) {
+                let out = &mut frame[at..at + bytes];
+                match t.component.adapter {
+                    // SAFETY: the column holds `len` values of the adapter's
+                    // component; `out` has room for `len` views.
+                    Some(adapter) => unsafe { (adapter.to_views)(src, b.len, out) },
+                    // SAFETY: the column holds `len` values of `size` bytes; the
+                    // destination range was laid out for exactly that.
+                    None => unsafe { std::ptr::copy_nonoverlapping(src, out.as_mut_ptr(), bytes) },
+                }
+            }
+        }
+    }
+}
+
+/// Raw pointer to the first byte of a component column with `len` rows
+/// (the column's values are contiguous, `size` bytes each).
+pub(super) fn column_ptr(table: &bevy::ecs::storage::Table, c: NamedComponent, len: usize) -> Option<*mut u8> {
+    let column = table.get_column(c.id)?;
+    if len == 0 || len > table.entity_count() as usize {
+        return None;
+    }
+    // NOTE: not `get_data_slice::<u8>(len * size)`: its contract wants the
+    // column's own type, and its debug assertion (found by the fuzz target
+    // `mod_output`) compares the byte count with the row capacity.
+    let first = bevy::ecs::storage::TableRow::new(nonmax::NonMaxU32::ZERO);
+    // SAFETY: row 0 exists (`len` > 0 rows). The pointer is raw: the caller
+    // has exclusive world access while it copies through it.
+    Some(unsafe { column.get_data_unchecked(first) }.as_ptr())
+}

@@ -1,0 +1,256 @@
+//! What the host keeps in each mod's `Store`, and the functions it gives
+//! mods (ABI.md, "Provided by the host"): `log`, `panic`,
+//! `query_entities` and `call_function`.
+
+use super::call::Deadline;
+use super::limits::MAX_LOG_LINES_PER_CALL;
+use bevy::prelude::*;
+use mod_api::abi;
+use wasmtime::{Caller, Linker, StoreLimits};
+
+/// What the host keeps inside each mod's `Store`.
+pub struct HostState {
+    pub(super) module: String,
+    pub(super) panic: Option<String>,
+    pub(super) limits: StoreLimits,
+    /// `log` lines written in the current call.
+    pub(super) logs: u32,
+    /// The deadline armed for the current call.
+    pub(super) deadline: Deadline,
+    /// The thread's CPU time at the first epoch tick of the current call
+    /// (`None` until then): the clock the deadline is checked against.
+    pub(super) cpu_mark: Option<std::time::Duration>,
+    /// The entity ids left out of the current frame, which the mod may ask
+    /// for (`query_entities`); empty outside a system call.
+    pub(super) lazy_ids: Vec<LazyIds>,
+    /// The parameter slots of the current frame that hold a query (whose
+    /// ids `query_entities` may be asked for, even if it matched nothing);
+    /// empty outside a system call.
+    pub(super) query_slots: Vec<u32>,
+    /// The world, during a system call: game functions run on it
+    /// (`call_function`). `None` outside a system call.
+    pub(super) world: Option<std::ptr::NonNull<World>>,
+    /// The game's id of each function the mod declared, by local id.
+    pub(super) functions: Vec<usize>,
+    /// The game functions called during the current system run, whose
+    /// deferred changes are applied after it (`ModInstance::run_nth`).
+    pub(super) called: Vec<usize>,
+    /// Why a host function stopped the mod (a bad `call_function`): the
+    /// cause of the trap that follows.
+    pub(super) host_error: Option<String>,
+}
+
+impl HostState {
+    /// The state of a new `Store` for the mod in `module`, with `limits`,
+    /// its first call under `deadline`.
+    pub(crate) fn new(module: String, limits: StoreLimits, deadline: Deadline) -> HostState {
+        HostState {
+            module,
+            panic: None,
+            limits,
+            logs: 0,
+            deadline,
+            cpu_mark: None,
+            lazy_ids: Vec::new(),
+            query_slots: Vec::new(),
+            world: None,
+            functions: Vec::new(),
+            called: Vec::new(),
+            host_error: None,
+        }
+    }
+}
+
+/// One batch's entity ids, left out of the frame until the mod asks.
+pub(super) struct LazyIds {
+    /// The query's parameter slot.
+    pub(super) slot: u32,
+    /// Where in the mod's memory the ids go (reserved in the frame).
+    pub(super) at: usize,
+    /// The batch's table's entities (the world is not changed during the
+    /// call that may read them).
+    pub(super) ids: *const Entity,
+    pub(super) len: usize,
+}
+
+// SAFETY: `ids` is only read during the system call it was set up for,
+// while the host holds the world (see `ModInstance::run_system`).
+unsafe impl Send for LazyIds {}
+// SAFETY: `HostState::world` is set only for the duration of a system call
+// on the thread that holds the world exclusively (see `run_system`).
+unsafe impl Send for HostState {}
+// SAFETY: as above; nothing reads it from two threads.
+unsafe impl Sync for HostState {}
+// SAFETY: as above; nothing reads it from two threads.
+unsafe impl Sync for LazyIds {}
+
+/// Adds the host functions (ABI.md, "Provided by the host") to `linker`.
+pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    fn guest_str(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> String {
+        const MAX: usize = 4096;
+        let Some(memory) = caller.get_export(abi::exports::MEMORY).and_then(|e| e.into_memory()) else {
+            return String::from("<mod has no memory>");
+        };
+        let data = memory.data(&caller);
+        let (ptr, len) = (ptr as u32 as usize, (len as u32 as usize).min(MAX));
+        match data.get(ptr..ptr.saturating_add(len)) {
+            Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            None => format!("<invalid string: {len} bytes at {ptr:#x}>"),
+        }
+    }
+    linker.func_wrap(
+        abi::IMPORT_MODULE,
+        abi::imports::LOG,
+        |mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| {
+            caller.data_mut().logs += 1;
+            let (module, logs) = (&caller.data().module, caller.data().logs);
+            if logs > MAX_LOG_LINES_PER_CALL {
+                if logs == MAX_LOG_LINES_PER_CALL + 1 {
+                    warn!(target: "mod", "[{module}] wrote more than {MAX_LOG_LINES_PER_CALL} log lines in one call; the rest of this call's are dropped");
+                }
+                return;
+            }
+            let text = guest_str(&mut caller, ptr, len);
+            let module = &caller.data().module;
+            match level {
+                abi::level::ERROR => error!(target: "mod", "[{module}] {text}"),
+                abi::level::WARN => warn!(target: "mod", "[{module}] {text}"),
+                abi::level::INFO => info!(target: "mod", "[{module}] {text}"),
+                abi::level::DEBUG => debug!(target: "mod", "[{module}] {text}"),
+                _ => trace!(target: "mod", "[{module}] {text}"),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        abi::IMPORT_MODULE,
+        abi::imports::PANIC,
+        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| {
+            let text = guest_str(&mut caller, ptr, len);
+            caller.data_mut().panic = Some(text);
+        },
+    )?;
+    linker.func_wrap(
+        abi::IMPORT_MODULE,
+        abi::imports::QUERY_ENTITIES,
+        |mut caller: Caller<'_, HostState>, slot: i32| -> i32 {
+            let Some(memory) = caller.get_export(abi::exports::MEMORY).and_then(|e| e.into_memory()) else {
+                return 1;
+            };
+            let (mem, state) = memory.data_and_store_mut(&mut caller);
+            // A query slot of this call: its ids are in place afterwards,
+            // whether they were left out, written up front, or there are
+            // none (the query matched no entity).
+            if !state.query_slots.contains(&(slot as u32)) {
+                return 1;
+            }
+            for batch in state.lazy_ids.iter().filter(|b| b.slot == slot as u32) {
+                // SAFETY: set up by `run_system` for this call: the table's
+                // `len` entities, alive while the host holds the world.
+                let ids = unsafe { std::slice::from_raw_parts(batch.ids, batch.len) };
+                write_entity_ids(&mut mem[batch.at..batch.at + 8 * batch.len], ids);
+            }
+            0
+        },
+    )?;
+    linker.func_wrap(
+        abi::IMPORT_MODULE,
+        abi::imports::CALL_FUNCTION,
+        |mut caller: Caller<'_, HostState>,
+         local: i32,
+         input: i32,
+         input_len: i32,
+         output: i32,
+         cap: i32|
+         -> wasmtime::Result<i32> {
+            let stop = |caller: &mut Caller<'_, HostState>, why: String| {
+                caller.data_mut().host_error = Some(why.clone());
+                Err(wasmtime::Error::msg(why))
+            };
+            let Some(world) = caller.data().world else {
+                return stop(&mut caller, "called a game function outside a system run".into());
+            };
+            let Some(&id) = caller.data().functions.get(local as u32 as usize) else {
+                return stop(&mut caller, format!("called game function {local}, which it never declared"));
+            };
+            // SAFETY: set by `run_system` for this call, which holds the world
+            // exclusively and touches it only after the call returns.
+            let world = unsafe { &mut *world.as_ptr() };
+            let (name, input_size, output_size) = {
+                let (name, i, o) = world.resource::<crate::runtime::expose::ModFunctions>().signature(id);
+                (name.to_string(), i, o)
+            };
+            let (input, input_len, output, cap) =
+                (input as u32 as usize, input_len as u32 as usize, output as u32 as usize, cap as u32 as usize);
+            if input_len != input_size {
+                return stop(
+                    &mut caller,
+                    format!("called function {name} with {input_len} bytes of input; it takes {input_size}"),
+                );
+            }
+            if cap < output_size {
+                return stop(
+                    &mut caller,
+                    format!("called function {name} with room for {cap} bytes of output; it returns {output_size}"),
+                );
+            }
+            let Some(memory) = caller.get_export(abi::exports::MEMORY).and_then(|e| e.into_memory()) else {
+                return stop(&mut caller, "has no memory".into());
+            };
+            let mem = memory.data(&caller);
+            let in_bounds = |at: usize, len: usize| at.checked_add(len).is_some_and(|end| end <= mem.len());
+            if !in_bounds(input, input_len) || !in_bounds(output, cap) {
+                return stop(&mut caller, format!("called function {name} with input or output outside its memory"));
+            }
+            let args = mem[input..input + input_len].to_vec();
+            let mut out = vec![0u8; output_size];
+            caller.data_mut().called.push(id);
+            let result = crate::runtime::expose::call_function(world, id, &args, &mut out);
+            let mem = memory.data_mut(&mut caller);
+            match result {
+                Ok(()) => {
+                    mem[output..output + output_size].copy_from_slice(&out);
+                    Ok(0)
+                }
+                Err(text) => {
+                    let text = if text.is_empty() { format!("function {name} failed") } else { text };
+                    let mut n = text.len().min(cap);
+                    while !text.is_char_boundary(n) {
+                        n -= 1;
+                    }
+                    mem[output..output + n].copy_from_slice(&text.as_bytes()[..n]);
+                    Ok(n.max(1) as i32)
+                }
+            }
+        },
+    )?;
+    Ok(())
+}
+
+/// Writes entity ids as the ABI's `u64`s (`Entity::to_bits`, little-endian).
+pub(super) fn write_entity_ids(out: &mut [u8], ids: &[Entity]) {
+    for (chunk, e) in out.chunks_exact_mut(8).zip(ids) {
+        chunk.copy_from_slice(&e.to_bits().to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::{Store, StoreLimitsBuilder};
+
+    /// The load-time check (`abi::imports::ALL`) and the linker agree: every
+    /// import a mod may have is defined, and nothing else is.
+    #[test]
+    fn the_linker_defines_every_import_the_abi_lists() {
+        let engine = wasmtime::Engine::default();
+        let mut linker = Linker::new(&engine);
+        define_imports(&mut linker).unwrap();
+        let state = HostState::new("test".into(), StoreLimitsBuilder::new().build(), Deadline::Call(1));
+        let mut defined: Vec<String> =
+            linker.iter(Store::new(&engine, state)).map(|(_, name, _)| name.to_string()).collect();
+        defined.sort();
+        let mut listed: Vec<String> = abi::imports::ALL.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(defined, listed);
+    }
+}

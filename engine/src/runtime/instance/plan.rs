@@ -1,0 +1,322 @@
+//! Step 0, once per instance: the descriptor becomes plans. Components and
+//! channels are resolved by name against what the game exposes, each
+//! parameter gets a plan, and each schedule's systems an order
+//! (ABI.md, "The descriptor").
+
+use super::ModInstance;
+use crate::runtime::components::{ModComponents, NamedComponent};
+use crate::runtime::expose::{GameApi, Kind};
+use crate::runtime::messages::{ChannelId, ModMessages};
+use bevy::ecs::component::ComponentId;
+use bevy::ecs::storage::TableId;
+use bevy::prelude::*;
+use mod_api::abi::{Access, ModDescriptor, ParamDecl, ScheduleLabel};
+use std::collections::HashMap;
+
+/// An order naming another mod's system: `(system index, the other
+/// system's name, whether this one runs after it)`.
+pub type ForeignOrder = (usize, String, bool);
+
+#[derive(Clone, Copy)]
+pub(super) struct Term {
+    pub(super) component: NamedComponent,
+    pub(super) write: bool,
+    /// The mod's local id of the component (for errors).
+    pub(super) local: u32,
+}
+
+pub(super) struct QueryPlan {
+    /// Whether the frame carries the entity ids up front; otherwise the
+    /// mod fetches them with `query_entities` when it needs them.
+    pub(super) eager_ids: bool,
+    pub(super) terms: Vec<Term>,
+    pub(super) required: Vec<ComponentId>,
+    pub(super) without: Vec<ComponentId>,
+    pub(super) tables: Vec<TableId>,
+    pub(super) archetypes_seen: usize,
+}
+
+impl QueryPlan {
+    /// Adds the tables of archetypes created since the last run.
+    pub(super) fn update(&mut self, world: &World) {
+        let archetypes = world.archetypes();
+        for archetype in archetypes.iter().skip(self.archetypes_seen) {
+            let matches = self.required.iter().all(|&c| archetype.contains(c))
+                && !self.without.iter().any(|&c| archetype.contains(c));
+            if matches && !self.tables.contains(&archetype.table_id()) {
+                self.tables.push(archetype.table_id());
+            }
+        }
+        self.archetypes_seen = archetypes.len();
+    }
+}
+
+pub(super) enum ParamPlan {
+    Query(QueryPlan),
+    Reader {
+        channel: ChannelId,
+        cursor: u64,
+    },
+    Writer {
+        channel: ChannelId,
+    },
+    Commands,
+    Guest,
+    /// A game resource: copied into the frame, and back if `write`.
+    Resource {
+        resource: crate::runtime::expose::ExposedResource,
+        write: bool,
+        local: u32,
+    },
+}
+
+/// A registered mod system.
+pub struct SystemPlan {
+    pub name: String,
+    pub schedule: ScheduleLabel,
+    pub(super) index: i32,
+    pub(super) params: Vec<ParamPlan>,
+    /// What this system mixes into its schedule run's seed: its mod's id
+    /// and its name (`crate::runtime::schedule::system_seed_key`).
+    pub(super) seed_key: u64,
+}
+
+impl ModInstance {
+    pub(super) fn apply_descriptor(
+        &mut self,
+        world: &mut World,
+        d: &ModDescriptor,
+        replacing: Option<&ModInstance>,
+    ) -> Result<(), String> {
+        // A world not prepared by the plugin gets the engine's types first, so
+        // no mod can claim an engine name with another layout.
+        if !world.contains_resource::<ModComponents>() {
+            crate::runtime::prepare_world(world);
+        }
+        for c in &d.components {
+            let named = world.resource_scope(|world, mut comps: Mut<ModComponents>| {
+                let current = comps.get(&c.name);
+                let owned = current.zip(replacing).is_some_and(|(cur, old)| old.uses(cur.id));
+                if owned && comps.layout_change(c).is_some() {
+                    let new = comps.register_new_layout(world, c)?;
+                    self.migrations.push((c.clone(), new));
+                    Ok(new)
+                } else {
+                    comps.declare(world, c)
+                }
+            })?;
+            self.components.push(named);
+            self.component_names.push(c.name.clone());
+        }
+        let mut channels = Vec::new();
+        for m in &d.messages {
+            if let Some(api) = world.get_resource::<GameApi>() {
+                api.check_declared(Kind::Message, &m.name)?;
+            }
+            let mut bus = world.resource_mut::<ModMessages>();
+            channels.push(bus.channel(&m.name, m.size as usize, m.align as usize)?);
+        }
+        for f in &d.functions {
+            let id = match world.get_resource::<crate::runtime::expose::ModFunctions>() {
+                Some(functions) => functions.resolve(f)?,
+                None => return Err(format!("function {} is not exposed by the game; it exposes no functions", f.name)),
+            };
+            self.store.data_mut().functions.push(id);
+        }
+        let mut names = HashMap::new();
+        for (index, s) in d.systems.iter().enumerate() {
+            if names.insert(s.name.clone(), index).is_some() {
+                return Err(format!("two systems are named {}", s.name));
+            }
+            let mut params = Vec::new();
+            for p in &s.params {
+                params.push(self.plan_param(p, &channels, world).map_err(|e| format!("system {}: {e}", s.name))?);
+            }
+            let seed_key = crate::runtime::schedule::system_seed_key(&d.name, &s.name);
+            self.systems.push(SystemPlan {
+                name: s.name.clone(),
+                schedule: s.schedule,
+                index: index as i32,
+                params,
+                seed_key,
+            });
+        }
+        for schedule in [ScheduleLabel::Startup, ScheduleLabel::Update, ScheduleLabel::FixedUpdate] {
+            let (order, foreign) = order_systems(d, schedule)?;
+            self.order[schedule as usize] = order;
+            self.foreign.insert(schedule, foreign);
+        }
+        Ok(())
+    }
+
+    pub(super) fn plan_param(&self, p: &ParamDecl, channels: &[ChannelId], world: &World) -> Result<ParamPlan, String> {
+        let channel = |m: u32| channels.get(m as usize).copied().ok_or_else(|| format!("unknown message id {m}"));
+        Ok(match p {
+            ParamDecl::Query { terms, with, without, entities } => {
+                let mut plan = QueryPlan {
+                    eager_ids: *entities || !self.fetches_ids,
+                    terms: Vec::new(),
+                    required: Vec::new(),
+                    without: Vec::new(),
+                    tables: Vec::new(),
+                    archetypes_seen: 0,
+                };
+                for t in terms {
+                    let component = self.component(t.component)?;
+                    let write = t.access == Access::Write;
+                    if write && component.read_only {
+                        return Err(GameApi::read_only(Kind::Component, self.component_name(t.component)));
+                    }
+                    plan.terms.push(Term { component, write, local: t.component });
+                    if !t.optional {
+                        plan.required.push(component.id);
+                    }
+                }
+                for &w in with {
+                    plan.required.push(self.component(w)?.id);
+                }
+                for &w in without {
+                    plan.without.push(self.component(w)?.id);
+                }
+                plan.update(world);
+                ParamPlan::Query(plan)
+            }
+            ParamDecl::MessageReader { message } => {
+                // A new reader starts at the messages still held, like Bevy's.
+                ParamPlan::Reader { channel: channel(*message)?, cursor: 0 }
+            }
+            ParamDecl::MessageWriter { message } => {
+                let channel = channel(*message)?;
+                let bus = world.resource::<ModMessages>();
+                if !bus.mods_may_write(channel) {
+                    return Err(GameApi::read_only(Kind::Message, bus.name(channel)));
+                }
+                ParamPlan::Writer { channel }
+            }
+            ParamDecl::Commands => ParamPlan::Commands,
+            ParamDecl::Guest => ParamPlan::Guest,
+            ParamDecl::Resource { resource: local, write } => {
+                let decl = self
+                    .descriptor
+                    .resources
+                    .get(*local as usize)
+                    .ok_or_else(|| format!("unknown resource id {local}"))?;
+                let resource = match world.get_resource::<crate::runtime::expose::ModResources>() {
+                    Some(resources) => resources.resolve(decl)?,
+                    None => {
+                        return Err(format!(
+                            "resource {} is not exposed by the game; it exposes no resources",
+                            decl.name
+                        ));
+                    }
+                };
+                if *write && resource.read_only {
+                    return Err(GameApi::read_only(Kind::Resource, &decl.name));
+                }
+                ParamPlan::Resource { resource, write: *write, local: *local }
+            }
+        })
+    }
+}
+
+/// Sorts the systems of one schedule so every `after`/`before` holds, keeping
+/// registration order otherwise.
+/// Constraints naming a system of another mod (a name whose crate part, the
+/// text before the first `::`, is none of this mod's) are not errors: they
+/// are returned, as `(system, other, runs after it)`, for the runtime to
+/// order across mods.
+pub(super) fn order_systems(
+    d: &ModDescriptor,
+    schedule: ScheduleLabel,
+) -> Result<(Vec<usize>, Vec<ForeignOrder>), String> {
+    let crate_of = |name: &str| name.split("::").next().unwrap_or(name).to_string();
+    let own: std::collections::HashSet<String> = d.systems.iter().map(|s| crate_of(&s.name)).collect();
+    let foreign_name = |name: &str| name.contains("::") && !own.contains(&crate_of(name));
+    let mut foreign = Vec::new();
+    let members: Vec<usize> = (0..d.systems.len()).filter(|&i| d.systems[i].schedule == schedule).collect();
+    let mut index_of: HashMap<&str, usize> = HashMap::new();
+    for (k, &i) in members.iter().enumerate() {
+        index_of.entry(d.systems[i].name.as_str()).or_insert(k);
+    }
+    // Edges between positions in `members`.
+    let mut edges = Vec::new();
+    for (k, &i) in members.iter().enumerate() {
+        let s = &d.systems[i];
+        for a in &s.after {
+            if !index_of.contains_key(a.as_str()) && foreign_name(a) {
+                foreign.push((i, a.clone(), true));
+                continue;
+            }
+            let j = *index_of.get(a.as_str()).ok_or_else(|| {
+                format!("system {} runs after {a}, which is not a {schedule:?} system of this mod", s.name)
+            })?;
+            edges.push((j, k));
+        }
+        for b in &s.before {
+            if !index_of.contains_key(b.as_str()) && foreign_name(b) {
+                foreign.push((i, b.clone(), false));
+                continue;
+            }
+            let j = *index_of.get(b.as_str()).ok_or_else(|| {
+                format!("system {} runs before {b}, which is not a {schedule:?} system of this mod", s.name)
+            })?;
+            edges.push((k, j));
+        }
+    }
+    // Registration order where the rules leave a choice.
+    let order = crate::runtime::topo::order(members.len(), &edges, |k| k).map_err(|stuck| {
+        let names: Vec<&str> = stuck.iter().map(|&k| d.systems[members[k]].name.as_str()).collect();
+        format!("systems order themselves in a cycle: {}", names.join(", "))
+    })?;
+    Ok((order.into_iter().map(|k| members[k]).collect(), foreign))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mod_api::abi::SystemDecl;
+
+    fn system(name: &str, after: &[&str], before: &[&str]) -> SystemDecl {
+        SystemDecl {
+            name: name.into(),
+            schedule: ScheduleLabel::Update,
+            params: vec![],
+            after: after.iter().map(|s| s.to_string()).collect(),
+            before: before.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn names(d: &ModDescriptor) -> Result<Vec<String>, String> {
+        order_systems(d, ScheduleLabel::Update).map(|(o, _)| o.into_iter().map(|i| d.systems[i].name.clone()).collect())
+    }
+
+    #[test]
+    fn registration_order_holds_without_constraints() {
+        let d = ModDescriptor { systems: vec![system("a", &[], &[]), system("b", &[], &[])], ..Default::default() };
+        assert_eq!(names(&d).unwrap(), ["a", "b"]);
+    }
+
+    #[test]
+    fn after_and_before_reorder() {
+        let d = ModDescriptor {
+            systems: vec![system("a", &["c"], &[]), system("b", &[], &["c"]), system("c", &[], &[])],
+            ..Default::default()
+        };
+        assert_eq!(names(&d).unwrap(), ["b", "c", "a"]);
+    }
+
+    #[test]
+    fn a_cycle_is_an_error_naming_the_systems() {
+        let d =
+            ModDescriptor { systems: vec![system("a", &["b"], &[]), system("b", &["a"], &[])], ..Default::default() };
+        let e = names(&d).unwrap_err();
+        assert!(e.contains("cycle") && e.contains('a') && e.contains('b'), "{e}");
+    }
+
+    #[test]
+    fn ordering_against_an_unknown_system_is_an_error() {
+        let d = ModDescriptor { systems: vec![system("a", &["ghost"], &[])], ..Default::default() };
+        let e = names(&d).unwrap_err();
+        assert!(e.contains("ghost") && e.contains("a"), "{e}");
+    }
+}
