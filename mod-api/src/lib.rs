@@ -156,6 +156,30 @@ pub use types::*;
 /// assert_eq!(Spin::fields().unwrap()[0].name, "speed");
 /// ```
 ///
+/// A field that some bytes would make invalid, or padding, is a compile
+/// error (any mod may write any bytes into a component):
+///
+/// ```compile_fail
+/// use mod_api::prelude::*;
+///
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// struct Lamp {
+///     on: bool, // `bool` is not plain data a mod may share: use a u8
+/// }
+/// ```
+///
+/// ```compile_fail
+/// use mod_api::prelude::*;
+///
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// struct Gappy {
+///     small: u8, // three bytes of padding follow
+///     big: u32,
+/// }
+/// ```
+///
 /// When a new version of the mod changes the struct, the host converts
 /// every value by field name as the new version swaps in; the field
 /// attributes `#[component(alias = "old_name")]` and
