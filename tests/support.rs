@@ -125,7 +125,12 @@ pub const HANG_GUARD: Duration = Duration::from_secs(300);
 /// Builds the headless game and runs frames until every mod started or
 /// failed (panics after [`HANG_GUARD`]).
 pub fn start(config: &GameConfig) -> App {
-    let mut app = build_app(config);
+    settled(build_app(config))
+}
+
+/// Finishes building `app` (any game with the modding plugins) and runs
+/// frames until every mod started or failed (panics after [`HANG_GUARD`]).
+pub fn settled(mut app: App) -> App {
     app.finish();
     app.cleanup();
     let t = Instant::now();

@@ -263,10 +263,10 @@ pub enum ParamDecl {
 }
 
 /// A component type a mod uses. Types with the same name share one Bevy
-/// component across mods and the engine; their layouts must agree.
+/// component across mods and the game; their layouts must agree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentDecl {
-    /// The name every mod and the engine share it under
+    /// The name every mod and the game share it under
     /// ([`Component::NAME`](crate::Component::NAME)).
     pub name: String,
     /// Bytes of one value.

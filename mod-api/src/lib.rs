@@ -126,7 +126,7 @@ pub use mod_api_macros::mod_main;
 pub use schema::Schema;
 pub use types::*;
 
-/// Plain data stored on entities, shared by name with the engine and other mods.
+/// Plain data stored on entities, shared by name with the game and other mods.
 ///
 /// Derive it: the struct must be `#[repr(C)]` (or `transparent`), `Copy`,
 /// without padding, and its fields numbers, arrays, [`Entity`], [`Vec2`],
@@ -200,7 +200,7 @@ pub unsafe trait Component: Copy + 'static {
     }
 }
 
-/// Plain data sent between systems, the engine and other mods.
+/// Plain data sent between systems, the game and other mods.
 ///
 /// Derive it, with the same rules as [`Component`](trait@Component): a
 /// `#[repr(C)]`, `Copy` struct of plain data, named by its Rust path. Read

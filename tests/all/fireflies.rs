@@ -3,23 +3,13 @@
 //! `swarm` mod, and the bad input a game's exposure must refuse by name.
 
 use engine::bevy::prelude::*;
-use engine::runtime::{GameApi, ModAccess, ModRegistry, ModStatus, expose};
+use engine::runtime::{GameApi, ModAccess, ModStatus, expose};
 use fireflies_api::{CAPACITY, Glow, JAR, Jar, Night};
-use std::time::{Duration, Instant};
 use tests::*;
 
 /// The Fireflies game over `dir`, its mods started (or failed).
 fn fireflies(dir: &std::path::Path) -> App {
-    let mut app = fireflies::headless_app(dir.to_path_buf());
-    app.finish();
-    app.cleanup();
-    let t = Instant::now();
-    while !app.world().resource::<ModRegistry>().settled() {
-        assert!(t.elapsed() < HANG_GUARD, "mods did not load within {HANG_GUARD:?}");
-        app.update();
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    app
+    settled(fireflies::headless_app(dir.to_path_buf()))
 }
 
 fn names(app: &mut App) -> Vec<String> {

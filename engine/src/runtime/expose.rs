@@ -133,6 +133,19 @@ fn refuse(world: &mut World, error: String) {
     world.resource_mut::<GameApi>().errors.push(error);
 }
 
+/// Records that the game exposes `name` as `kind` with `access`; false,
+/// with the refusal recorded, if it exposed the name differently before.
+fn add_to_api(world: &mut World, kind: Kind, name: &str, access: ModAccess) -> bool {
+    world.init_resource::<GameApi>();
+    match world.resource_mut::<GameApi>().add(kind, name, access) {
+        Ok(()) => true,
+        Err(e) => {
+            refuse(world, e);
+            false
+        }
+    }
+}
+
 /// Shows mods the game's component `T` (one derived with
 /// `#[derive(mod_api::Component)]` in a crate the game shares with its
 /// mods). Its values are copied between the world and a mod as bytes: the
@@ -141,11 +154,9 @@ pub fn component<T>(world: &mut World, access: ModAccess)
 where
     T: Component<Mutability = Mutable> + mod_api::Component,
 {
-    world.init_resource::<GameApi>();
     world.init_resource::<ModComponents>();
-    let added = world.resource_mut::<GameApi>().add(Kind::Component, T::NAME, access);
-    if let Err(e) = added {
-        return refuse(world, e);
+    if !add_to_api(world, Kind::Component, T::NAME, access) {
+        return;
     }
     let id = world.register_component::<T>();
     let c = NamedComponent {
@@ -268,13 +279,11 @@ impl AdapterFns {
 /// (the runtime's adapters for Bevy's built-in components are in
 /// [`adapters`](super::adapters)). Mods see `A::View`, named `A::View::NAME`.
 pub fn adapter<A: ComponentAdapter>(world: &mut World, access: ModAccess) {
-    world.init_resource::<GameApi>();
-    world.init_resource::<ModComponents>();
     let access = if A::READ_ONLY { ModAccess::Read } else { access };
     let name = <A::View as mod_api::Component>::NAME;
-    let added = world.resource_mut::<GameApi>().add(Kind::Component, name, access);
-    if let Err(e) = added {
-        return refuse(world, e);
+    world.init_resource::<ModComponents>();
+    if !add_to_api(world, Kind::Component, name, access) {
+        return;
     }
     let id: ComponentId = world.register_component::<A::Component>();
     let c = NamedComponent {
@@ -349,11 +358,9 @@ impl MessageBridge {
 /// mods' systems of the same frame that run after it; those mods write are
 /// in `Messages<T>` as soon as the mod's system returns.
 pub fn message<T: Message + mod_api::Message>(world: &mut World, access: ModAccess) {
-    world.init_resource::<GameApi>();
     world.init_resource::<ModMessages>();
-    let added = world.resource_mut::<GameApi>().add(Kind::Message, T::NAME, access);
-    if let Err(e) = added {
-        return refuse(world, e);
+    if !add_to_api(world, Kind::Message, T::NAME, access) {
+        return;
     }
     if !world.contains_resource::<Messages<T>>() {
         MessageRegistry::register_message::<T>(world);
@@ -622,9 +629,8 @@ where
             format!("function {}: an exclusive system (one taking &mut World) cannot be a mod function", F::NAME),
         );
     }
-    let added = world.resource_mut::<GameApi>().add(Kind::Function, F::NAME, ModAccess::ReadWrite);
-    if let Err(e) = added {
-        return refuse(world, e);
+    if !add_to_api(world, Kind::Function, F::NAME, ModAccess::ReadWrite) {
+        return;
     }
     let mut functions = world.resource_mut::<ModFunctions>();
     let id = functions.slots.len();
@@ -687,11 +693,9 @@ pub fn resource<T>(world: &mut World, access: ModAccess)
 where
     T: Resource<Mutability = Mutable> + mod_api::GameResource,
 {
-    world.init_resource::<GameApi>();
     world.init_resource::<ModResources>();
-    let added = world.resource_mut::<GameApi>().add(Kind::Resource, T::NAME, access);
-    if let Err(e) = added {
-        return refuse(world, e);
+    if !add_to_api(world, Kind::Resource, T::NAME, access) {
+        return;
     }
     let id = world.register_component::<T>();
     let r = ExposedResource {

@@ -59,6 +59,26 @@ fn plain_data_checks(input: &DeriveInput) -> proc_macro2::TokenStream {
     }
 }
 
+/// What a derived plain-data struct always gets: the checks that make its
+/// `unsafe impl`s sound and its field list (`Schema`). Fails if `input` is
+/// not a `#[repr(C)]` struct.
+fn plain_struct(input: &DeriveInput, what: &str) -> Result<proc_macro2::TokenStream, syn::Error> {
+    check_plain_data(input, what)?;
+    let fields = field_decls(input)?;
+    let ident = &input.ident;
+    let checks = plain_data_checks(input);
+    Ok(quote! {
+        #checks
+        // SAFETY: a #[repr(C)] / #[repr(transparent)] struct of plain data
+        // without padding (checked above).
+        unsafe impl ::mod_api::Schema for #ident {
+            fn schema() -> ::mod_api::abi::FieldType {
+                ::mod_api::abi::FieldType::Struct(::std::vec![#(#fields),*])
+            }
+        }
+    })
+}
+
 /// Makes a `#[repr(C)]`, `Copy` struct a component shared by name with the
 /// engine and other mods, and lists its fields for the host (ABI 1.2), so
 /// its values survive a layout change and save games name them.
@@ -70,32 +90,21 @@ fn plain_data_checks(input: &DeriveInput) -> proc_macro2::TokenStream {
 #[proc_macro_derive(Component, attributes(component))]
 pub fn derive_component(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    if let Err(e) = check_plain_data(&input, "component") {
-        return e.to_compile_error().into();
-    }
-    let fields = match field_decls(&input) {
-        Ok(f) => f,
+    let plain = match plain_struct(&input, "component") {
+        Ok(p) => p,
         Err(e) => return e.to_compile_error().into(),
     };
     let ident = &input.ident;
     let name = ident.to_string();
-    let checks = plain_data_checks(&input);
     quote! {
-        #checks
+        #plain
         // With mod-api's `host` feature (the game's side), also a Bevy component.
         ::mod_api::__host_component!(#ident);
-        // SAFETY: a #[repr(C)] / #[repr(transparent)] struct of plain data
-        // without padding (checked above); `Copy` is a supertrait.
+        // SAFETY: plain data without padding (checked above); `Copy` is a supertrait.
         unsafe impl ::mod_api::Component for #ident {
             const NAME: &'static str = concat!(module_path!(), "::", #name);
             fn fields() -> ::core::option::Option<::std::vec::Vec<::mod_api::abi::FieldDecl>> {
                 ::core::option::Option::Some(::mod_api::__private::struct_fields::<Self>())
-            }
-        }
-        // SAFETY: as above.
-        unsafe impl ::mod_api::Schema for #ident {
-            fn schema() -> ::mod_api::abi::FieldType {
-                ::mod_api::abi::FieldType::Struct(::std::vec![#(#fields),*])
             }
         }
     }
@@ -196,29 +205,18 @@ pub fn derive_resource(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(GameResource)]
 pub fn derive_game_resource(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    if let Err(e) = check_plain_data(&input, "resource") {
-        return e.to_compile_error().into();
-    }
-    let fields = match field_decls(&input) {
-        Ok(f) => f,
+    let plain = match plain_struct(&input, "resource") {
+        Ok(p) => p,
         Err(e) => return e.to_compile_error().into(),
     };
     let ident = &input.ident;
     let name = ident.to_string();
-    let checks = plain_data_checks(&input);
     quote! {
-        #checks
+        #plain
         ::mod_api::__host_resource!(#ident);
-        // SAFETY: a #[repr(C)] / #[repr(transparent)] struct of plain data
-        // without padding (checked above); `Copy` is a supertrait.
+        // SAFETY: plain data without padding (checked above); `Copy` is a supertrait.
         unsafe impl ::mod_api::GameResource for #ident {
             const NAME: &'static str = concat!(module_path!(), "::", #name);
-        }
-        // SAFETY: as above.
-        unsafe impl ::mod_api::Schema for #ident {
-            fn schema() -> ::mod_api::abi::FieldType {
-                ::mod_api::abi::FieldType::Struct(::std::vec![#(#fields),*])
-            }
         }
         impl ::mod_api::Resource for #ident {
             fn param(write: bool) -> ::mod_api::abi::ParamDecl {

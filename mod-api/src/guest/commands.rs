@@ -204,8 +204,8 @@ impl CommandBuffer {
 /// Queues changes to the world, applied after the system returns, in order.
 ///
 /// A mod may change any entity that has at least one component mods can
-/// see (an engine component or one a mod declared), including entities
-/// spawned by other mods or the engine's game entities; naming any other
+/// see (one the game exposes or one a mod declared), including entities
+/// spawned by other mods or the game; naming any other
 /// entity (the window, the camera, UI) fails the mod. An entity that no
 /// longer exists is skipped with a warning.
 ///

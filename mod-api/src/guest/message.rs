@@ -7,7 +7,7 @@ use crate::Message;
 use crate::abi::{ParamDecl, ParamSlot};
 
 /// The messages of type `M` this system has not read yet: those sent since
-/// its last run, by the engine, other mods or this mod.
+/// its last run, by the game, other mods or this mod.
 ///
 /// A message is kept for the frame it was sent in and the next one, so a
 /// `FixedUpdate` reader may miss messages in frames without a fixed step.
@@ -71,7 +71,7 @@ unsafe impl<M: Message> SystemParam for MessageReader<'_, M> {
 }
 
 /// Sends messages of type `M`; they become readable after this system
-/// returns: by later systems, other mods, the engine, and this system on its
+/// returns: by later systems, other mods, the game, and this system on its
 /// next run.
 pub struct MessageWriter<'s, M: Message> {
     buf: &'s mut Vec<M>,

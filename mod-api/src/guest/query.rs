@@ -249,7 +249,7 @@ impl_filter_tuple!(A, B, C, D);
 ///
 /// `D` is a [`QueryData`]: `&T`, `&mut T`, `Option<&T>`, `Option<&mut T>`,
 /// [`Entity`], or a tuple of them. `F` is a [`QueryFilter`]: [`With<T>`],
-/// [`Without<T>`], or a tuple of them. Every component the engine or any
+/// [`Without<T>`], or a tuple of them. Every component the game or any
 /// mod declares can be queried, by any mod.
 ///
 /// ```
