@@ -151,7 +151,7 @@ pub fn run(app: &mut App, n: usize) {
 
 /// The status of mod `name` (file or descriptor name).
 pub fn status(app: &App, name: &str) -> ModStatus {
-    app.world().resource::<ModRegistry>().get(name).unwrap_or_else(|| panic!("no mod {name}")).status.clone()
+    app.world().resource::<ModRegistry>().get(name).unwrap_or_else(|| panic!("no mod {name}")).status()
 }
 
 /// Asserts `name` failed, with an error containing every one of `parts`.

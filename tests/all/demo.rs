@@ -98,7 +98,7 @@ fn a_long_play_goes_past_game_over_and_a_restart_with_every_mod_running() {
         was_over = board.game_over;
         let registry = app.world().resource::<engine::runtime::ModRegistry>();
         for m in &registry.mods {
-            assert_eq!(m.status, ModStatus::Running, "{} stopped: {:?}", m.file, m.status);
+            assert_eq!(m.status(), ModStatus::Running, "{} stopped: {:?}", m.file, m.status());
         }
     }
     assert!(game_overs >= 2 && restarts >= 1, "{game_overs} game overs, {restarts} restarts");

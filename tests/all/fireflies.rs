@@ -3,7 +3,8 @@
 //! `swarm` mod, and the bad input a game's exposure must refuse by name.
 
 use engine::bevy::prelude::*;
-use engine::runtime::{GameApi, ModAccess, ModStatus, expose};
+use engine::runtime::expose::Kind;
+use engine::runtime::{ExposeError, GameApi, ModAccess, ModError, ModRegistry, ModStatus, Refusal, expose};
 use fireflies_api::{CAPACITY, Glow, JAR, Jar, Night};
 use tests::*;
 
@@ -65,6 +66,14 @@ fn with_swarm(file: &str, bytes: Vec<u8>) -> (TempDir, App) {
     (dir, app)
 }
 
+/// The refusal that stopped `file` at load, as a value.
+fn refusal(app: &App, file: &str) -> Refusal {
+    match app.world().resource::<ModRegistry>().get(file).and_then(|m| m.error()) {
+        Some(ModError::Refused { refusal, .. }) => (**refusal).clone(),
+        other => panic!("{file} should have been refused: {other:?}"),
+    }
+}
+
 /// The mod failed with all of `parts` in its error, and `swarm` runs on.
 fn refused_alone(app: &mut App, file: &str, parts: &[&str]) {
     assert_failed(app, file, parts);
@@ -85,6 +94,7 @@ fn a_function_the_game_does_not_expose_is_refused_at_load() {
         "greedy.wasm",
         &["greedy.wasm", "fireflies_api::CatchAll", "not exposed", "fireflies_api::ReleaseFirefly"],
     );
+    assert!(matches!(refusal(&app, "greedy.wasm"), Refusal::NotExposed { kind: Kind::Function, .. }));
 }
 
 #[test]
@@ -98,8 +108,9 @@ fn a_function_declared_with_another_layout_is_refused_at_load() {
     refused_alone(
         &mut app,
         "stale.wasm",
-        &["stale.wasm", "fireflies_api::ReleaseFirefly", "takes 12 bytes", "declares 8"],
+        &["stale.wasm", "fireflies_api::ReleaseFirefly", "is 12 bytes in", "declares 8 bytes in"],
     );
+    assert!(matches!(refusal(&app, "stale.wasm"), Refusal::Layout { kind: Kind::Function, .. }));
 }
 
 #[test]
@@ -146,6 +157,7 @@ fn a_component_in_the_games_crate_that_it_does_not_expose_is_refused_with_what_i
             "component fireflies_api::Glow (read-write)",
         ],
     );
+    assert!(matches!(refusal(&app, "inventor.wasm"), Refusal::NotExposed { kind: Kind::Component, .. }));
 }
 
 #[test]
@@ -157,6 +169,7 @@ fn an_exposed_component_declared_with_another_layout_is_refused() {
     );
     let (_dir, mut app) = with_swarm("dim.wasm", wasm);
     refused_alone(&mut app, "dim.wasm", &["dim.wasm", "fireflies_api::Glow", "4 bytes", "8 bytes"]);
+    assert!(matches!(refusal(&app, "dim.wasm"), Refusal::Layout { kind: Kind::Component, .. }));
 }
 
 #[test]
@@ -170,6 +183,13 @@ fn writing_a_component_the_game_exposes_read_only_is_refused_at_load() {
     );
     let (_dir, mut app) = with_swarm("mover3.wasm", wasm);
     refused_alone(&mut app, "mover3.wasm", &["mover3.wasm", "mover3::push", "bevy::GlobalTransform", "read-only"]);
+    let Some(ModError::Refused { system, refusal, .. }) =
+        app.world().resource::<ModRegistry>().get("mover3.wasm").and_then(|m| m.error())
+    else {
+        panic!("mover3 should have been refused")
+    };
+    assert_eq!(system.as_deref(), Some("mover3::push"));
+    assert_eq!(**refusal, Refusal::ReadOnly { kind: Kind::Component, name: "bevy::GlobalTransform".into() });
 }
 
 #[test]
@@ -182,6 +202,7 @@ fn changing_a_resource_the_game_exposes_read_only_is_refused_at_load() {
     );
     let (_dir, mut app) = with_swarm("thief.wasm", wasm);
     refused_alone(&mut app, "thief.wasm", &["thief.wasm", "thief::steal", "resource fireflies_api::Jar", "read-only"]);
+    assert!(matches!(refusal(&app, "thief.wasm"), Refusal::ReadOnly { kind: Kind::Resource, .. }));
 }
 
 #[test]
@@ -198,6 +219,7 @@ fn a_resource_the_game_does_not_expose_is_refused_with_what_it_offers() {
         "weather.wasm",
         &["weather.wasm", "resource fireflies_api::Moon is not exposed", "fireflies_api::Jar, fireflies_api::Night"],
     );
+    assert!(matches!(refusal(&app, "weather.wasm"), Refusal::NotExposed { kind: Kind::Resource, .. }));
 }
 
 /// A mod whose one `Update` system (`{name}::act`, parameters `Commands`)
@@ -246,6 +268,8 @@ fn a_game_exposing_a_name_twice_differently_keeps_the_first_and_says_why() {
     assert!(app.world().resource::<GameApi>().errors.is_empty(), "the same exposure twice is no error");
     expose::component::<Glow>(app.world_mut(), ModAccess::Read);
     let errors = &app.world().resource::<GameApi>().errors;
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].contains("fireflies_api::Glow") && errors[0].contains("the first stands"), "{}", errors[0]);
+    let first = (Kind::Component, ModAccess::ReadWrite);
+    let second = (Kind::Component, ModAccess::Read);
+    assert_eq!(errors, &[ExposeError::Twice { name: "fireflies_api::Glow".into(), first, second }]);
+    assert!(errors[0].to_string().ends_with("the first stands"), "{}", errors[0]);
 }

@@ -44,7 +44,7 @@ fn game(mods: &[(&str, Vec<u8>)]) -> (TempDir, engine::bevy::prelude::App) {
 
 fn load_order(app: &engine::bevy::prelude::App) -> Vec<String> {
     let registry = app.world().resource::<ModRegistry>();
-    registry.mods.iter().filter(|m| m.status == ModStatus::Running).map(|m| m.file.clone()).collect()
+    registry.mods.iter().filter(|m| m.is_running()).map(|m| m.file.clone()).collect()
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn a_mod_file_added_while_the_game_runs_starts_and_one_that_cannot_run_says_why(
     replace(dir.path(), "counter.wasm", &mod_bytes("counter"));
     replace(dir.path(), "tipper.wasm", &mod_bytes("tipper"));
     let running = |app: &engine::bevy::prelude::App, file: &str| {
-        app.world().resource::<ModRegistry>().get(file).is_some_and(|m| m.status == ModStatus::Running)
+        app.world().resource::<ModRegistry>().get(file).is_some_and(|m| m.is_running())
     };
     until(&mut app, "the new counter runs", |app| running(app, "counter.wasm"));
     until(&mut app, "tipper is listed", |app| app.world().resource::<ModRegistry>().get("tipper.wasm").is_some());

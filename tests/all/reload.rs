@@ -2,7 +2,7 @@
 //! in at a frame boundary; a new version that fails leaves the old one running.
 
 use engine::bevy::prelude::*;
-use engine::runtime::{ModComponents, ModMessages, ModStatus, Tier};
+use engine::runtime::{ModComponents, ModError, ModMessages, ModStatus, Tier};
 use rocks_api::{Transform2d, Velocity};
 use std::time::Instant;
 use tests::*;
@@ -27,7 +27,7 @@ fn a_changed_mod_is_swapped_between_frames_and_keeps_running() {
     run(&mut app, 10);
     assert!(x_of(&app, e) > swapped_at + 5.0, "the new version moves the entity");
     let m = entry(&app, "mover.wasm");
-    assert_eq!((m.status.clone(), m.last_error.clone()), (ModStatus::Running, None));
+    assert_eq!((m.status(), m.last_error.clone()), (ModStatus::Running, None));
 }
 
 #[test]
@@ -41,7 +41,7 @@ fn a_broken_new_version_leaves_the_old_one_running() {
     let error = m.last_error.clone().unwrap();
     assert!(error.contains("mover.wasm") && error.contains("reload failed"), "{error}");
     assert!(error.contains("not a WebAssembly module"), "{error}");
-    assert_eq!((m.status.clone(), m.reloads), (ModStatus::Running, 0));
+    assert_eq!((m.status(), m.reloads), (ModStatus::Running, 0));
     let x = x_of(&app, e);
     run(&mut app, 10);
     assert!(x_of(&app, e) > x + 5.0, "the previous version still runs");
@@ -64,7 +64,7 @@ fn a_new_version_that_fails_to_start_leaves_the_old_one_running() {
     until(&mut app, "the failed reload is reported", |app| entry(app, "mover.wasm").last_error.is_some());
     let error = entry(&app, "mover.wasm").last_error.clone().unwrap();
     assert!(error.contains("mod_init") && error.contains("unreachable"), "{error}");
-    assert_eq!(entry(&app, "mover.wasm").status, ModStatus::Running);
+    assert_eq!(entry(&app, "mover.wasm").status(), ModStatus::Running);
     assert!(moved(&mut app));
 }
 
@@ -78,10 +78,10 @@ fn moved(app: &mut App) -> bool {
 fn reloading_a_fixed_version_re_enables_a_failed_mod() {
     let dir = mod_dir(&["faulty"]);
     let mut app = start(&headless_config(dir.path()));
-    until(&mut app, "faulty fails", |app| matches!(entry(app, "faulty.wasm").status, ModStatus::Failed(_)));
+    until(&mut app, "faulty fails", |app| matches!(entry(app, "faulty.wasm").status(), ModStatus::Failed(_)));
     // The "fix": a version that does not panic.
     replace(dir.path(), "faulty.wasm", &mod_bytes("mover"));
-    until(&mut app, "the fixed version runs", |app| entry(app, "faulty.wasm").status == ModStatus::Running);
+    until(&mut app, "the fixed version runs", |app| entry(app, "faulty.wasm").status() == ModStatus::Running);
     assert_eq!(entry(&app, "faulty.wasm").reloads, 1);
     assert!(moved(&mut app));
 }
@@ -91,9 +91,9 @@ fn a_mod_whose_first_load_failed_starts_when_its_file_is_fixed() {
     let dir = mod_dir(&["mover"]);
     std::fs::write(dir.path().join("later.wasm"), b"half-written").unwrap();
     let mut app = start(&headless_config(dir.path()));
-    assert!(matches!(entry(&app, "later.wasm").status, ModStatus::Failed(_)));
+    assert!(matches!(entry(&app, "later.wasm").status(), ModStatus::Failed(_)));
     replace(dir.path(), "later.wasm", &mod_bytes("census"));
-    until(&mut app, "the fixed mod starts", |app| entry(app, "later.wasm").status == ModStatus::Running);
+    until(&mut app, "the fixed mod starts", |app| entry(app, "later.wasm").status() == ModStatus::Running);
     run(&mut app, 1);
     // Its Startup systems ran: census spawns ten sparks.
     let id = app.world().resource::<ModComponents>().get("census::Spark").expect("declared").id;
@@ -193,7 +193,7 @@ fn state_that_cannot_be_restored_starts_fresh_and_is_kept_for_the_modder() {
     let first_v3 = v3.iter().find(|c| c.version == 3).expect("v3 reports");
     assert!(first_v3.count <= 3, "v3 started fresh: {v3:?}");
     let m = entry(&app, "counter.wasm");
-    assert_eq!(m.status, ModStatus::Running);
+    assert_eq!(m.status(), ModStatus::Running);
     let error = m.last_error.clone().expect("the lost state is reported");
     for part in
         ["counter", "state could not be restored", "counter::version::Counter", "starts fresh", "rejected-state.ron"]
@@ -221,7 +221,7 @@ fn a_new_version_that_traps_while_restoring_state_leaves_the_old_one_running() {
     let m = entry(&app, "counter.wasm");
     let error = m.last_error.clone().unwrap();
     assert!(error.contains("mod_restore_state") && error.contains("previous version keeps running"), "{error}");
-    assert_eq!((m.status.clone(), m.reloads), (ModStatus::Running, 0));
+    assert_eq!((m.status(), m.reloads), (ModStatus::Running, 0));
     // The old version kept its state and keeps counting.
     let next = counts(&mut app, &mut cursor, 3);
     let counts: Vec<u64> = next.iter().map(|c| c.count).collect();
@@ -250,7 +250,7 @@ fn a_component_layout_change_carries_values_over_by_field() {
     run(&mut app, 10);
     let [v1] = all_of::<TallyV1>(&mut app)[..] else { panic!("one v1 tally") };
     assert!(v1.frames >= 10 && v1.scale == 1.5, "{v1:?}");
-    assert_eq!(entry(&app, "reader.wasm").status, ModStatus::Running);
+    assert_eq!(entry(&app, "reader.wasm").status(), ModStatus::Running);
 
     replace(dir.path(), "counter.wasm", &mod_bytes("counter_v2"));
     until(&mut app, "v2 runs", |app| entry(app, "counter.wasm").reloads == 1);
@@ -270,14 +270,18 @@ fn a_component_layout_change_carries_values_over_by_field() {
 
     // The other mod still reads the old layout: it waits, keeping its instance.
     let reader = entry(&app, "reader.wasm");
-    let ModStatus::Failed(why) = &reader.status else { panic!("the reader must wait: {:?}", reader.status) };
+    let Some(ModError::Waiting { component, reloaded, .. }) = reader.error() else {
+        panic!("the reader must wait: {:?}", reader.status())
+    };
+    assert_eq!((component.as_str(), reloaded.as_str()), ("counter::version::Tally", "counter.wasm"));
+    let why = reader.error().unwrap().to_string();
     for part in ["waiting for a new version", "counter::version::Tally", "counter.wasm", "rebuild"] {
         assert!(why.contains(part), "{part:?} missing: {why}");
     }
     assert!(reader.instance().is_some(), "its state is kept");
     // Its rebuilt version (built against the new layout) takes over.
     replace(dir.path(), "reader.wasm", &tally_reader(16, 8));
-    until(&mut app, "the rebuilt reader runs", |app| entry(app, "reader.wasm").status == ModStatus::Running);
+    until(&mut app, "the rebuilt reader runs", |app| entry(app, "reader.wasm").status() == ModStatus::Running);
     assert_eq!(entry(&app, "reader.wasm").reloads, 1);
 }
 
@@ -301,7 +305,7 @@ fn a_layout_change_whose_values_do_not_convert_keeps_the_old_version() {
     for part in ["previous version keeps running", "counter::version::Tally", "field frames", "expected a struct"] {
         assert!(error.contains(part), "{part:?} missing: {error}");
     }
-    assert_eq!((m.status.clone(), m.reloads), (ModStatus::Running, 0));
+    assert_eq!((m.status(), m.reloads), (ModStatus::Running, 0));
     // Nothing changed: the old layout, its value, and the old version counting it.
     let [before] = all_of::<TallyV1>(&mut app)[..] else { panic!("the v1 tally is intact") };
     run(&mut app, 3);
@@ -374,7 +378,7 @@ fn a_reload_runs_baseline_code_at_once_then_optimized_code_with_nothing_lost() {
     }
     assert!(watch.base > 0, "the new version's Local started over");
     let m = entry(&app, "counter.wasm");
-    assert_eq!((m.status.clone(), m.reloads, m.last_error.clone()), (ModStatus::Running, 1, None));
+    assert_eq!((m.status(), m.reloads, m.last_error.clone()), (ModStatus::Running, 1, None));
 }
 
 /// The serial of the latest compile of mod file `file` (each write of the

@@ -1,7 +1,6 @@
 //! Save games: the whole game (entities, mod-defined components, mod state)
 //! to a RON file and back, from the API, the keys' messages and the CLI.
 
-use engine::runtime::ModStatus;
 use engine::runtime::save::{SaveGame, SaveGameRequest, load_game, read_save, save_game, write_save};
 use rocks_game::build_app;
 use rocks_game::headless::Report;
@@ -72,7 +71,7 @@ fn a_save_and_load_round_trip_restores_entities_components_and_state() {
     assert_eq!(tally.frames as u64, count_at_save + 1, "the mod's component was restored with its entity");
     run(&mut app, 60);
     let registry = app.world().resource::<engine::runtime::ModRegistry>();
-    assert!(registry.mods.iter().all(|m| m.status == ModStatus::Running), "every mod runs after the load");
+    assert!(registry.mods.iter().all(|m| m.is_running()), "every mod runs after the load");
 }
 
 #[test]
@@ -159,5 +158,5 @@ fn a_bad_save_names_the_file_and_the_cause_and_changes_nothing() {
 
     assert!(app.world().resource::<SaveLog>().errors.len() == 5);
     let registry = app.world().resource::<engine::runtime::ModRegistry>();
-    assert!(registry.mods.iter().all(|m| m.status == ModStatus::Running));
+    assert!(registry.mods.iter().all(|m| m.is_running()));
 }

@@ -43,7 +43,7 @@ fn a_new_mod_builds_and_loads_at_once() {
     }
     let mut app = start(&headless_config(&ws.path().join("out")));
     let m = entry(&app, "hello_world.wasm");
-    assert_eq!((m.status.clone(), m.name.as_str(), m.version.as_str()), (ModStatus::Running, "hello-world", "0.1.0"));
+    assert_eq!((m.status(), m.name.as_str(), m.version.as_str()), (ModStatus::Running, "hello-world", "0.1.0"));
     run(&mut app, 5);
     let world = app.world_mut();
     let labels: Vec<String> = world.query::<&Label>().iter(world).map(|l| l.text().to_string()).collect();

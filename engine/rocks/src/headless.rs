@@ -234,7 +234,7 @@ pub fn report(world: &mut World) -> Report {
             file: m.file.clone(),
             name: m.name.clone(),
             version: m.version.clone(),
-            status: m.status.clone(),
+            status: m.status(),
             reloads: m.reloads,
             last_error: m.last_error.clone(),
             state: None,

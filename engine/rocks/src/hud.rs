@@ -3,7 +3,7 @@
 
 use super::Scoreboard;
 use bevy::prelude::*;
-use engine::runtime::{ModRegistry, ModStatus};
+use engine::runtime::ModRegistry;
 
 /// Which HUD line a text entity is.
 #[derive(Component, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ fn update_hud(
     dev: Option<Res<engine::runtime::dev::DevBuild>>,
     mut texts: Query<(&mut Text, &HudText)>,
 ) {
-    let running = registry.mods.iter().filter(|m| m.status == ModStatus::Running).count();
+    let running = registry.mods.iter().filter(|m| m.is_running()).count();
     for (mut text, which) in &mut texts {
         text.0 = match which {
             HudText::Score if !registry.settled() => "Loading mods...".to_string(),
@@ -81,8 +81,8 @@ fn update_hud(
                 registry
                     .mods
                     .iter()
-                    .filter_map(|m| match (&m.status, &m.last_error) {
-                        (ModStatus::Failed(e), _) => Some(format!("error: {e}")),
+                    .filter_map(|m| match (m.error(), &m.last_error) {
+                        (Some(e), _) => Some(format!("error: {e}")),
                         (_, Some(e)) => Some(format!("warning: {}: {e}", m.file)),
                         _ => None,
                     })

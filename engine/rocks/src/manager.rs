@@ -103,7 +103,7 @@ fn build_rows(
 }
 
 fn status_line(m: &engine::runtime::ModEntry) -> (String, Color) {
-    let (status, color) = match &m.status {
+    let (status, color) = match &m.status() {
         ModStatus::Loading => ("loading".to_string(), Color::srgb(0.8, 0.8, 0.5)),
         ModStatus::Running => ("running".to_string(), Color::srgb(0.5, 0.95, 0.5)),
         ModStatus::Disabled => ("disabled".to_string(), Color::srgb(0.6, 0.6, 0.6)),
@@ -145,7 +145,7 @@ fn refresh(
         background.0 = if *interaction == Interaction::None { BUTTON } else { BUTTON_HOVER };
         let RowButton::Toggle(i) = *button else { continue };
         let Some(m) = registry.mods.get(i) else { continue };
-        let label = if m.status == ModStatus::Disabled { "enable" } else { "disable" };
+        let label = if m.status() == ModStatus::Disabled { "enable" } else { "disable" };
         for child in children {
             if let Ok(mut t) = labels.get_mut(*child) {
                 t.0 = label.to_string();
@@ -166,7 +166,7 @@ fn click(
         let (RowButton::Toggle(i) | RowButton::Reload(i)) = *button;
         let Some(m) = registry.mods.get(i) else { continue };
         control.write(match button {
-            RowButton::Toggle(_) if m.status == ModStatus::Disabled => ModControl::Enable(m.file.clone()),
+            RowButton::Toggle(_) if m.status() == ModStatus::Disabled => ModControl::Enable(m.file.clone()),
             RowButton::Toggle(_) => ModControl::Disable(m.file.clone()),
             RowButton::Reload(_) => ModControl::Reload(m.file.clone()),
         });

@@ -3,7 +3,8 @@
 //! declare at run time (dynamic Bevy components). All are real components,
 //! visible to every query, mod or game.
 
-use super::expose::{AdapterFns, GameApi, Kind};
+use super::error::PlanError;
+use super::expose::{AdapterFns, GameApi, Kind, Refusal};
 use super::values;
 use bevy::ecs::component::{ComponentCloneBehavior, ComponentDescriptor, ComponentId, StorageType};
 use bevy::prelude::*;
@@ -99,7 +100,7 @@ impl ModComponents {
     /// use. Fails if the layout is invalid or differs from the registered
     /// one, or if the name lies in one of the game's namespaces without
     /// being exposed.
-    pub fn declare(&mut self, world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, String> {
+    pub(crate) fn declare(&mut self, world: &mut World, decl: &ComponentDecl) -> Result<NamedComponent, PlanError> {
         let name = &decl.name;
         if let Some(api) = world.get_resource::<GameApi>() {
             api.check_declared(Kind::Component, name)?;
@@ -108,7 +109,16 @@ impl ModComponents {
         if let Some(known) = self.by_name.get_mut(name) {
             let c = known.current;
             if let Some(why) = layout_change(c, known.fields.as_deref(), decl) {
-                return Err(format!("component {name} is declared {why}"));
+                if known.game {
+                    return Err(Refusal::Layout {
+                        kind: Kind::Component,
+                        name: name.clone(),
+                        game: describe_layout(c.size, c.align, known.fields.as_deref()),
+                        declared: describe_layout(decl.size, decl.align, decl.fields.as_deref()),
+                    }
+                    .into());
+                }
+                return Err(format!("component {name} is declared {why}").into());
             }
             if known.fields.is_none() {
                 known.fields = decl.fields.clone();
@@ -253,7 +263,7 @@ impl ModComponents {
             align: align_of::<T>() as u32,
             fields: T::fields(),
         };
-        let c = self.declare(world, &decl)?;
+        let c = self.declare(world, &decl).map_err(|e| e.to_string())?;
         let mut e = world.get_entity_mut(entity).map_err(|e| e.to_string())?;
         // SAFETY: `T` is plain data with the layout registered under its name.
         let bytes = unsafe { std::slice::from_raw_parts(&value as *const T as *const u8, size_of::<T>()) };
@@ -292,6 +302,17 @@ fn layout_change(c: NamedComponent, fields: Option<&[FieldDecl]>, decl: &Compone
             Some(format!("with fields ({}) but is registered with fields ({})", names(b), names(a)))
         }
         _ => None,
+    }
+}
+
+/// A layout in words: `8 bytes (align 4) with fields (x, y)`.
+fn describe_layout(size: u32, align: u32, fields: Option<&[FieldDecl]>) -> String {
+    match fields {
+        Some(f) => {
+            let names: Vec<&str> = f.iter().map(|f| f.name.as_str()).collect();
+            format!("{size} bytes (align {align}) with fields ({})", names.join(", "))
+        }
+        None => format!("{size} bytes (align {align})"),
     }
 }
 

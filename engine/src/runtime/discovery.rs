@@ -3,6 +3,7 @@
 //! polled for new files, and each file's manifest read before anything is
 //! compiled, so the whole set is resolved first (`resolve`).
 
+use super::ModError;
 use super::registry::{ModEntry, ModFailed, ModRegistry, ModStatus};
 use super::{
     Candidate, MOD_SOURCE, ModAsset, ModLoadError, Refused, Resolution, WasmRuntime, asset, read_abi_version,
@@ -152,24 +153,6 @@ fn add_mods(
     resolution: Resolution,
 ) {
     let manifest_of = |file: &str| candidates.iter().find(|c| c.file == file).and_then(|c| c.manifest.clone().ok());
-    let entry = |file: &str, status: ModStatus, handle: Option<Handle<ModAsset>>| ModEntry {
-        file: file.to_string(),
-        name: String::new(),
-        version: String::new(),
-        status,
-        reloads: 0,
-        last_error: None,
-        handle,
-        instance: None,
-        tried: None,
-        running_digest: None,
-        forced_reload: false,
-        started: false,
-        tier_up: None,
-        manifest: manifest_of(file),
-        time_per_frame: Default::default(),
-        time_this_frame: Default::default(),
-    };
     let is_candidate = |file: &str| candidates.iter().any(|c| c.file == file);
     let order: Vec<&String> = resolution.order.iter().filter(|f| is_candidate(f)).collect();
     if !order.is_empty() {
@@ -177,12 +160,13 @@ fn add_mods(
     }
     for file in order {
         let path = AssetPath::from(file.clone()).with_source(AssetSourceId::from(MOD_SOURCE));
-        registry.mods.push(entry(file, ModStatus::Loading, Some(server.load::<ModAsset>(path))));
+        registry.mods.push(ModEntry::new(file, manifest_of(file), Ok(server.load::<ModAsset>(path))));
     }
     for Refused { file, error } in resolution.refused.into_iter().filter(|r| is_candidate(&r.file)) {
         error!("mod {file} left out: {error}");
         failed.write(ModFailed { file: file.clone(), error: error.clone() });
-        registry.mods.push(entry(&file, ModStatus::Failed(error), None));
+        let error = ModError::LeftOut { module: file.clone(), cause: error };
+        registry.mods.push(ModEntry::new(&file, manifest_of(&file), Err(error)));
     }
 }
 
@@ -211,7 +195,7 @@ pub(crate) fn discover_new_mods(
     }
     let names: Vec<&str> = fresh.iter().map(|c| c.file.as_str()).collect();
     info!("new mod file(s) in {}: {}", dir.0.display(), names.join(", "));
-    let present = registry.mods.iter().filter(|m| m.instance.is_some() || m.status == ModStatus::Loading);
+    let present = registry.mods.iter().filter(|m| m.instance().is_some() || m.status() == ModStatus::Loading);
     let present = present.map(ModEntry::candidate);
     let all: Vec<Candidate> = present.chain(fresh.iter().cloned()).collect();
     let resolution = resolve(&all, &api_version());

@@ -36,24 +36,62 @@ impl ModAccess {
     }
 }
 
-/// The kinds of things a game exposes, for messages that list them.
+/// The kinds of things a game exposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Kind {
+pub enum Kind {
     Component,
     Message,
     Function,
     Resource,
 }
 
-impl Kind {
-    fn text(self) -> &'static str {
-        match self {
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
             Kind::Component => "component",
             Kind::Message => "message",
             Kind::Function => "function",
             Kind::Resource => "resource",
-        }
+        })
     }
+}
+
+impl std::fmt::Display for ModAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// Why a mod was refused at load something it declared
+/// ([`ModError::Refused`](super::ModError::Refused)).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    /// The game does not expose `name` as a `kind` (`offered` says what it
+    /// does expose there).
+    #[error("{kind} {name} is not exposed by the game; {offered}")]
+    NotExposed { kind: Kind, name: String, offered: String },
+    /// The game exposes `name` with another layout than the mod's.
+    #[error(
+        "{kind} {name} is {game} in the game, but the mod declares {declared}: rebuild the mod against the game's crate"
+    )]
+    Layout { kind: Kind, name: String, game: String, declared: String },
+    /// The mod asks to change what the game exposes read-only.
+    #[error("{kind} {name} is exposed read-only by the game: mods may read it, not change it")]
+    ReadOnly { kind: Kind, name: String },
+}
+
+/// An exposure the runtime refused ([`GameApi::errors`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExposeError {
+    /// The game exposed `name` a second time, differently; the first stands.
+    #[error("the game exposes {name} twice: as a {} ({}) and as a {} ({}); the first stands", first.0, first.1, second.0, second.1)]
+    Twice { name: String, first: (Kind, ModAccess), second: (Kind, ModAccess) },
+    /// A function's system takes `&mut World`.
+    #[error("function {name}: an exclusive system (one taking &mut World) cannot be a mod function")]
+    ExclusiveFunction { name: String },
+    /// The runtime's tables refused `name` (full, or an invalid layout).
+    #[error("{name} cannot be exposed: {cause}")]
+    Unfit { name: String, cause: String },
 }
 
 /// Everything the game exposed, by name: what mods are refused against.
@@ -62,7 +100,7 @@ pub struct GameApi {
     items: BTreeMap<String, (Kind, ModAccess)>,
     /// Registrations the runtime refused (a name exposed twice with
     /// different layouts or access), in order; each was also logged.
-    pub errors: Vec<String>,
+    pub errors: Vec<ExposeError>,
 }
 
 impl GameApi {
@@ -84,11 +122,11 @@ impl GameApi {
 
     /// Fails if `name` is in one of the game's namespaces but not exposed
     /// as `kind`: a mod may not invent names in the game's crates.
-    pub(crate) fn check_declared(&self, kind: Kind, name: &str) -> Result<(), String> {
+    pub(crate) fn check_declared(&self, kind: Kind, name: &str) -> Result<(), Refusal> {
         if self.access(kind, name).is_some() || !self.in_game_namespace(name) {
             return Ok(());
         }
-        Err(format!("{} {name} is not exposed by the game; {}", kind.text(), self.offer(Self::namespace(name))))
+        Err(Refusal::NotExposed { kind, name: name.to_string(), offered: self.offer(Self::namespace(name)) })
     }
 
     /// What the game exposes from namespace `ns`, in words.
@@ -97,23 +135,17 @@ impl GameApi {
             .items
             .iter()
             .filter(|(name, _)| Self::namespace(name) == ns)
-            .map(|(name, (kind, access))| format!("{} {name} ({})", kind.text(), access.text()))
+            .map(|(name, (kind, access))| format!("{kind} {name} ({access})"))
             .collect();
         format!("from {ns} it exposes {}", items.join(", "))
     }
 
     /// Records that the game exposes `name`; refuses a second registration
     /// that differs.
-    fn add(&mut self, kind: Kind, name: &str, access: ModAccess) -> Result<(), String> {
+    fn add(&mut self, kind: Kind, name: &str, access: ModAccess) -> Result<(), ExposeError> {
         match self.items.get(name) {
-            Some(&(k, a)) if (k, a) == (kind, access) => Ok(()),
-            Some(&(k, a)) => Err(format!(
-                "the game exposes {name} twice: as a {} ({}) and as a {} ({}); the first stands",
-                k.text(),
-                a.text(),
-                kind.text(),
-                access.text()
-            )),
+            Some(&first) if first == (kind, access) => Ok(()),
+            Some(&first) => Err(ExposeError::Twice { name: name.to_string(), first, second: (kind, access) }),
             None => {
                 self.items.insert(name.to_string(), (kind, access));
                 Ok(())
@@ -122,13 +154,13 @@ impl GameApi {
     }
 
     /// The error for a write to `name`, exposed read-only.
-    pub(crate) fn read_only(kind: Kind, name: &str) -> String {
-        format!("{} {name} is exposed read-only by the game: mods may read it, not change it", kind.text())
+    pub(crate) fn read_only(kind: Kind, name: &str) -> Refusal {
+        Refusal::ReadOnly { kind, name: name.to_string() }
     }
 }
 
 /// Records a refused registration: logged, and kept in [`GameApi::errors`].
-fn refuse(world: &mut World, error: String) {
+fn refuse(world: &mut World, error: ExposeError) {
     error!("{error}");
     world.resource_mut::<GameApi>().errors.push(error);
 }
@@ -374,8 +406,8 @@ pub fn message<T: Message + mod_api::Message>(world: &mut World, access: ModAcce
         access == ModAccess::ReadWrite,
         MessageBridge::of::<T>(),
     );
-    if let Err(e) = registered {
-        refuse(world, e);
+    if let Err(cause) = registered {
+        refuse(world, ExposeError::Unfit { name: T::NAME.to_string(), cause });
     }
 }
 
@@ -545,19 +577,19 @@ pub struct ModFunctions {
 impl ModFunctions {
     /// The id of the function named `name`, checked against a mod's
     /// declaration of its layout.
-    pub(crate) fn resolve(&self, decl: &mod_api::abi::FunctionDecl) -> Result<usize, String> {
+    pub(crate) fn resolve(&self, decl: &mod_api::abi::FunctionDecl) -> Result<usize, Refusal> {
         let id = *self.by_name.get(&decl.name).ok_or_else(|| {
             let offered: Vec<&str> = self.slots.iter().map(|s| s.name.as_str()).collect();
-            let offered = if offered.is_empty() { "none".to_string() } else { offered.join(", ") };
-            format!("function {} is not exposed by the game; the game exposes the functions {offered}", decl.name)
+            not_exposed(Kind::Function, &decl.name, &offered)
         })?;
         let s = &self.slots[id];
         if (s.input_size, s.output_size) != (decl.input_size, decl.output_size) {
-            return Err(format!(
-                "function {} takes {} bytes and returns {} bytes in the game, but the mod declares {} and {}: \
-                 rebuild the mod against the game's crate",
-                decl.name, s.input_size, s.output_size, decl.input_size, decl.output_size
-            ));
+            return Err(Refusal::Layout {
+                kind: Kind::Function,
+                name: decl.name.clone(),
+                game: format!("{} bytes in, {} bytes out", s.input_size, s.output_size),
+                declared: format!("{} bytes in, {} bytes out", decl.input_size, decl.output_size),
+            });
         }
         Ok(id)
     }
@@ -578,6 +610,13 @@ impl ModFunctions {
     pub(crate) fn put_back(&mut self, id: usize, system: Box<dyn ErasedFunction>) {
         self.slots[id].system = Some(system);
     }
+}
+
+/// The refusal of a `kind` named `name` that the game does not expose, among
+/// the `offered` ones of its kind.
+pub(crate) fn not_exposed(kind: Kind, name: &str, offered: &[&str]) -> Refusal {
+    let offered = if offered.is_empty() { "none".to_string() } else { offered.join(", ") };
+    Refusal::NotExposed { kind, name: name.to_string(), offered: format!("the game exposes the {kind}s {offered}") }
 }
 
 /// Runs function `id` on `input`, writing its output to `output`.
@@ -624,10 +663,7 @@ where
     world.init_resource::<ModFunctions>();
     let system: Box<dyn System<In = In<F::In>, Out = R>> = Box::new(IntoSystem::into_system(system));
     if system.is_exclusive() {
-        return refuse(
-            world,
-            format!("function {}: an exclusive system (one taking &mut World) cannot be a mod function", F::NAME),
-        );
+        return refuse(world, ExposeError::ExclusiveFunction { name: F::NAME.to_string() });
     }
     if !add_to_api(world, Kind::Function, F::NAME, ModAccess::ReadWrite) {
         return;
@@ -664,19 +700,19 @@ pub struct ModResources {
 
 impl ModResources {
     /// The resource a mod declared, checked against what the game exposes.
-    pub(crate) fn resolve(&self, decl: &mod_api::abi::ResourceDecl) -> Result<ExposedResource, String> {
+    pub(crate) fn resolve(&self, decl: &mod_api::abi::ResourceDecl) -> Result<ExposedResource, Refusal> {
         let r = *self.by_name.get(&decl.name).ok_or_else(|| {
             let mut offered: Vec<&str> = self.by_name.keys().map(|n| n.as_str()).collect();
             offered.sort_unstable();
-            let offered = if offered.is_empty() { "none".to_string() } else { offered.join(", ") };
-            format!("resource {} is not exposed by the game; the game exposes the resources {offered}", decl.name)
+            not_exposed(Kind::Resource, &decl.name, &offered)
         })?;
         if (r.size, r.align) != (decl.size, decl.align) {
-            return Err(format!(
-                "resource {} is {} bytes (align {}) in the game, but the mod declares {} bytes (align {}): rebuild \
-                 the mod against the game's crate",
-                decl.name, r.size, r.align, decl.size, decl.align
-            ));
+            return Err(Refusal::Layout {
+                kind: Kind::Resource,
+                name: decl.name.clone(),
+                game: format!("{} bytes (align {})", r.size, r.align),
+                declared: format!("{} bytes (align {})", decl.size, decl.align),
+            });
         }
         Ok(r)
     }

@@ -5,9 +5,7 @@
 //! code.
 
 use super::discovery::ModsDir;
-use super::registry::{
-    ModControl, ModEntry, ModFailed, ModRegistry, ModReloadFailed, ModReloaded, ModStarted, ModStatus,
-};
+use super::registry::{Life, ModControl, ModEntry, ModFailed, ModRegistry, ModReloadFailed, ModReloaded, ModStarted};
 use super::schedule::next_header;
 use super::{
     Candidate, ModAsset, ModComponents, ModError, ModInstance, ModMessages, WasmRuntime, api_version, resolve,
@@ -26,7 +24,7 @@ fn check_new_manifest(registry: &ModRegistry, file: &str, asset: &ModAsset) -> R
         registry
             .mods
             .iter()
-            .filter(|m| m.file == file || m.instance.is_some())
+            .filter(|m| m.file == file || m.instance().is_some())
             .map(|m| {
                 if m.file == file {
                     Candidate { file: m.file.clone(), manifest: Ok(new.clone()) }
@@ -75,14 +73,14 @@ pub(crate) fn control_mods(
             failed.write(ModFailed { file: name.clone(), error });
             continue;
         };
-        match (request, &entry.status) {
-            (ModControl::Disable(_), ModStatus::Running) => {
+        match (request, &entry.life) {
+            (ModControl::Disable(_), Life::Running(_)) => {
                 info!("mod {} disabled", entry.file);
-                entry.status = ModStatus::Disabled;
+                entry.life.become_(|live| Life::Disabled(live.expect("a running mod has an instance")));
             }
-            (ModControl::Enable(_), ModStatus::Disabled) => {
+            (ModControl::Enable(_), Life::Disabled(_)) => {
                 info!("mod {} enabled", entry.file);
-                entry.status = ModStatus::Running;
+                entry.life.become_(|live| Life::Running(live.expect("a disabled mod has an instance")));
             }
             (ModControl::Reload(_), _) => match &entry.handle {
                 Some(handle) => {
@@ -93,7 +91,7 @@ pub(crate) fn control_mods(
                 }
                 None => warn!("mod {} was left out at startup; restart the game to reconsider it", entry.file),
             },
-            (request, status) => info!("mod {}: {request:?} ignored, it is {status:?}", entry.file),
+            (request, _) => info!("mod {}: {request:?} ignored, it is {:?}", entry.file, entry.status()),
         }
     }
 }
@@ -108,10 +106,10 @@ pub(crate) fn watch_reloads(
     mut registry: ResMut<ModRegistry>,
     mut reload_failed: MessageWriter<ModReloadFailed>,
 ) {
-    for entry in registry.mods.iter_mut().filter(|m| !m.started && matches!(m.status, ModStatus::Failed(_))) {
+    for entry in registry.mods.iter_mut().filter(|m| matches!(m.life, Life::Failed { started: false, .. })) {
         let Some(asset) = entry.handle.as_ref().and_then(|h| assets.get(h)) else { continue };
         if entry.tried != Some(asset.serial) {
-            entry.status = ModStatus::Loading;
+            entry.life = Life::Loading;
         }
     }
     for event in load_failed.read() {
@@ -120,7 +118,7 @@ pub(crate) fn watch_reloads(
             continue;
         };
         // Before the first start, `activate_mods` reports the failure itself.
-        if entry.started {
+        if entry.life.started() {
             reload_failed.write(entry.reload_failed(error_chain(&event.error)));
         }
     }
@@ -139,13 +137,13 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
         let Some(asset) = entry.handle.as_ref().and_then(|h| world.resource::<Assets<ModAsset>>().get(h)) else {
             continue;
         };
-        if !entry.started || entry.tried == Some(asset.serial) {
+        if !entry.life.started() || entry.tried == Some(asset.serial) {
             continue;
         }
         // The file written again with the bytes that run: not a new version
         // (a watcher may report one write as several events), unless the
         // player asked for a reload.
-        if entry.instance.is_some() && entry.running_digest == Some(asset.digest) && !entry.forced_reload {
+        if entry.life.live().is_some_and(|live| live.digest == asset.digest) && !entry.forced_reload {
             debug!("mod {}: file written again unchanged; not reloaded", entry.file);
             let serial = asset.serial;
             registry.mods[i].tried = Some(serial);
@@ -160,12 +158,12 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
             world.write_message(entry.reload_failed(why));
             continue;
         }
-        let new = ModInstance::new(runtime, &asset.module, &entry.file, world, entry.instance.as_ref()).and_then(
-            |mut instance| {
+        let new =
+            ModInstance::new(runtime, &asset.module, &entry.file, world, entry.instance()).and_then(|mut instance| {
                 check_identity(asset.manifest.as_ref(), &instance)
                     .map_err(|cause| ModError::Descriptor { module: entry.file.clone(), cause })?;
-                let warning = match entry.instance.as_mut() {
-                    Some(old) => instance.take_over_from(old, world, &mods_dir)?,
+                let warning = match entry.life.live_mut() {
+                    Some(old) => instance.take_over_from(&mut old.instance, world, &mods_dir)?,
                     None => {
                         instance.skip_held_messages(world);
                         None
@@ -173,8 +171,7 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
                 };
                 let migrations = instance.prepare_migrations(world)?;
                 Ok((instance, warning, migrations))
-            },
-        );
+            });
         let (instance, warning, migrations) = match new {
             Ok(new) => new,
             Err(e) => {
@@ -191,12 +188,9 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
             }
         });
         // The old instance is dropped only now, after the new one is ready.
+        // A new version of a disabled mod stays disabled until enabled.
         entry.run_version(instance, runtime, &asset);
         entry.reloads += 1;
-        // A new version of a disabled mod stays disabled until enabled.
-        if entry.status != ModStatus::Disabled {
-            entry.status = ModStatus::Running;
-        }
         if let Some(w) = &warning {
             error!("mod {}: {w}", entry.file);
         }
@@ -205,18 +199,16 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
         world.write_message(ModReloaded { file: entry.file.clone(), reloads: entry.reloads });
         let file = entry.file.clone();
         for (j, other) in registry.mods.iter_mut().enumerate() {
-            let Some(old) = other.instance.as_ref() else { continue };
+            let Some(old) = other.running_instance() else { continue };
             let Some((name, _)) = changed.iter().find(|(_, id)| old.uses(*id)) else { continue };
-            if j == i || other.status != ModStatus::Running {
+            if j == i {
                 continue;
             }
-            let error = format!(
-                "waiting for a new version: component {name} changed layout when {file} was reloaded, and this \
-                 mod uses the old layout; rebuild it (its state is kept until then)"
-            );
+            let error =
+                ModError::Waiting { module: other.file.clone(), component: name.clone(), reloaded: file.clone() };
             warn!("mod {}: {error}", other.file);
-            other.status = ModStatus::Failed(error.clone());
-            world.write_message(ModFailed { file: other.file.clone(), error });
+            world.write_message(ModFailed { file: other.file.clone(), error: error.to_string() });
+            other.life.become_(|live| Life::Waiting(live.expect("a running mod has an instance"), error));
         }
     }
 }
@@ -228,13 +220,12 @@ fn reload_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRunt
 /// its baseline code and the log says why.
 fn tier_up_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRuntime) {
     for entry in &mut registry.mods {
-        let Some(task) = entry.tier_up.as_mut() else { continue };
-        let Some(compiled) = bevy::tasks::futures::check_ready(task) else { continue };
-        entry.tier_up = None;
         // A mod waiting for its new version keeps what it has.
-        let (ModStatus::Running | ModStatus::Disabled, Some(old)) = (&entry.status, entry.instance.as_mut()) else {
-            continue;
-        };
+        let (Life::Running(live) | Life::Disabled(live)) = &mut entry.life else { continue };
+        let Some(task) = live.tier_up.as_mut() else { continue };
+        let Some(compiled) = bevy::tasks::futures::check_ready(task) else { continue };
+        live.tier_up = None;
+        let old = &mut live.instance;
         let swapped = compiled.map_err(|e| e.to_string()).and_then(|module| {
             let mut new =
                 ModInstance::new(runtime, &module, &entry.file, world, Some(old)).map_err(|e| e.to_string())?;
@@ -244,7 +235,7 @@ fn tier_up_mods(world: &mut World, registry: &mut ModRegistry, runtime: &WasmRun
         match swapped {
             Ok(new) => {
                 debug!("mod {}: optimized code swapped in", entry.file);
-                entry.instance = Some(new);
+                live.instance = new;
             }
             Err(e) => warn!("mod {}: keeps running its baseline code; the optimized code failed: {e}", entry.file),
         }
@@ -270,7 +261,7 @@ pub(crate) fn activate_mods(world: &mut World) {
         ModMessages::pull_game_messages(world);
         reload_mods(world, &mut registry, &runtime);
         tier_up_mods(world, &mut registry, &runtime);
-        for entry in registry.mods.iter_mut().filter(|m| m.status == ModStatus::Loading) {
+        for entry in registry.mods.iter_mut().filter(|m| matches!(m.life, Life::Loading)) {
             let Some(handle) = entry.handle.clone() else { continue };
             let state = world.resource::<AssetServer>().load_state(&handle);
             match state {
@@ -289,17 +280,15 @@ pub(crate) fn activate_mods(world: &mut World) {
                         Ok(instance) => {
                             entry.name = instance.descriptor.name.clone();
                             entry.version = instance.descriptor.version.clone();
-                            entry.status = ModStatus::Running;
-                            entry.started = true;
                             info!("mod {} {} started from {}", entry.name, entry.version, entry.file);
                             world.write_message(ModStarted { file: entry.file.clone(), name: entry.name.clone() });
                             entry.run_version(instance, &runtime, &asset);
                         }
-                        Err(e) => fail(world, entry, e.to_string()),
+                        Err(e) => fail(world, entry, e),
                     }
                 }
                 LoadState::Failed(err) => {
-                    let error = error_chain(&*err);
+                    let error = ModError::Load { module: entry.file.clone(), cause: error_chain(&*err) };
                     fail(world, entry, error);
                 }
                 _ => {}
@@ -322,13 +311,12 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-pub(crate) fn fail(world: &mut World, entry: &mut ModEntry, error: String) {
+/// Stops `entry` with `error`, dropping its instance (and so its state).
+pub(crate) fn fail(world: &mut World, entry: &mut ModEntry, error: ModError) {
     let _span = info_span!("mod", file = %entry.file).entered();
     error!("mod {} failed: {error}", entry.file);
-    entry.status = ModStatus::Failed(error.clone());
-    entry.instance = None;
-    entry.tier_up = None;
-    world.write_message(ModFailed { file: entry.file.clone(), error });
+    world.write_message(ModFailed { file: entry.file.clone(), error: error.to_string() });
+    entry.life = Life::Failed { started: entry.life.started(), error };
 }
 
 /// Mods' lives at the frame boundary: requests, starts, reloads and the

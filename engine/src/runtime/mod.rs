@@ -20,7 +20,7 @@
 //! resolved before compiling), [`lifecycle`] (starts, reloads, tier-up and
 //! requests at the frame boundary), [`schedule`] (frame header, seeds and the
 //! drivers) and [`save`] (save games). A mod that fails (load error, trap,
-//! bad output) is marked [`ModStatus::Failed`] with an error naming it and
+//! bad output) is marked [`ModStatus::Failed`], its [`ModError`] naming it and
 //! the cause; the game and the other mods go on.
 
 pub mod adapters;
@@ -46,7 +46,7 @@ pub(crate) use asset::{ModLoader, read_abi_version, read_manifest};
 pub use components::{ModComponents, NamedComponent};
 pub use discovery::{WATCH_DEBOUNCE, api_version};
 pub use error::{ModError, ModLoadError};
-pub use expose::{ComponentAdapter, GameApi, ModAccess, ModApp};
+pub use expose::{ComponentAdapter, ExposeError, GameApi, ModAccess, ModApp, Refusal};
 pub use instance::{ModInstance, ModLimits};
 pub use messages::{ChannelId, ModMessages};
 pub use registry::{ModControl, ModEntry, ModFailed, ModRegistry, ModReloadFailed, ModReloaded, ModStarted, ModStatus};
@@ -66,7 +66,7 @@ pub mod prelude {
     pub use super::adapters::VisibilityAdapter;
     pub use super::adapters::{GlobalTransformAdapter, NameAdapter, TransformAdapter};
     pub use super::{
-        ComponentAdapter, ModAccess, ModApp, ModControl, ModFailed, ModLimits, ModRegistry, ModReloadFailed,
+        ComponentAdapter, ModAccess, ModApp, ModControl, ModError, ModFailed, ModLimits, ModRegistry, ModReloadFailed,
         ModReloaded, ModStarted, ModStatus, ModSystems, ModdingPlugins,
     };
 }

@@ -22,7 +22,8 @@
 
 use super::components::{ModComponents, NamedComponent, check_field_list, insert_bytes};
 use super::instance::ModInstance;
-use super::{ModFrameInput, ModRegistry, ModStatus, WasmRuntime, values};
+use super::registry::{Life, Live};
+use super::{ModFrameInput, ModRegistry, WasmRuntime, values};
 use bevy::prelude::*;
 use mod_api::abi::ComponentDecl;
 use ron::Value;
@@ -97,7 +98,8 @@ pub fn save_game(world: &mut World) -> Result<SaveGame, String> {
     let mut mods = Vec::new();
     world.resource_scope(|_, mut registry: Mut<ModRegistry>| {
         for entry in registry.mods.iter_mut() {
-            let Some(instance) = entry.instance.as_mut() else { continue };
+            let Some(live) = entry.life.live_mut() else { continue };
+            let instance = &mut live.instance;
             let could_not = |e: String| format!("mod {} could not save its state: {e}", entry.file);
             let state = instance.save_state().map_err(|e| could_not(e.to_string()))?;
             let state = state
@@ -237,17 +239,19 @@ pub fn load_game(world: &mut World, path: &Path) -> Result<String, String> {
     let mut restored = Vec::new();
     for (index, instance) in fresh {
         let entry = &mut registry.mods[index];
-        entry.instance = Some(instance);
-        // A disabled mod stays disabled; a paused one runs its restored state.
-        if entry.status != ModStatus::Disabled {
-            entry.status = ModStatus::Running;
-        }
+        // A disabled mod stays disabled; one waiting for a new version runs
+        // its restored state.
+        let was_disabled = matches!(entry.life, Life::Disabled(_));
+        entry.life.become_(|live| {
+            let live = Live { instance, ..live.expect("only mods with an instance are restored") };
+            if was_disabled { Life::Disabled(live) } else { Life::Running(live) }
+        });
         restored.push(entry.name.clone());
     }
     let untouched: Vec<String> = registry
         .mods
         .iter()
-        .filter(|m| m.instance.is_some() && !restored.contains(&m.name))
+        .filter(|m| m.instance().is_some() && !restored.contains(&m.name))
         .map(|m| m.name.clone())
         .collect();
     world.insert_resource(registry);
@@ -277,14 +281,14 @@ fn restore_mods(
     let mut fresh = Vec::new();
     for saved in &save.mods {
         let index =
-            registry.mods.iter().position(|m| m.name == saved.name && m.instance.is_some()).ok_or_else(|| {
+            registry.mods.iter().position(|m| m.name == saved.name && m.instance().is_some()).ok_or_else(|| {
                 format!(
                     "it holds the state of mod {} {} ({}), which is not running here: install or fix that mod",
                     saved.name, saved.version, saved.file
                 )
             })?;
         let entry = &registry.mods[index];
-        let old = entry.instance.as_ref().expect("checked above");
+        let old = entry.instance().expect("checked above");
         let module = old.module().clone();
         let mut instance =
             ModInstance::new(&runtime, &module, &entry.file, world, Some(old)).map_err(|e| e.to_string())?;

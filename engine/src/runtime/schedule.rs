@@ -3,7 +3,7 @@
 //! runs every running mod's systems of it, in one order across mods.
 
 use super::lifecycle::fail;
-use super::registry::{ModEntry, ModRegistry, ModStatus};
+use super::registry::{Life, ModEntry, ModRegistry};
 use super::{ModMessages, topo};
 use bevy::input::keyboard::KeyCode as BevyKey;
 use bevy::prelude::*;
@@ -172,7 +172,7 @@ pub(crate) fn run_fixed_mods(world: &mut World) {
 
 /// Runs every running mod's systems of `schedule`.
 fn run_mods(world: &mut World, schedule: ScheduleLabel) {
-    if !world.resource::<ModRegistry>().mods.iter().any(|m| m.instance.is_some() && m.status == ModStatus::Running) {
+    if !world.resource::<ModRegistry>().mods.iter().any(ModEntry::is_running) {
         return;
     }
     let header = next_header(world, schedule);
@@ -189,7 +189,7 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
             let entry = &mut registry.mods[k];
             // A mod waiting for a new version keeps its instance, not its turn;
             // a mod that failed earlier in this run runs no more systems.
-            if entry.status != ModStatus::Running || entry.instance.is_none() {
+            if !entry.is_running() {
                 continue;
             }
             if timing.map(|(m, _)| m) != Some(k) {
@@ -200,9 +200,9 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
                 switch_timing(&mut registry, &mut timing, Some(k));
             }
             let entry = &mut registry.mods[k];
-            let Some(instance) = entry.instance.as_mut() else { continue };
-            if let Err(e) = instance.run_nth(schedule, n, world, &header, &mut spent[k]) {
-                fail(world, entry, e.to_string());
+            let Life::Running(live) = &mut entry.life else { continue };
+            if let Err(e) = live.instance.run_nth(schedule, n, world, &header, &mut spent[k]) {
+                fail(world, entry, e);
             }
         }
         drop(span);
@@ -228,17 +228,18 @@ fn switch_timing(registry: &mut ModRegistry, timing: &mut Option<(usize, std::ti
 /// constraints contradict each other, the load order wins and a warning says
 /// which mods asked for the impossible.
 fn system_order(registry: &ModRegistry, schedule: ScheduleLabel) -> Vec<(usize, usize)> {
-    let running = |m: &ModEntry| m.status == ModStatus::Running && m.instance.is_some();
+    let running = |k: usize| registry.mods[k].running_instance().expect("only running mods are nodes");
     let mut nodes: Vec<(usize, usize)> = Vec::new();
-    for (k, m) in registry.mods.iter().enumerate().filter(|(_, m)| running(m)) {
-        let instance = m.instance.as_ref().expect("running");
-        nodes.extend((0..instance.schedule_order(schedule).len()).map(|n| (k, n)));
+    for (k, m) in registry.mods.iter().enumerate() {
+        if let Some(instance) = m.running_instance() {
+            nodes.extend((0..instance.schedule_order(schedule).len()).map(|n| (k, n)));
+        }
     }
     let constrained = registry
         .mods
         .iter()
-        .filter(|m| running(m))
-        .any(|m| !m.instance.as_ref().expect("running").foreign_constraints(schedule).is_empty());
+        .filter_map(ModEntry::running_instance)
+        .any(|instance| !instance.foreign_constraints(schedule).is_empty());
     if !constrained {
         return nodes;
     }
@@ -247,7 +248,7 @@ fn system_order(registry: &ModRegistry, schedule: ScheduleLabel) -> Vec<(usize, 
     let position: HashMap<(usize, usize), usize> = nodes.iter().enumerate().map(|(p, &node)| (node, p)).collect();
     let mut by_name: HashMap<&str, usize> = HashMap::new();
     for (p, &(k, n)) in nodes.iter().enumerate() {
-        let instance = registry.mods[k].instance.as_ref().expect("running");
+        let instance = running(k);
         by_name.entry(instance.system_name(instance.schedule_order(schedule)[n])).or_insert(p);
     }
     let mut edges = Vec::new();
@@ -255,7 +256,7 @@ fn system_order(registry: &ModRegistry, schedule: ScheduleLabel) -> Vec<(usize, 
         if n > 0 {
             edges.push((position[&(k, n - 1)], p));
         }
-        let instance = registry.mods[k].instance.as_ref().expect("running");
+        let instance = running(k);
         let i = instance.schedule_order(schedule)[n];
         for (system, other, after) in instance.foreign_constraints(schedule) {
             let Some(&q) = by_name.get(other.as_str()).filter(|_| *system == i) else { continue };

@@ -147,7 +147,9 @@ impl ModInstance {
         if local as usize != self.components.len() {
             return Err(format!("declared component {} as id {local}, expected {}", decl.name, self.components.len()));
         }
-        let c = world.resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, decl))?;
+        let c = world
+            .resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, decl))
+            .map_err(|e| e.to_string())?;
         self.components.push(c);
         self.component_names.push(decl.name.clone());
         Ok(())
@@ -200,7 +202,7 @@ impl ModInstance {
                         let data = r.take(c.size as usize)?;
                         r.pad()?;
                         if c.read_only {
-                            return Err(GameApi::read_only(Kind::Component, self.component_name(local)));
+                            return Err(GameApi::read_only(Kind::Component, self.component_name(local)).to_string());
                         }
                         if let Some(adapter) = c.adapter {
                             (adapter.check)(data)
@@ -238,7 +240,7 @@ impl ModInstance {
                     let local = r.u32()?;
                     let c = self.component(local)?;
                     if c.read_only {
-                        return Err(GameApi::read_only(Kind::Component, self.component_name(local)));
+                        return Err(GameApi::read_only(Kind::Component, self.component_name(local)).to_string());
                     }
                     out.push(Command::Remove(entity, c));
                 }

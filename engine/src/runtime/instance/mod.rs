@@ -198,7 +198,7 @@ impl ModInstance {
             spent: std::time::Duration::ZERO,
             migrations: Vec::new(),
         };
-        this.apply_descriptor(world, &descriptor, replacing).map_err(descriptor_err)?;
+        this.apply_descriptor(world, &descriptor, replacing).map_err(|e| e.for_mod(file))?;
         Ok(this)
     }
 

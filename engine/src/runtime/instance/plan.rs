@@ -5,7 +5,8 @@
 
 use super::ModInstance;
 use crate::runtime::components::{ModComponents, NamedComponent};
-use crate::runtime::expose::{GameApi, Kind};
+use crate::runtime::error::PlanError;
+use crate::runtime::expose::{GameApi, Kind, not_exposed};
 use crate::runtime::messages::{ChannelId, ModMessages};
 use bevy::ecs::component::ComponentId;
 use bevy::ecs::storage::TableId;
@@ -87,7 +88,7 @@ impl ModInstance {
         world: &mut World,
         d: &ModDescriptor,
         replacing: Option<&ModInstance>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PlanError> {
         // A world not prepared by the plugin gets the engine's types first, so
         // no mod can claim an engine name with another layout.
         if !world.contains_resource::<ModComponents>() {
@@ -119,18 +120,18 @@ impl ModInstance {
         for f in &d.functions {
             let id = match world.get_resource::<crate::runtime::expose::ModFunctions>() {
                 Some(functions) => functions.resolve(f)?,
-                None => return Err(format!("function {} is not exposed by the game; it exposes no functions", f.name)),
+                None => return Err(not_exposed(Kind::Function, &f.name, &[]).into()),
             };
             self.store.data_mut().functions.push(id);
         }
         let mut names = HashMap::new();
         for (index, s) in d.systems.iter().enumerate() {
             if names.insert(s.name.clone(), index).is_some() {
-                return Err(format!("two systems are named {}", s.name));
+                return Err(format!("two systems are named {}", s.name).into());
             }
             let mut params = Vec::new();
             for p in &s.params {
-                params.push(self.plan_param(p, &channels, world).map_err(|e| format!("system {}: {e}", s.name))?);
+                params.push(self.plan_param(p, &channels, world).map_err(|e| e.in_system(&s.name))?);
             }
             let seed_key = crate::runtime::schedule::system_seed_key(&d.name, &s.name);
             self.systems.push(SystemPlan {
@@ -149,7 +150,12 @@ impl ModInstance {
         Ok(())
     }
 
-    pub(super) fn plan_param(&self, p: &ParamDecl, channels: &[ChannelId], world: &World) -> Result<ParamPlan, String> {
+    pub(super) fn plan_param(
+        &self,
+        p: &ParamDecl,
+        channels: &[ChannelId],
+        world: &World,
+    ) -> Result<ParamPlan, PlanError> {
         let channel = |m: u32| channels.get(m as usize).copied().ok_or_else(|| format!("unknown message id {m}"));
         Ok(match p {
             ParamDecl::Query { terms, with, without, entities } => {
@@ -165,7 +171,7 @@ impl ModInstance {
                     let component = self.component(t.component)?;
                     let write = t.access == Access::Write;
                     if write && component.read_only {
-                        return Err(GameApi::read_only(Kind::Component, self.component_name(t.component)));
+                        return Err(GameApi::read_only(Kind::Component, self.component_name(t.component)).into());
                     }
                     plan.terms.push(Term { component, write, local: t.component });
                     if !t.optional {
@@ -189,7 +195,7 @@ impl ModInstance {
                 let channel = channel(*message)?;
                 let bus = world.resource::<ModMessages>();
                 if !bus.mods_may_write(channel) {
-                    return Err(GameApi::read_only(Kind::Message, bus.name(channel)));
+                    return Err(GameApi::read_only(Kind::Message, bus.name(channel)).into());
                 }
                 ParamPlan::Writer { channel }
             }
@@ -203,15 +209,10 @@ impl ModInstance {
                     .ok_or_else(|| format!("unknown resource id {local}"))?;
                 let resource = match world.get_resource::<crate::runtime::expose::ModResources>() {
                     Some(resources) => resources.resolve(decl)?,
-                    None => {
-                        return Err(format!(
-                            "resource {} is not exposed by the game; it exposes no resources",
-                            decl.name
-                        ));
-                    }
+                    None => return Err(not_exposed(Kind::Resource, &decl.name, &[]).into()),
                 };
                 if *write && resource.read_only {
-                    return Err(GameApi::read_only(Kind::Resource, &decl.name));
+                    return Err(GameApi::read_only(Kind::Resource, &decl.name).into());
                 }
                 ParamPlan::Resource { resource, write: *write, local: *local }
             }
