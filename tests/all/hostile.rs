@@ -5,7 +5,7 @@
 
 use engine::bevy::ecs::query::QueryBuilder;
 use engine::bevy::prelude::*;
-use engine::runtime::{ModComponents, ModLimits, ModMessages, ModRegistry, ModStatus};
+use engine::runtime::{ModComponents, ModLimits, ModMessages, ModRegistry, ModStatus, ModUsage};
 use rocks_api::{Transform2d, Velocity};
 use rocks_game::{GameConfig, build_app};
 use tests::*;
@@ -570,9 +570,11 @@ fn commands_for_an_entity_the_same_run_despawned_are_skipped() {
     assert_eq!(status(&app, "zombie.wasm"), ModStatus::Running);
 }
 
-/// A mod declaring new components by command without end (Bevy never frees a component id).
+/// A mod declaring new components by command without end (Bevy never frees
+/// a component id): it is stopped at its own quota of names, so a mod that
+/// arrives later still finds room for its own.
 #[test]
-fn a_mod_declaring_components_without_end_stops_at_the_registry_limit() {
+fn a_mod_declaring_components_without_end_stops_at_its_quota_and_later_mods_still_start() {
     let mut stream = Vec::new();
     for n in 1..=5000u32 {
         let name = format!("hostile::C{n:04}");
@@ -580,9 +582,15 @@ fn a_mod_declaring_components_without_end_stops_at_the_registry_limit() {
         stream.extend(name.as_bytes());
         stream.resize(stream.len().next_multiple_of(4), 0);
     }
-    let (_dir, mut app) = game(&[("hydra.wasm", commands_mod("hydra", &stream))]);
-    fails(&mut app, "hydra.wasm", &["hydra.wasm", "hydra::attack", "the limit is 4096"]);
+    let (dir, mut app) = game(&[("hydra.wasm", commands_mod("hydra", &stream))]);
+    fails(&mut app, "hydra.wasm", &["hydra.wasm", "hydra::attack", "the limit is 256 (max_names_per_mod)"]);
+    assert_eq!(app.world().resource::<ModUsage>().of("hydra.wasm").names, 256);
     game_goes_on(&mut app);
+    // A mod with names of its own, installed while the game runs, starts.
+    replace(dir.path(), "counter.wasm", &mod_bytes("counter"));
+    until(&mut app, "the later mod runs", |app| {
+        app.world().resource::<ModRegistry>().get("counter.wasm").is_some_and(|m| m.is_running())
+    });
 }
 
 // Bad values: messages
@@ -816,4 +824,211 @@ fn a_headless_run_reports_the_stopped_mod_and_finishes() {
     assert!(error.contains("spinner::attack") && error.contains("deadline of 10 ms"), "{error}");
     let mover = report.mods.iter().find(|m| m.file == "mover.wasm").expect("the report lists mover");
     assert_eq!(mover.status, ModStatus::Running);
+}
+
+// What a mod keeps: counted against that mod alone (ModLimits, ModUsage)
+
+/// A mod whose one system spawns `per_run` entities each run, each with one
+/// `component` of `size` bytes (local id 0).
+fn spawner(name: &str, component: &str, size: u32, per_run: usize) -> Vec<u8> {
+    let descriptor = format!(
+        r#"(name: "{name}", version: "1.0.0", messages: [],
+            components: [(name: "{component}", size: {size}, align: 4)],
+            systems: [(name: "{name}::attack", schedule: Update, params: [Commands])])"#
+    );
+    let mut stream = Vec::new();
+    for n in 0..per_run {
+        stream.extend(words(&[2, 1, 0]));
+        stream.extend(std::iter::repeat_n(n as u8, size as usize));
+    }
+    Wat::new(&descriptor, &format!("{} (i32.const 0)", out(0, SCRATCH, stream.len() as u32)))
+        .data(SCRATCH, stream)
+        .build()
+}
+
+/// Despawns every entity with the mod component named `name`.
+fn despawn_all(app: &mut App, name: &str) {
+    let c = app.world().resource::<ModComponents>().get(name).expect("registered").id;
+    let world = app.world_mut();
+    let mut q = QueryBuilder::<Entity>::new(world).with_id(c).build();
+    let doomed: Vec<Entity> = q.iter(world).collect();
+    for e in doomed {
+        world.despawn(e);
+    }
+}
+
+/// A mod adding large components every frame, each run within every
+/// per-run quota (which drove the game past 6 GB): stopped at its own limit
+/// of component bytes, and what it put in the world stays within it.
+#[test]
+fn a_mod_hoarding_component_data_stops_at_its_byte_limit_and_what_it_kept_stays_bounded() {
+    let limits = ModLimits { max_component_bytes_per_mod: 256 << 10, ..Default::default() };
+    let hoarder = spawner("hoarder", "hostile::Slab", 1024, 64);
+    let (_dir, mut app) = game_with(&[("hoarder.wasm", hoarder)], limits, |_, _| {});
+    let parts = ["hoarder.wasm", "hoarder::attack", "bytes of components", "(max_component_bytes_per_mod)"];
+    fails(&mut app, "hoarder.wasm", &parts);
+    // Four runs of 64 KiB fill the 256 KiB; the fifth is refused whole.
+    assert_eq!(with_component(&mut app, "hostile::Slab"), 256);
+    assert_eq!(app.world().resource::<ModUsage>().of("hoarder.wasm").component_bytes, 256 << 10);
+    game_goes_on(&mut app);
+}
+
+/// Entities a mod spawned count against it while they are in the world:
+/// when the game despawns them the mod may spawn more; when it keeps them,
+/// the mod is stopped at its limit.
+#[test]
+fn entities_a_mod_spawned_count_against_it_until_they_leave_the_world() {
+    let limits = ModLimits { max_entities_per_mod: 100, ..Default::default() };
+    let breeder = spawner("breeder", "hostile::Thing", 4, 40);
+    let (_dir, mut app) = game_with(&[("breeder.wasm", breeder)], limits, |_, _| {});
+    for _ in 0..20 {
+        app.update();
+        despawn_all(&mut app, "hostile::Thing");
+    }
+    assert_eq!(status(&app, "breeder.wasm"), ModStatus::Running, "800 spawned, never more than 40 kept");
+    fails(&mut app, "breeder.wasm", &["breeder.wasm", "would keep 120 entities", "100 (max_entities_per_mod)"]);
+    assert_eq!(with_component(&mut app, "hostile::Thing"), 80);
+    assert_eq!(app.world().resource::<ModUsage>().of("breeder.wasm").entities, 80);
+    game_goes_on(&mut app);
+}
+
+/// A world made large by the game (or by other mods) is no reason to stop
+/// a mod whose query matches it: its deadline grows with its frame.
+#[test]
+fn a_mod_matching_a_large_world_keeps_running() {
+    let (_dir, mut app) = game(&[]);
+    let n = 400_000;
+    app.world_mut().spawn_batch((0..n).map(|_| (Transform2d::default(), Velocity(Vec2::X))));
+    run(&mut app, 5);
+    assert_eq!(status(&app, "mover.wasm"), ModStatus::Running);
+    game_goes_on(&mut app);
+}
+
+// Work without bound from a valid descriptor
+
+/// A mod declaring more systems than a descriptor may hold.
+#[test]
+fn a_descriptor_with_too_many_systems_is_refused_at_start() {
+    let systems: Vec<String> = (0..5000).map(|i| format!(r#"(name:"s{i}",schedule:Update,params:[])"#)).collect();
+    let descriptor =
+        format!(r#"(name:"swarm",version:"1.0.0",components:[],messages:[],systems:[{}])"#, systems.join(","));
+    let (_dir, mut app) = game(&[("legion.wasm", big_descriptor_mod(&descriptor, "(i32.const 0)"))]);
+    fails(&mut app, "legion.wasm", &["legion.wasm", "declares 5000 systems; the limit is 4096"]);
+    game_goes_on(&mut app);
+}
+
+/// Nested arrays of zero-sized structs describe billions of values in no
+/// bytes: saving the game with such a component once allocated past 6 GB.
+#[test]
+fn a_field_list_describing_values_without_bytes_is_refused_at_start() {
+    let zero = "Array(of: Struct([]), len: 65536, stride: 0)";
+    let descriptor = format!(
+        r#"(name: "void", version: "1.0.0", messages: [], systems: [],
+            components: [(name: "hostile::Void", size: 4, align: 4,
+                          fields: Some([(name: "a", offset: 0, ty: Array(of: {zero}, len: 65536, stride: 0))]))])"#
+    );
+    let (_dir, mut app) = game(&[("void.wasm", big_descriptor_mod(&descriptor, "(i32.const 0)"))]);
+    fails(&mut app, "void.wasm", &["void.wasm", "hostile::Void", "values", "the limit for 4 bytes is 272"]);
+    game_goes_on(&mut app);
+}
+
+// Small holes
+
+/// A name with a newline would print as two lines in the host's log, the
+/// second one of the mod's choosing.
+#[test]
+fn a_name_with_control_characters_is_refused_at_start() {
+    let descriptor = descriptor("forger", "").replace("forger::attack", "forger::attack\\nERROR mod mover.wasm failed");
+    let (_dir, mut app) = game(&[("forger.wasm", Wat::new(&descriptor, "(i32.const 0)").build())]);
+    let error = fails(&mut app, "forger.wasm", &["forger.wasm", "holds control characters"]);
+    assert!(!error.contains('\n'), "{error}");
+    game_goes_on(&mut app);
+}
+
+/// What a mod panics (or logs) with is escaped: it stays one line.
+#[test]
+fn a_panic_message_with_newlines_stays_on_one_line() {
+    let text = "boom\nERROR mod mover.wasm failed: forged";
+    let wasm = Wat::new(
+        &descriptor("liar", ""),
+        &format!("(call $panic (i32.const {SCRATCH}) (i32.const {})) unreachable", text.len()),
+    )
+    .import(r#"(import "bevy_mod" "panic" (func $panic (param i32 i32)))"#)
+    .data(SCRATCH, text.as_bytes().to_vec())
+    .build();
+    let (_dir, mut app) = game(&[("liar.wasm", wasm)]);
+    let error = fails(&mut app, "liar.wasm", &["liar.wasm", "panicked: boom\\nERROR mod mover.wasm"]);
+    assert!(!error.contains('\n'), "{error}");
+    game_goes_on(&mut app);
+}
+
+/// The ABI's pointers are 32-bit; a 64-bit memory would be read wrongly.
+#[test]
+fn a_64_bit_memory_is_refused_at_load() {
+    let wasm = wat::parse_str(
+        r#"(module (@custom "bevy_mod_abi" "\01\00\00\00")
+            (memory (export "memory") i64 1)
+            (func (export "mod_alloc") (param i32 i32) (result i32) i32.const 0)
+            (func (export "mod_init") (result i64) i64.const 0)
+            (func (export "mod_run") (param i32 i32) (result i32) i32.const 0))"#,
+    )
+    .unwrap();
+    let (_dir, mut app) = game(&[("wide.wasm", wasm)]);
+    fails(&mut app, "wide.wasm", &["wide.wasm", "its memory is 64-bit", "32-bit memory"]);
+    game_goes_on(&mut app);
+}
+
+/// A start function (wasm's `start`, run while the module is instantiated)
+/// that never returns gets the documented deadline error.
+#[test]
+fn an_endless_start_function_is_stopped_at_the_init_deadline() {
+    let wasm = Wat::new(&descriptor("sloth", ""), "(i32.const 0)")
+        .extra("(func $forever (loop $l (br $l))) (start $forever)")
+        .build();
+    let limits = ModLimits { init_deadline_ms: 50, ..Default::default() };
+    let (_dir, mut app) = game_with(&[("sloth.wasm", wasm)], limits, |_, _| {});
+    let parts = ["sloth.wasm", "its start function", "deadline of 50 ms", "(init_deadline_ms)"];
+    fails(&mut app, "sloth.wasm", &parts);
+    game_goes_on(&mut app);
+}
+
+/// A mod handing over more state than the limit: the save names it.
+#[test]
+fn state_beyond_max_state_bytes_is_refused() {
+    let wasm = Wat::new(&descriptor("glutton", ""), "(i32.const 0)")
+        .extra(&format!(r#"(func (export "mod_save_state") (result i64) (i64.const {}))"#, (4096u64 << 32) | 16))
+        .build();
+    let limits = ModLimits { max_state_bytes: 1024, ..Default::default() };
+    let (_dir, mut app) = game_with(&[("glutton.wasm", wasm)], limits, |_, _| {});
+    let error = engine::runtime::save::save_game(app.world_mut()).expect_err("the state is over the limit");
+    assert!(
+        error.contains("glutton") && error.contains("4096 bytes of state; the limit is 1024 (max_state_bytes)"),
+        "{error}"
+    );
+    game_goes_on(&mut app);
+}
+
+/// A mod flooding the world with entities every other mod's queries match
+/// (`mover` matches them all): the flood stops at the flooder's own limit,
+/// and the mod that matched the flood runs on (it once died of the flood's
+/// frame size).
+#[test]
+fn a_flood_of_entities_stops_at_the_flooders_limit_and_the_mods_matching_it_run_on() {
+    let descriptor = r#"(name: "flood", version: "1.0.0", messages: [],
+        components: [(name: "rocks_api::Transform2d", size: 16, align: 4),
+                     (name: "rocks_api::Velocity", size: 8, align: 4)],
+        systems: [(name: "flood::attack", schedule: Update, params: [Commands])])"#;
+    let per_run = 10_000;
+    let mut stream = Vec::new();
+    for _ in 0..per_run {
+        stream.extend(words(&[2, 2, 0, 0, 0, 0, 0x3f80_0000, 1, 0x3f80_0000, 0]));
+    }
+    let flood = Wat::new(descriptor, &format!("{} (i32.const 0)", out(0, SCRATCH, stream.len() as u32)))
+        .data(SCRATCH, stream)
+        .build();
+    let limits = ModLimits { max_entities_per_mod: 60_000, ..Default::default() };
+    let (_dir, mut app) = game_with(&[("flood.wasm", flood)], limits, |_, _| {});
+    fails(&mut app, "flood.wasm", &["flood.wasm", "flood::attack", "the limit is 60000 (max_entities_per_mod)"]);
+    assert_eq!(app.world().resource::<ModUsage>().of("flood.wasm").entities, 60_000);
+    game_goes_on(&mut app);
 }

@@ -105,6 +105,24 @@ pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<Mo
             return Err(ModLoadError::MissingExport { file: file.to_string(), export });
         }
     }
+    // Pointers are 32-bit (ABI.md, "Global rules"): a 64-bit or shared
+    // memory would be read with the wrong width, so it is refused here.
+    match module.get_export(abi::exports::MEMORY) {
+        Some(wasmtime::ExternType::Memory(m)) if !m.is_64() && !m.is_shared() => {}
+        Some(wasmtime::ExternType::Memory(m)) => {
+            let what = if m.is_64() { "64-bit" } else { "shared" };
+            return Err(ModLoadError::BadMemory {
+                file: file.to_string(),
+                cause: format!("its memory is {what}; the ABI takes an unshared 32-bit memory"),
+            });
+        }
+        _ => {
+            return Err(ModLoadError::BadMemory {
+                file: file.to_string(),
+                cause: "its export `memory` is not a memory".to_string(),
+            });
+        }
+    }
     for import in module.imports() {
         let known = import.module() == abi::IMPORT_MODULE && abi::imports::ALL.contains(&import.name());
         if !known {

@@ -15,8 +15,11 @@ use std::collections::{HashMap, HashSet};
 /// Largest component a mod may declare, in bytes.
 pub const MAX_COMPONENT_SIZE: u32 = 64 * 1024;
 /// Most components (names and layouts) mods may register in one process:
-/// Bevy never frees a component id.
-pub const MAX_COMPONENTS: usize = 4096;
+/// Bevy never frees a component id. Each mod may add at most
+/// `ModLimits::max_names_per_mod` (256 by default), so with the defaults
+/// 256 mods at their full quota fit, and a mod loaded after a greedy one
+/// still starts.
+pub const MAX_COMPONENTS: usize = 65_536;
 
 /// A component known by name.
 #[derive(Clone, Copy)]

@@ -26,6 +26,8 @@ pub enum ModLoadError {
     AbiMismatch { file: String, mod_major: u16, mod_minor: u16, host_major: u16, host_minor: u16 },
     #[error("{file} lacks the export `{export}` the ABI requires (ABI.md, \"Exported by the mod\")")]
     MissingExport { file: String, export: &'static str },
+    #[error("{file}: {cause}")]
+    BadMemory { file: String, cause: String },
     #[error("{file} imports `{module}::{name}`, which the host does not provide")]
     UnknownImport { file: String, module: String, name: String },
     #[error("{file} failed to compile: {cause}")]

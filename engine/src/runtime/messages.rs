@@ -15,7 +15,9 @@ use std::collections::HashMap;
 /// Largest message record, in bytes.
 pub const MAX_RECORD_SIZE: usize = 64 * 1024;
 /// Most message channels (names) a process holds; names are never freed.
-pub const MAX_CHANNELS: usize = 4096;
+/// Each mod may add at most `ModLimits::max_names_per_mod` (see
+/// `MAX_COMPONENTS`).
+pub const MAX_CHANNELS: usize = 65_536;
 
 /// Index of a channel in [`ModMessages`].
 pub type ChannelId = usize;
@@ -83,6 +85,11 @@ impl ModMessages {
         });
         self.by_name.insert(name.to_string(), id);
         Ok(id)
+    }
+
+    /// Whether a channel named `name` exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
     }
 
     /// Creates the channel of a message type the game exposes (see

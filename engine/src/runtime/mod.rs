@@ -38,6 +38,7 @@ mod resolve;
 pub mod save;
 pub mod schedule;
 mod topo;
+mod usage;
 mod values;
 mod wasm;
 
@@ -52,6 +53,7 @@ pub use messages::{ChannelId, ModMessages};
 pub use registry::{ModControl, ModEntry, ModFailed, ModRegistry, ModReloadFailed, ModReloaded, ModStarted, ModStatus};
 pub(crate) use resolve::{Candidate, Refused, Resolution, resolve};
 pub use schedule::{KEYS, ModFrameInput, ModSystems};
+pub use usage::{ModUsage, Usage};
 pub use wasm::{Tier, WasmRuntime};
 
 use bevy::app::PluginGroupBuilder;
@@ -124,4 +126,5 @@ pub fn prepare_world(world: &mut World) {
     world.init_resource::<ModComponents>();
     world.init_resource::<ModMessages>();
     world.init_resource::<GameApi>();
+    world.init_resource::<ModUsage>();
 }

@@ -4,7 +4,7 @@
 
 use super::lifecycle::fail;
 use super::registry::{Life, ModEntry, ModRegistry};
-use super::{ModMessages, topo};
+use super::{ModMessages, ModUsage, topo};
 use bevy::input::keyboard::KeyCode as BevyKey;
 use bevy::prelude::*;
 use mod_api::abi::{FrameHeader, ScheduleLabel};
@@ -178,6 +178,9 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
     let header = next_header(world, schedule);
     // What game code wrote to the message types it exposes, for the mods.
     ModMessages::pull_game_messages(world);
+    // What left the world since the last run no longer counts against the
+    // mods that put it there.
+    world.resource_scope(|world, mut usage: Mut<ModUsage>| usage.sync(world));
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
         let order = system_order(&registry, schedule);
         let mut spent = vec![std::time::Duration::ZERO; registry.mods.len()];

@@ -17,6 +17,14 @@ use ron::value::{Map, Number};
 const MAX_ARRAY_LEN: u32 = 64 * 1024;
 /// Deepest nesting of structs and arrays in a field list.
 const MAX_DEPTH: usize = 16;
+/// Most values a field list may describe, per byte of the component and in
+/// all, counting every field, struct and array element: reading a value
+/// into RON (a save, a layout change) then costs time in proportion to its
+/// bytes, even with arrays of zero-sized structs, which describe values
+/// without bytes.
+pub(crate) fn max_described_values(size: usize) -> u64 {
+    4 * size as u64 + 256
+}
 
 /// Checks a field list a mod declared for a component of `size` bytes:
 /// every field lies inside the component, arrays and nesting are bounded.
@@ -48,7 +56,26 @@ pub fn check_fields(fields: &[FieldDecl], size: usize) -> Result<(), String> {
         }
         Ok(())
     }
-    check(fields, size, 0, "")
+    check(fields, size, 0, "")?;
+    let described = fields.iter().fold(0u64, |n, f| n.saturating_add(described_values(&f.ty)));
+    let max = max_described_values(size);
+    if described > max {
+        return Err(format!(
+            "its fields describe {described} values (fields, array elements and structs); the limit for \
+             {size} bytes is {max} (4 per byte, plus 256)"
+        ));
+    }
+    Ok(())
+}
+
+/// Values a field of type `ty` describes, itself included (saturating;
+/// the depth is checked before).
+fn described_values(ty: &FieldType) -> u64 {
+    1u64.saturating_add(match ty {
+        FieldType::Array { of, len, .. } => (*len as u64).saturating_mul(described_values(of)),
+        FieldType::Struct(fields) => fields.iter().fold(0u64, |n, f| n.saturating_add(described_values(&f.ty))),
+        _ => 0,
+    })
 }
 
 /// Bytes a value of `ty` spans.

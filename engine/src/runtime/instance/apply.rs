@@ -5,6 +5,7 @@
 use super::ModInstance;
 use super::check::Command;
 use crate::runtime::messages::{ChannelId, ModMessages};
+use crate::runtime::usage::ModUsage;
 use bevy::prelude::*;
 
 impl ModInstance {
@@ -15,8 +16,12 @@ impl ModInstance {
         commands: Vec<Vec<Command<'_>>>,
         sent: Vec<(ChannelId, Vec<u8>)>,
     ) {
-        for stream in commands {
-            self.apply_commands(world, stream);
+        if !commands.iter().all(Vec::is_empty) {
+            world.resource_scope(|world, mut usage: Mut<ModUsage>| {
+                for stream in commands {
+                    self.apply_commands(world, &mut usage, stream);
+                }
+            });
         }
         for (channel, bytes) in sent {
             match world.resource::<ModMessages>().bridge(channel) {
@@ -26,11 +31,16 @@ impl ModInstance {
         }
     }
 
-    /// Applies commands [`read_commands`](Self::read_commands) checked.
-    pub(super) fn apply_commands(&mut self, world: &mut World, commands: Vec<Command<'_>>) {
+    /// Applies commands [`read_commands`](Self::read_commands) checked,
+    /// counting what they add to the world in `usage`.
+    pub(super) fn apply_commands(&mut self, world: &mut World, usage: &mut ModUsage, commands: Vec<Command<'_>>) {
         for command in commands {
             let (entity, bundle) = match command {
-                Command::Spawn(bundle) => (world.spawn_empty().id(), bundle),
+                Command::Spawn(bundle) => {
+                    let entity = world.spawn_empty().id();
+                    usage.spawned(self.owner, entity);
+                    (entity, bundle)
+                }
                 Command::Insert(entity, bundle) => match entity.filter(|e| world.get_entity(*e).is_ok()) {
                     Some(e) => (e, bundle),
                     None => continue, // despawned: warned when read, or by an earlier command
@@ -51,6 +61,10 @@ impl ModInstance {
             let mut ids = Vec::with_capacity(bundle.len());
             let mut offsets = Vec::with_capacity(bundle.len());
             self.scratch.clear();
+            let held = world.entity(entity);
+            for (c, _) in bundle.iter().filter(|(c, _)| !held.contains_id(c.id)) {
+                usage.added(self.owner, entity, c.id, c.size);
+            }
             for (c, data) in &bundle {
                 if let Some(adapter) = c.adapter {
                     // Checked when the stream was read.

@@ -29,9 +29,31 @@ impl Deadline {
             Deadline::Call(ms) | Deadline::Init(ms) | Deadline::Schedule(ms) => ms.max(1),
         }
     }
+
+    /// The same deadline, `extra` ms later.
+    fn extended(self, extra: u64) -> Deadline {
+        match self {
+            Deadline::Call(ms) => Deadline::Call(ms + extra),
+            Deadline::Init(ms) => Deadline::Init(ms + extra),
+            Deadline::Schedule(ms) => Deadline::Schedule(ms + extra),
+        }
+    }
 }
 
 impl ModInstance {
+    /// Gives the coming call of a system whose frame is `size` bytes one
+    /// more millisecond per [`ModLimits::frame_bytes_per_ms`] of it: time to
+    /// grow its buffer, and to walk what it matched, however large other
+    /// mods or the game made the world. The time is not charged to the
+    /// schedule budget either.
+    pub(super) fn grant_frame_time(&mut self, size: usize) {
+        let extra = (size / self.limits.frame_bytes_per_ms.max(1)) as u64;
+        if extra > 0 {
+            self.next_deadline = self.next_deadline.extended(extra);
+            self.store.data_mut().frame_grant = (extra, size);
+        }
+    }
+
     /// Makes the mod's host buffer at least `size` bytes (ABI.md, `mod_alloc`),
     /// growing it by half again so it is rarely reallocated.
     pub(super) fn ensure_buffer(&mut self, size: usize, during: &str) -> Result<(), ModError> {
@@ -123,6 +145,9 @@ pub(super) fn arm(store: &mut Store<HostState>, deadline: Deadline) {
     let state = store.data_mut();
     state.panic = None;
     state.logs = 0;
+    if !matches!(deadline, Deadline::Call(_) | Deadline::Schedule(_)) {
+        state.frame_grant = (0, 0);
+    }
     state.deadline = deadline;
     state.cpu_mark = None;
 }
@@ -152,13 +177,16 @@ pub(super) fn on_epoch(
     Ok(wasmtime::UpdateDeadline::Continue(((limit - ran).as_millis() as u64).max(1)))
 }
 
-/// The CPU time a call that just returned is charged: nothing if it ended
-/// before the epoch's next tick (most calls), else the tick it began in and
-/// its CPU time since that tick.
+/// The CPU time a call that just returned is charged to its schedule
+/// budget: nothing if it ended before the epoch's next tick (most calls),
+/// else its CPU time since that tick. (The deadline itself counts the time
+/// before the first tick as a whole tick, to stop a call in time; the
+/// budget does not, or a thousand short calls that each happened to span a
+/// tick, on a loaded machine, would be charged a second.)
 pub(super) fn charge(store: &mut Store<HostState>) -> std::time::Duration {
     match store.data_mut().cpu_mark.take() {
         None => std::time::Duration::ZERO,
-        Some(mark) => TICK + thread_cpu_time().saturating_sub(mark),
+        Some(mark) => thread_cpu_time().saturating_sub(mark),
     }
 }
 
@@ -202,6 +230,11 @@ pub(super) fn trap_error(
     limits: &ModLimits,
 ) -> ModError {
     let module = store.data().module.clone();
+    let (grant, frame) = std::mem::take(&mut store.data_mut().frame_grant);
+    let granted = match grant {
+        0 => String::new(),
+        ms => format!(", {ms} ms of it for its frame of {frame} bytes (frame_bytes_per_ms)"),
+    };
     let panic = store.data_mut().panic.take();
     let host_error = store.data_mut().host_error.take();
     let cause = if let Some(msg) = host_error {
@@ -210,11 +243,13 @@ pub(super) fn trap_error(
         format!("panicked: {msg}")
     } else if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
         match store.data().deadline {
-            Deadline::Call(ms) => format!("ran past its deadline of {ms} ms and was stopped (call_deadline_ms)"),
+            Deadline::Call(ms) => {
+                format!("ran past its deadline of {ms} ms and was stopped (call_deadline_ms{granted})")
+            }
             Deadline::Init(ms) => format!("ran past its deadline of {ms} ms and was stopped (init_deadline_ms)"),
             Deadline::Schedule(_) => format!(
                 "its systems ran past their shared budget of {} ms in one schedule run and were stopped \
-                 (schedule_budget_ms)",
+                 (schedule_budget_ms{granted})",
                 limits.schedule_budget_ms
             ),
         }

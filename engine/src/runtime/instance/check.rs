@@ -11,6 +11,7 @@ use crate::runtime::components::{ModComponents, NamedComponent};
 use crate::runtime::error::ModError;
 use crate::runtime::expose::{GameApi, Kind};
 use crate::runtime::messages::{ChannelId, ModMessages};
+use crate::runtime::usage::{ModUsage, value_bytes};
 use bevy::prelude::*;
 use mod_api::abi::{ComponentDecl, FRAME_HEADER_SIZE, FrameHeader, align_up, op};
 
@@ -113,11 +114,21 @@ impl ModInstance {
         world: &mut World,
         streams: &'b [Vec<u8>],
     ) -> Result<Vec<Vec<Command<'b>>>, ModError> {
-        let (mut spawned, mut live) = (0, None);
+        let (mut growth, mut live) = (Growth::default(), None);
         let mut checked = Vec::with_capacity(streams.len());
         for bytes in streams {
-            let read = self.read_commands(world, bytes, &mut spawned, &mut live);
+            let read = self.read_commands(world, bytes, &mut growth, &mut live);
             checked.push(read.map_err(|e| self.system_error(i, e))?);
+        }
+        if growth != Growth::default() {
+            // What the run would add counts in full (an insert may replace
+            // a value, which adds nothing) before anything is applied.
+            let (owner, limits) = (self.owner, &self.limits);
+            world
+                .resource_scope(|world, mut usage: Mut<ModUsage>| {
+                    usage.check_growth(world, owner, growth.spawns, growth.bytes, limits)
+                })
+                .map_err(|e| self.system_error(i, e))?;
         }
         Ok(checked)
     }
@@ -147,8 +158,14 @@ impl ModInstance {
         if local as usize != self.components.len() {
             return Err(format!("declared component {} as id {local}, expected {}", decl.name, self.components.len()));
         }
-        let c = world
-            .resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, decl))
+        let new = world.resource::<ModComponents>().get(&decl.name).is_none();
+        let c = self
+            .within_name_quota(
+                world,
+                new,
+                || format!("component {}", decl.name),
+                |world| world.resource_scope(|world, mut comps: Mut<ModComponents>| comps.declare(world, decl)),
+            )
             .map_err(|e| e.to_string())?;
         self.components.push(c);
         self.component_names.push(decl.name.clone());
@@ -159,13 +176,14 @@ impl ModInstance {
     /// checking every read, component id, entity and quota, without
     /// changing the world (declarations aside: they last for the instance
     /// anyway). A malformed stream is an error for the mod, and then none of
-    /// the run's commands is applied. `spawned` counts the run's spawns
-    /// across its command parameters, `live` the world's entities.
+    /// the run's commands is applied. `growth` counts what the run's
+    /// spawns and inserts add across its command parameters, `live` the
+    /// world's entities.
     pub(super) fn read_commands<'b>(
         &mut self,
         world: &mut World,
         bytes: &'b [u8],
-        spawned: &mut usize,
+        growth: &mut Growth,
         live: &mut Option<usize>,
     ) -> Result<Vec<Command<'b>>, String> {
         let mut r = Cursor { bytes, at: 0 };
@@ -212,12 +230,13 @@ impl ModInstance {
                             return Err("a bundle names the same component twice".into());
                         }
                         bundle.push((c, data));
+                        growth.bytes += value_bytes(c.size as usize);
                     }
                     match entity {
                         Some(entity) => out.push(Command::Insert(entity, bundle)),
                         None => {
-                            *spawned += 1;
-                            if *spawned > self.limits.max_spawns_per_run {
+                            growth.spawns += 1;
+                            if growth.spawns > self.limits.max_spawns_per_run {
                                 return Err(format!(
                                     "spawned more than {} entities in one run (the limit, max_spawns_per_run)",
                                     self.limits.max_spawns_per_run
@@ -250,6 +269,14 @@ impl ModInstance {
         }
         Ok(out)
     }
+}
+
+/// What a run's commands would add to the world: entities spawned, and
+/// bytes of component values (as [`ModUsage`] counts them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Growth {
+    spawns: usize,
+    bytes: usize,
 }
 
 /// One checked command of a mod's command stream; component values borrow

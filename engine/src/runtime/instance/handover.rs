@@ -27,6 +27,17 @@ impl ModInstance {
         let packed = save.call(&mut self.store, ()).map_err(|e| {
             trap_error(&mut self.store, abi::exports::SAVE_STATE, abi::exports::SAVE_STATE, e, &self.limits)
         })?;
+        let len = (packed as u64 >> 32) as usize;
+        if len > self.limits.max_state_bytes {
+            return Err(ModError::Descriptor {
+                module: self.label().to_string(),
+                cause: format!(
+                    "{} returned {len} bytes of state; the limit is {} (max_state_bytes)",
+                    abi::exports::SAVE_STATE,
+                    self.limits.max_state_bytes
+                ),
+            });
+        }
         self.packed_text(packed, abi::exports::SAVE_STATE).map(Some)
     }
 

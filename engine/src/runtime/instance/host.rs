@@ -15,6 +15,15 @@ pub struct HostState {
     pub(super) limits: StoreLimits,
     /// `log` lines written in the current call.
     pub(super) logs: u32,
+    /// The frame of the current system run (`FrameHeader::frame`).
+    pub(super) frame: u64,
+    /// `(frame, bytes)`: the `log` text written in that frame.
+    pub(super) logged: (u64, usize),
+    /// [`ModLimits::max_log_bytes_per_frame`](super::ModLimits::max_log_bytes_per_frame).
+    pub(super) max_log_bytes: usize,
+    /// `(ms, frame bytes)`: the time the current system run was granted for
+    /// the size of its frame (`ModInstance::grant_frame_time`).
+    pub(super) frame_grant: (u64, usize),
     /// The deadline armed for the current call.
     pub(super) deadline: Deadline,
     /// The thread's CPU time at the first epoch tick of the current call
@@ -43,12 +52,16 @@ pub struct HostState {
 impl HostState {
     /// The state of a new `Store` for the mod in `module`, with `limits`,
     /// its first call under `deadline`.
-    pub(crate) fn new(module: String, limits: StoreLimits, deadline: Deadline) -> HostState {
+    pub(crate) fn new(module: String, limits: StoreLimits, deadline: Deadline, max_log_bytes: usize) -> HostState {
         HostState {
             module,
             panic: None,
             limits,
             logs: 0,
+            frame: 0,
+            logged: (0, 0),
+            max_log_bytes,
+            frame_grant: (0, 0),
             deadline,
             cpu_mark: None,
             lazy_ids: Vec::new(),
@@ -84,17 +97,20 @@ unsafe impl Sync for HostState {}
 // SAFETY: as above; nothing reads it from two threads.
 unsafe impl Sync for LazyIds {}
 
+/// Longest `log` or `panic` text kept, in bytes; the rest is cut.
+const MAX_LOG_TEXT: usize = 4096;
+
 /// Adds the host functions (ABI.md, "Provided by the host") to `linker`.
 pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     fn guest_str(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> String {
-        const MAX: usize = 4096;
+        const MAX: usize = MAX_LOG_TEXT;
         let Some(memory) = caller.get_export(abi::exports::MEMORY).and_then(|e| e.into_memory()) else {
             return String::from("<mod has no memory>");
         };
         let data = memory.data(&caller);
         let (ptr, len) = (ptr as u32 as usize, (len as u32 as usize).min(MAX));
         match data.get(ptr..ptr.saturating_add(len)) {
-            Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Some(bytes) => printable(&String::from_utf8_lossy(bytes)),
             None => format!("<invalid string: {len} bytes at {ptr:#x}>"),
         }
     }
@@ -102,8 +118,21 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         abi::IMPORT_MODULE,
         abi::imports::LOG,
         |mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| {
-            caller.data_mut().logs += 1;
-            let (module, logs) = (&caller.data().module, caller.data().logs);
+            let state = caller.data_mut();
+            state.logs += 1;
+            if state.logged.0 != state.frame {
+                state.logged = (state.frame, 0);
+            }
+            let before = state.logged.1;
+            state.logged.1 = before.saturating_add((len as u32 as usize).min(MAX_LOG_TEXT));
+            let (module, logs, max) = (&state.module, state.logs, state.max_log_bytes);
+            if before >= max {
+                return;
+            }
+            if state.logged.1 > max {
+                warn!(target: "mod", "[{module}] wrote more than {max} bytes of log text in one frame (max_log_bytes_per_frame); the rest of this frame's are dropped");
+                return;
+            }
             if logs > MAX_LOG_LINES_PER_CALL {
                 if logs == MAX_LOG_LINES_PER_CALL + 1 {
                     warn!(target: "mod", "[{module}] wrote more than {MAX_LOG_LINES_PER_CALL} log lines in one call; the rest of this call's are dropped");
@@ -226,6 +255,16 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
+/// `text` with its control characters escaped (`\n`, `\u{0}`, …), so
+/// what a mod logs or panics with stays on one line of the host's log and
+/// cannot pass for a line of the engine's own.
+pub(crate) fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 /// Writes entity ids as the ABI's `u64`s (`Entity::to_bits`, little-endian).
 pub(super) fn write_entity_ids(out: &mut [u8], ids: &[Entity]) {
     for (chunk, e) in out.chunks_exact_mut(8).zip(ids) {
@@ -241,11 +280,17 @@ mod tests {
     /// The load-time check (`abi::imports::ALL`) and the linker agree: every
     /// import a mod may have is defined, and nothing else is.
     #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("fine text"), "fine text");
+        assert_eq!(printable("a\nERROR b\r\0c\u{1b}[31m"), "a\\nERROR b\\r\\u{0}c\\u{1b}[31m");
+    }
+
+    #[test]
     fn the_linker_defines_every_import_the_abi_lists() {
         let engine = wasmtime::Engine::default();
         let mut linker = Linker::new(&engine);
         define_imports(&mut linker).unwrap();
-        let state = HostState::new("test".into(), StoreLimitsBuilder::new().build(), Deadline::Call(1));
+        let state = HostState::new("test".into(), StoreLimitsBuilder::new().build(), Deadline::Call(1), 0);
         let mut defined: Vec<String> =
             linker.iter(Store::new(&engine, state)).map(|(_, name, _)| name.to_string()).collect();
         defined.sort();

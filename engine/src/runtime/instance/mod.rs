@@ -33,6 +33,7 @@ pub use plan::{ForeignOrder, SystemPlan};
 
 use super::components::NamedComponent;
 use super::error::ModError;
+use super::usage::{ModUsage, Owner};
 use bevy::ecs::component::ComponentId;
 use bevy::prelude::*;
 use call::{arm, hit_memory_limit, on_epoch, packed_text, trap_error};
@@ -41,9 +42,16 @@ use mod_api::abi::{self, ComponentDecl, FRAME_HEADER_SIZE, FrameHeader, ModDescr
 use std::collections::HashMap;
 use wasmtime::{Instance, Memory, Store, StoreLimitsBuilder, TypedFunc};
 
+/// How errors name a module's start function (wasm's `start`), which runs
+/// during instantiation under [`ModLimits::init_deadline_ms`].
+const START_FUNCTION: &str = "its start function";
+
 /// One instantiated mod.
 pub struct ModInstance {
     store: Store<HostState>,
+    /// Who this mod is to [`ModUsage`]: what its commands keep in the world
+    /// counts there, across its instances.
+    owner: Owner,
     instance: Instance,
     /// The compiled code this instance runs.
     module: wasmtime::Module,
@@ -116,7 +124,8 @@ impl ModInstance {
             .tables(4)
             .trap_on_grow_failure(true)
             .build();
-        let state = HostState::new(file.to_string(), store_limits, Deadline::Init(limits.init_deadline_ms));
+        let deadline = Deadline::Init(limits.init_deadline_ms);
+        let state = HostState::new(file.to_string(), store_limits, deadline, limits.max_log_bytes_per_frame);
         let mut store = Store::new(module.engine(), state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_callback(on_epoch);
@@ -124,14 +133,18 @@ impl ModInstance {
         let instantiate_err = |cause: String| ModError::Instantiate { module: file.to_string(), cause };
         let instance: Instance = runtime.linker_for(module).instantiate(&mut store, module).map_err(|e| {
             let cause = format!("{e:#}");
-            instantiate_err(if hit_memory_limit(&cause) {
-                format!(
+            if hit_memory_limit(&cause) {
+                instantiate_err(format!(
                     "its initial memory is larger than the limit of {} bytes (max_memory_bytes)",
                     limits.max_memory_bytes
-                )
+                ))
+            } else if e.downcast_ref::<wasmtime::Trap>().is_some() {
+                // The start function trapped: past its deadline, or as any
+                // other call would.
+                trap_error(&mut store, START_FUNCTION, START_FUNCTION, e, limits)
             } else {
-                cause
-            })
+                instantiate_err(cause)
+            }
         })?;
         let memory = instance
             .get_memory(&mut store, abi::exports::MEMORY)
@@ -162,13 +175,19 @@ impl ModInstance {
             .call(&mut store, ())
             .map_err(|e| trap_error(&mut store, abi::exports::INIT, abi::exports::INIT, e, limits))?;
         let descriptor_err = |cause: String| ModError::Descriptor { module: file.to_string(), cause };
+        let max = limits::descriptor::MAX_BYTES;
+        if (packed as u64 >> 32) as usize > max {
+            return Err(descriptor_err(format!("its descriptor is {} bytes; the limit is {max}", packed as u64 >> 32)));
+        }
         let text = packed_text(memory.data(&store), packed, abi::exports::INIT).map_err(descriptor_err)?;
         let descriptor: ModDescriptor =
             ron::from_str(&text).map_err(|e| descriptor_err(format!("descriptor does not parse: {e}")))?;
         store.data_mut().module = format!("{} ({file})", descriptor.name);
 
+        let owner = world.get_resource_or_init::<ModUsage>().owner(file);
         let mut this = ModInstance {
             store,
+            owner,
             instance,
             module: module.clone(),
             tier: runtime.tier_of(module),
@@ -301,9 +320,13 @@ impl ModInstance {
         let left = budget - used;
         self.next_deadline = if left < call { Deadline::Schedule(left) } else { Deadline::Call(call) };
         let seed = crate::runtime::schedule::splitmix(header.seed ^ self.systems[i].seed_key);
+        self.store.data_mut().frame = header.frame;
         self.spent = std::time::Duration::ZERO;
+        self.store.data_mut().frame_grant = (0, 0);
         let ran = self.run_system(i, world, header, seed);
-        *spent += self.spent;
+        // The time granted for a large frame is not the budget's.
+        let granted = std::time::Duration::from_millis(self.store.data().frame_grant.0);
+        *spent += self.spent.saturating_sub(granted);
         // What game functions the system called deferred (their `Commands`)
         // is the game's: applied after the system's own changes, and even if
         // the system failed after calling them.
@@ -335,6 +358,7 @@ impl ModInstance {
             return self.call_system(i, base);
         }
         let size = self.lay_out(i, world)?;
+        self.grant_frame_time(size);
         self.ensure_frame_buffer(size, i)?;
         let base = self.buffer_ptr as usize;
         self.copy_in(i, world, header, seed, base, size);

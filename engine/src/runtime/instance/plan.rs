@@ -8,10 +8,11 @@ use crate::runtime::components::{ModComponents, NamedComponent};
 use crate::runtime::error::PlanError;
 use crate::runtime::expose::{GameApi, Kind, not_exposed};
 use crate::runtime::messages::{ChannelId, ModMessages};
+use crate::runtime::usage::ModUsage;
 use bevy::ecs::component::ComponentId;
 use bevy::ecs::storage::TableId;
 use bevy::prelude::*;
-use mod_api::abi::{Access, ModDescriptor, ParamDecl, ScheduleLabel};
+use mod_api::abi::{Access, FieldDecl, FieldType, ModDescriptor, ParamDecl, ScheduleLabel};
 use std::collections::HashMap;
 
 /// An order naming another mod's system: `(system index, the other
@@ -89,23 +90,27 @@ impl ModInstance {
         d: &ModDescriptor,
         replacing: Option<&ModInstance>,
     ) -> Result<(), PlanError> {
+        check_bounds(d)?;
         // A world not prepared by the plugin gets the engine's types first, so
         // no mod can claim an engine name with another layout.
         if !world.contains_resource::<ModComponents>() {
             crate::runtime::prepare_world(world);
         }
         for c in &d.components {
-            let named = world.resource_scope(|world, mut comps: Mut<ModComponents>| {
-                let current = comps.get(&c.name);
-                let owned = current.zip(replacing).is_some_and(|(cur, old)| old.uses(cur.id));
-                if owned && comps.layout_change(c).is_some() {
-                    let new = comps.register_new_layout(world, c)?;
-                    self.migrations.push((c.clone(), new));
-                    Ok(new)
-                } else {
-                    comps.declare(world, c)
-                }
+            let comps = world.resource::<ModComponents>();
+            let current = comps.get(&c.name);
+            let owned = current.zip(replacing).is_some_and(|(cur, old)| old.uses(cur.id));
+            // A layout change registers a new component under the old name.
+            let migrates = owned && comps.layout_change(c).is_some();
+            let what = || format!("component {}", c.name);
+            let named = self.within_name_quota(world, current.is_none() || migrates, what, |world| {
+                world.resource_scope(|world, mut comps: Mut<ModComponents>| {
+                    if migrates { Ok(comps.register_new_layout(world, c)?) } else { comps.declare(world, c) }
+                })
             })?;
+            if migrates {
+                self.migrations.push((c.clone(), named));
+            }
             self.components.push(named);
             self.component_names.push(c.name.clone());
         }
@@ -114,8 +119,17 @@ impl ModInstance {
             if let Some(api) = world.get_resource::<GameApi>() {
                 api.check_declared(Kind::Message, &m.name)?;
             }
-            let mut bus = world.resource_mut::<ModMessages>();
-            channels.push(bus.channel(&m.name, m.size as usize, m.align as usize)?);
+            let new = !world.resource::<ModMessages>().contains(&m.name);
+            let channel = self.within_name_quota(
+                world,
+                new,
+                || format!("message {}", m.name),
+                |world| {
+                    let mut bus = world.resource_mut::<ModMessages>();
+                    Ok(bus.channel(&m.name, m.size as usize, m.align as usize)?)
+                },
+            )?;
+            channels.push(channel);
         }
         for f in &d.functions {
             let id = match world.get_resource::<crate::runtime::expose::ModFunctions>() {
@@ -148,6 +162,26 @@ impl ModInstance {
             self.foreign.insert(schedule, foreign);
         }
         Ok(())
+    }
+
+    /// Runs `register`, which adds a name to a process-wide table if `adds`,
+    /// within this mod's quota of names (`max_names_per_mod`): a mod may
+    /// not fill the tables other mods need.
+    pub(super) fn within_name_quota<T>(
+        &self,
+        world: &mut World,
+        adds: bool,
+        what: impl FnOnce() -> String,
+        register: impl FnOnce(&mut World) -> Result<T, PlanError>,
+    ) -> Result<T, PlanError> {
+        if adds {
+            world.get_resource_or_init::<ModUsage>().check_new_name(self.owner, &what(), &self.limits)?;
+        }
+        let registered = register(world)?;
+        if adds {
+            world.resource_mut::<ModUsage>().add_name(self.owner);
+        }
+        Ok(registered)
     }
 
     pub(super) fn plan_param(
@@ -218,6 +252,71 @@ impl ModInstance {
             }
         })
     }
+}
+
+/// Checks what `d` declares against the bounds of
+/// [`limits::descriptor`](super::limits::descriptor), and that every name
+/// is printable on one line (a name goes into logs and errors, where a
+/// newline could forge a line of the engine's own). Linear in the
+/// descriptor's size.
+pub(super) fn check_bounds(d: &ModDescriptor) -> Result<(), String> {
+    use super::limits::descriptor::*;
+    let count = |what: &str, n: usize, max: usize| {
+        if n > max { Err(format!("declares {n} {what}; the limit is {max}")) } else { Ok(()) }
+    };
+    let name = |what: &str, name: &str| {
+        if name.len() > MAX_NAME_BYTES {
+            return Err(format!("{what} name of {} bytes; the limit is {MAX_NAME_BYTES}", name.len()));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(format!("{what} name {name:?} holds control characters"));
+        }
+        Ok(())
+    };
+    fn fields(list: &[FieldDecl], name: &dyn Fn(&str, &str) -> Result<(), String>) -> Result<(), String> {
+        for f in list {
+            name("field", &f.name)?;
+            f.aliases.iter().try_for_each(|a| name("field alias", a))?;
+            let mut ty = &f.ty;
+            while let FieldType::Array { of, .. } = ty {
+                ty = of;
+            }
+            if let FieldType::Struct(inner) = ty {
+                fields(inner, name)?;
+            }
+        }
+        Ok(())
+    }
+    name("mod", &d.name)?;
+    name("version", &d.version)?;
+    count("systems", d.systems.len(), MAX_SYSTEMS)?;
+    count("components", d.components.len(), MAX_DECLARED)?;
+    count("messages", d.messages.len(), MAX_DECLARED)?;
+    count("functions", d.functions.len(), MAX_DECLARED)?;
+    count("resources", d.resources.len(), MAX_DECLARED)?;
+    for c in &d.components {
+        name("component", &c.name)?;
+        // Nesting depth is bounded by the parser and `values::check_fields`.
+        fields(c.fields.as_deref().unwrap_or_default(), &name)?;
+    }
+    d.messages.iter().try_for_each(|m| name("message", &m.name))?;
+    d.functions.iter().try_for_each(|f| name("function", &f.name))?;
+    d.resources.iter().try_for_each(|r| name("resource", &r.name))?;
+    for s in &d.systems {
+        name("system", &s.name)?;
+        let of = |what: &str| format!("{what} of system {}", s.name);
+        count(&of("parameters"), s.params.len(), MAX_PARAMS)?;
+        count(&of("after/before constraints"), s.after.len() + s.before.len(), MAX_CONSTRAINTS)?;
+        s.after.iter().chain(&s.before).try_for_each(|o| name("system", o))?;
+        for p in &s.params {
+            if let ParamDecl::Query { terms, with, without, .. } = p {
+                count(&of("query terms"), terms.len(), MAX_TERMS)?;
+                count(&of("query With filters"), with.len(), MAX_TERMS)?;
+                count(&of("query Without filters"), without.len(), MAX_TERMS)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Sorts the systems of one schedule so every `after`/`before` holds, keeping
