@@ -1032,3 +1032,68 @@ fn a_flood_of_entities_stops_at_the_flooders_limit_and_the_mods_matching_it_run_
     assert_eq!(app.world().resource::<ModUsage>().of("flood.wasm").entities, 60_000);
     game_goes_on(&mut app);
 }
+
+/// A mod sending more commands in one run than the host will apply.
+#[test]
+fn commands_beyond_max_commands_per_run_fail_the_mod() {
+    let stream: Vec<u8> = (0..51).flat_map(spawn_thing).collect();
+    let limits = ModLimits { max_commands_per_run: 50, ..Default::default() };
+    let (_dir, mut app) = game_with(&[("chatty.wasm", commands_mod("chatty", &stream))], limits, |_, _| {});
+    fails(&mut app, "chatty.wasm", &["chatty.wasm", "more than 50 commands in one run", "max_commands_per_run"]);
+    assert_eq!(with_component(&mut app, "hostile::Thing"), 0, "nothing of the run was applied");
+    game_goes_on(&mut app);
+}
+
+/// Every set of components entities have is an archetype, which Bevy never
+/// frees: a mod spawning entities with ever new sets is stopped at its
+/// limit.
+#[test]
+fn a_mod_creating_archetypes_without_end_stops_at_its_limit() {
+    let components: Vec<String> = (0..6).map(|k| format!(r#"(name: "hostile::A{k}", size: 4, align: 4)"#)).collect();
+    let descriptor = format!(
+        r#"(name: "shaper", version: "1.0.0", messages: [], components: [{}],
+            systems: [(name: "shaper::attack", schedule: Update, params: [Commands])])"#,
+        components.join(", ")
+    );
+    // One entity for each of the 63 non-empty sets of the 6 components.
+    let mut stream = Vec::new();
+    for set in 1u32..64 {
+        let members: Vec<u32> = (0..6).filter(|k| set & (1 << k) != 0).collect();
+        stream.extend(words(&[2, members.len() as u32]));
+        for k in members {
+            stream.extend(words(&[k, set]));
+        }
+    }
+    let wasm = Wat::new(&descriptor, &format!("{} (i32.const 0)", out(0, SCRATCH, stream.len() as u32)))
+        .data(SCRATCH, stream)
+        .build();
+    let limits = ModLimits { max_archetypes_per_mod: 40, ..Default::default() };
+    let (_dir, mut app) = game_with(&[("shaper.wasm", wasm)], limits, |_, _| {});
+    fails(&mut app, "shaper.wasm", &["shaper.wasm", "shaper::attack", "the limit is 40 (max_archetypes_per_mod)"]);
+    let created = app.world().resource::<ModUsage>().of("shaper.wasm").archetypes;
+    assert!((40..=63).contains(&created), "at most the limit plus one run's: {created}");
+    game_goes_on(&mut app);
+}
+
+/// What leaves the world while no mod runs (Bevy keeps its records of
+/// removals for two frames only) no longer counts when the mod runs again.
+#[test]
+fn what_leaves_the_world_while_a_mod_is_disabled_no_longer_counts() {
+    let limits = ModLimits { max_entities_per_mod: 100, ..Default::default() };
+    let (_dir, mut app) =
+        game_with(&[("breeder.wasm", spawner("breeder", "hostile::Thing", 4, 40))], limits, |_, _| {});
+    let kept = |app: &App| app.world().resource::<ModUsage>().of("breeder.wasm").entities;
+    until(&mut app, "the breeder kept 40 entities", |app| kept(app) >= 40);
+    for file in ["breeder.wasm", "mover.wasm"] {
+        app.world_mut().write_message(engine::runtime::ModControl::Disable(file.into()));
+    }
+    app.update();
+    let before = kept(&app);
+    despawn_all(&mut app, "hostile::Thing");
+    run(&mut app, 10);
+    assert_eq!((before, kept(&app)), (40, 0), "the despawns were counted while no mod ran");
+    app.world_mut().write_message(engine::runtime::ModControl::Enable("breeder.wasm".into()));
+    run(&mut app, 2);
+    assert_eq!(status(&app, "breeder.wasm"), ModStatus::Running);
+    assert_eq!(kept(&app), 80);
+}

@@ -162,6 +162,12 @@ pub(crate) fn capture_input(keys: Option<Res<ButtonInput<BevyKey>>>, mut input: 
     }
 }
 
+/// Reads the frame's removals into [`ModUsage`] every frame, even one in
+/// which no mod runs: Bevy keeps its removal records for two frames only.
+fn sync_usage(world: &mut World) {
+    world.resource_scope(|world, mut usage: Mut<ModUsage>| usage.sync(world));
+}
+
 pub(crate) fn run_update_mods(world: &mut World) {
     run_mods(world, ScheduleLabel::Update);
 }
@@ -304,7 +310,8 @@ impl Plugin for ModSchedulePlugin {
             )
             .add_systems(PreUpdate, capture_input.in_set(ModSystems::Input))
             .add_systems(Update, run_update_mods.in_set(ModSystems::Update))
-            .add_systems(FixedUpdate, run_fixed_mods.in_set(ModSystems::FixedUpdate));
+            .add_systems(FixedUpdate, run_fixed_mods.in_set(ModSystems::FixedUpdate))
+            .add_systems(Last, sync_usage);
         // NOTE: keyboard state must be read after Bevy's input systems update it.
         app.configure_sets(PreUpdate, ModSystems::Input.after(bevy::input::InputSystems));
         super::prepare_world(app.world_mut());

@@ -33,6 +33,8 @@ pub struct Usage {
     pub component_bytes: usize,
     /// Component and message names it added to the process-wide tables.
     pub names: usize,
+    /// Archetypes its commands created (never freed).
+    pub archetypes: usize,
 }
 
 /// The id [`ModUsage`] knows a mod by: stable for its file across reloads.
@@ -90,6 +92,25 @@ impl ModUsage {
             ));
         }
         Ok(())
+    }
+
+    /// Fails, naming the limit, if `owner` has created as many archetypes
+    /// as it may.
+    pub(crate) fn check_archetypes(&self, owner: Owner, limits: &ModLimits) -> Result<(), String> {
+        let n = self.get(owner).archetypes;
+        if n >= limits.max_archetypes_per_mod {
+            return Err(format!(
+                "its commands created {n} archetypes (sets of components entities have); the limit is {} \
+                 (max_archetypes_per_mod)",
+                limits.max_archetypes_per_mod
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts archetypes `owner`'s commands created.
+    pub(crate) fn add_archetypes(&mut self, owner: Owner, n: usize) {
+        self.usage[owner as usize].archetypes += n;
     }
 
     /// Counts a name `owner` added to a process-wide table.

@@ -18,9 +18,11 @@ impl ModInstance {
     ) {
         if !commands.iter().all(Vec::is_empty) {
             world.resource_scope(|world, mut usage: Mut<ModUsage>| {
+                let archetypes = world.archetypes().len();
                 for stream in commands {
                     self.apply_commands(world, &mut usage, stream);
                 }
+                usage.add_archetypes(self.owner, world.archetypes().len() - archetypes);
             });
         }
         for (channel, bytes) in sent {

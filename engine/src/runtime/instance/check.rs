@@ -120,12 +120,13 @@ impl ModInstance {
             let read = self.read_commands(world, bytes, &mut growth, &mut live);
             checked.push(read.map_err(|e| self.system_error(i, e))?);
         }
-        if growth != Growth::default() {
+        if growth.reshapes > 0 {
             // What the run would add counts in full (an insert may replace
             // a value, which adds nothing) before anything is applied.
             let (owner, limits) = (self.owner, &self.limits);
             world
                 .resource_scope(|world, mut usage: Mut<ModUsage>| {
+                    usage.check_archetypes(owner, limits)?;
                     usage.check_growth(world, owner, growth.spawns, growth.bytes, limits)
                 })
                 .map_err(|e| self.system_error(i, e))?;
@@ -190,6 +191,16 @@ impl ModInstance {
         let mut out = Vec::new();
         while r.at < bytes.len() {
             let opcode = r.u32()?;
+            growth.commands += 1;
+            if growth.commands > self.limits.max_commands_per_run {
+                return Err(format!(
+                    "sent more than {} commands in one run (the limit, max_commands_per_run)",
+                    self.limits.max_commands_per_run
+                ));
+            }
+            if matches!(opcode, op::SPAWN | op::INSERT | op::REMOVE) {
+                growth.reshapes += 1;
+            }
             match opcode {
                 op::DECLARE_COMPONENT => {
                     let local = r.u32()?;
@@ -272,9 +283,15 @@ impl ModInstance {
 }
 
 /// What a run's commands would add to the world: entities spawned, and
-/// bytes of component values (as [`ModUsage`] counts them).
+/// bytes of component values (as [`ModUsage`] counts them); and how many
+/// commands it sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Growth {
+    /// Commands read, of any kind.
+    commands: usize,
+    /// Commands that may change an entity's set of components, and so
+    /// create an archetype.
+    reshapes: usize,
     spawns: usize,
     bytes: usize,
 }

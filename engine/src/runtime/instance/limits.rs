@@ -23,6 +23,9 @@ pub struct ModLimits {
     pub max_memory_bytes: usize,
     /// Most entities one system run may spawn.
     pub max_spawns_per_run: usize,
+    /// Most commands (of any kind) one system run may send, all its
+    /// `Commands` parameters together: applying them is the host's time.
+    pub max_commands_per_run: usize,
     /// Most messages one system run may send on one channel.
     pub max_messages_per_run: usize,
     /// Most entities the world may hold: a mod's spawn beyond it fails the mod.
@@ -46,6 +49,11 @@ pub struct ModLimits {
     pub max_log_bytes_per_frame: usize,
     /// Largest state a mod's `mod_save_state` may hand over, in bytes.
     pub max_state_bytes: usize,
+    /// Most archetypes (Bevy's kinds of entity, one per set of components)
+    /// a mod's commands may create; Bevy never frees one. A mod at its
+    /// limit runs no more commands that could create one, so it creates at
+    /// most this many plus those of one run.
+    pub max_archetypes_per_mod: usize,
     /// How many bytes of a system's frame buy one more millisecond of
     /// deadline (and of the schedule budget): a system that matched a large
     /// world gets time to copy and walk it, so another mod's entities are
@@ -61,6 +69,7 @@ impl Default for ModLimits {
             schedule_budget_ms: 20,
             max_memory_bytes: 256 << 20,
             max_spawns_per_run: 10_000,
+            max_commands_per_run: 100_000,
             max_messages_per_run: 100_000,
             max_world_entities: 1_000_000,
             max_message_bytes_per_frame: 16 << 20,
@@ -69,6 +78,7 @@ impl Default for ModLimits {
             max_names_per_mod: 256,
             max_log_bytes_per_frame: 64 << 10,
             max_state_bytes: 16 << 20,
+            max_archetypes_per_mod: 1024,
             frame_bytes_per_ms: 1 << 20,
         }
     }
