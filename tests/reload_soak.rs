@@ -3,7 +3,8 @@
 //! its own so no other test shares the process while memory is measured.
 
 use engine::bevy::prelude::*;
-use engine::runtime::{ModControl, ModFrameInput};
+use engine::runtime::{CompileCache, ModControl, ModFrameInput};
+use rocks_game::GameConfig;
 use tests::*;
 
 /// Resident memory of this process, in bytes.
@@ -38,7 +39,9 @@ fn reload_once(app: &mut App, n: u32, cursor: &mut u64, last: &mut u64) {
 #[test]
 fn two_hundred_reloads_keep_the_state_and_the_memory_flat() {
     let dir = mod_dir(&["counter"]);
-    let mut app = start(&headless_config(dir.path()));
+    // Every reload compiles (as a new version would), not a cache hit.
+    let config = GameConfig { compile_cache: CompileCache::Off, ..headless_config(dir.path()) };
+    let mut app = start(&config);
     let (mut cursor, mut last) = (0, 0);
     for value in counter_frame(&mut app, &mut cursor) {
         last = value.count;

@@ -29,7 +29,7 @@ pub fn built_mods() -> &'static Path {
             .status()
             .expect("scripts/build-mods runs");
         assert!(status.success(), "building the mods failed");
-        target.join("wasm32-unknown-unknown/release")
+        target.join("wasm32-unknown-unknown/mod")
     })
 }
 

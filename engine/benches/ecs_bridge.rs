@@ -46,7 +46,7 @@ fn mod_wasm(name: &str) -> Vec<u8> {
             std::process::Command::new(repo().join("scripts/build-mods")).status().expect("scripts/build-mods runs");
         assert!(status.success(), "building the mods failed");
     });
-    let path = target_dir().join(format!("wasm32-unknown-unknown/release/{name}.wasm"));
+    let path = target_dir().join(format!("wasm32-unknown-unknown/mod/{name}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{} was built: {e}", path.display()))
 }
 

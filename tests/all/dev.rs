@@ -162,3 +162,18 @@ fn live_editing_rebuilds_what_an_edit_affects_once_and_nothing_without_an_edit()
     assert!(error.contains("probe") && error.contains("error"), "{error}");
     until_beacon(&mut app, &mut cursor, 14);
 }
+
+/// `--dev` defines the mods' profile for a workspace without one: the same
+/// settings as this repository's `[profile.mod]`.
+#[test]
+fn the_profile_dev_builds_with_is_the_repositorys() {
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let settings: Vec<String> = manifest
+        .lines()
+        .skip_while(|l| l.trim() != "[profile.mod]")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with('['))
+        .map(|l| format!("profile.mod.{}", l.replace(" = ", "=")))
+        .collect();
+    assert_eq!(settings, engine::runtime::dev::MOD_PROFILE);
+}

@@ -3,6 +3,7 @@
 //! engine headless on them.
 
 mod bridge; // the bulk data path: queries, writes, commands, components across mods
+mod cache; // the compile cache: a second start without compiling; bad entries rebuilt
 mod demo; // the demo game played from a script, as the CLI does
 mod dev; // live editing: saving a mod's source rebuilds and reloads it
 mod docs; // the docs agree with the code (versions they quote)

@@ -99,7 +99,7 @@ impl Api {
 
 /// The `bench-dylib` library, built in release mode (`libbench_dylib.so`).
 pub fn plugin_file() -> PathBuf {
-    crate::build("bench-dylib", false)
+    crate::build("bench-dylib", crate::Build::Native)
 }
 
 /// A loaded library and its state.

@@ -53,7 +53,7 @@ use workload::{Ping, Pong};
 
 /// Builds the guest and returns its `.wasm` file.
 pub fn plugin_file() -> PathBuf {
-    crate::build("bench-json", true)
+    crate::build("bench-json", crate::Build::Wasm)
 }
 
 /// Each call's deadline, in epoch ticks (milliseconds): far above any call

@@ -191,26 +191,41 @@ pub fn bench_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-/// Builds `package` in release mode (for wasm32-unknown-unknown if `wasm`).
-pub fn cargo_build(package: &str, wasm: bool) {
+/// How a guest is built.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// For this machine, in release mode (dylibs, the RPC child).
+    Native,
+    /// For wasm32-unknown-unknown in release mode (the JSON guest, which
+    /// stands for another system's wasm plugins).
+    Wasm,
+    /// A mod: for wasm32-unknown-unknown with the mods' profile (`mod`), as
+    /// mods ship.
+    Mod,
+}
+
+/// Builds `package` as `how` says.
+pub fn cargo_build(package: &str, how: Build) {
     let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(repo()).args(["build", "--release", "-p", package]);
-    if wasm {
-        cargo.args(["--target", "wasm32-unknown-unknown"]);
-    }
+    cargo.current_dir(repo()).args(["build", "-p", package]);
+    match how {
+        Build::Native => cargo.args(["--release"]),
+        Build::Wasm => cargo.args(["--release", "--target", "wasm32-unknown-unknown"]),
+        Build::Mod => cargo.args(["--profile", "mod", "--target", "wasm32-unknown-unknown"]),
+    };
     let status = cargo.status().unwrap_or_else(|e| panic!("cannot run cargo to build {package}: {e}"));
     assert!(status.success(), "building {package} failed");
 }
 
 /// Builds library `package` ([`cargo_build`]) and returns its file:
 /// `name.wasm` or `libname.so`.
-pub fn build(package: &str, wasm: bool) -> PathBuf {
-    cargo_build(package, wasm);
+pub fn build(package: &str, how: Build) -> PathBuf {
+    cargo_build(package, how);
     let lib = package.replace('-', "_");
-    if wasm {
-        target_dir().join("wasm32-unknown-unknown/release").join(format!("{lib}.wasm"))
-    } else {
-        target_dir().join("release").join(format!("lib{lib}.so"))
+    match how {
+        Build::Native => target_dir().join("release").join(format!("lib{lib}.so")),
+        Build::Wasm => target_dir().join("wasm32-unknown-unknown/release").join(format!("{lib}.wasm")),
+        Build::Mod => target_dir().join("wasm32-unknown-unknown/mod").join(format!("{lib}.wasm")),
     }
 }
 

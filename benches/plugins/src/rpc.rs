@@ -47,7 +47,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// The guest executable, built in release mode: the `bench-rpc` package
 /// (`guests/rpc/`), which links only the workload, serde and postcard.
 pub fn plugin_file() -> PathBuf {
-    crate::cargo_build("bench-rpc", false);
+    crate::cargo_build("bench-rpc", crate::Build::Native);
     crate::target_dir().join("release/bench-rpc")
 }
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 /// The mod, built for wasm32 if needed.
 pub fn plugin_file() -> PathBuf {
-    crate::build("bench-mod", true)
+    crate::build("bench-mod", crate::Build::Mod)
 }
 
 /// Which code to run.

@@ -57,6 +57,8 @@ pub struct GameConfig {
     pub load: Option<PathBuf>,
     /// CPU, memory and quota limits for every mod.
     pub limits: engine::runtime::ModLimits,
+    /// Where compiled mods are kept between runs.
+    pub compile_cache: engine::runtime::CompileCache,
 }
 
 /// Where F5/F9 save and load when no `--save` path is given.
@@ -78,6 +80,7 @@ impl Default for GameConfig {
             save: None,
             load: None,
             limits: Default::default(),
+            compile_cache: Default::default(),
         }
     }
 }
@@ -96,8 +99,12 @@ pub struct Scoreboard {
 /// Builds the game's `App`, windowed or headless.
 pub fn build_app(config: &GameConfig) -> App {
     let mut app = App::new();
-    let modding =
-        ModdingPlugins { mods_dir: absolute(&config.mods_dir), seed: config.seed, limits: config.limits.clone() };
+    let modding = ModdingPlugins {
+        mods_dir: absolute(&config.mods_dir),
+        seed: config.seed,
+        limits: config.limits.clone(),
+        compile_cache: config.compile_cache.clone(),
+    };
     // NOTE: the modding plugin registers an asset source, so it goes before the asset plugin.
     app.add_plugins(modding);
     expose_to_mods(&mut app);

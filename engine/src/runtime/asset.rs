@@ -87,6 +87,27 @@ pub(crate) fn abi_supported(major: u16, minor: u16) -> bool {
 
 /// Checks bytes against the ABI and compiles them with `engine`.
 pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<ModAsset, ModLoadError> {
+    check_and_load(file, bytes, |bytes| compile_module(engine, file, bytes))
+}
+
+/// `bytes` compiled with `engine`.
+pub(crate) fn compile_module(
+    engine: &wasmtime::Engine,
+    file: &str,
+    bytes: &[u8],
+) -> Result<wasmtime::Module, ModLoadError> {
+    wasmtime::Module::new(engine, bytes)
+        .map_err(|e| ModLoadError::Compile { file: file.to_string(), cause: format!("{e:#}") })
+}
+
+/// Checks `bytes` against the ABI (version, manifest), gets their code
+/// from `module` (compiled, or from the compile cache), and checks the
+/// code's exports, memory and imports.
+pub(crate) fn check_and_load(
+    file: &str,
+    bytes: &[u8],
+    module: impl FnOnce(&[u8]) -> Result<wasmtime::Module, ModLoadError>,
+) -> Result<ModAsset, ModLoadError> {
     let (major, minor) = read_abi_version(file, bytes)?;
     let manifest = read_manifest(file, bytes)?;
     if !abi_supported(major, minor) {
@@ -98,8 +119,7 @@ pub fn compile(engine: &wasmtime::Engine, file: &str, bytes: &[u8]) -> Result<Mo
             host_minor: ABI_MINOR,
         });
     }
-    let module = wasmtime::Module::new(engine, bytes)
-        .map_err(|e| ModLoadError::Compile { file: file.to_string(), cause: format!("{e:#}") })?;
+    let module = module(bytes)?;
     for export in [abi::exports::MEMORY, abi::exports::ALLOC, abi::exports::INIT, abi::exports::RUN] {
         if module.get_export(export).is_none() {
             return Err(ModLoadError::MissingExport { file: file.to_string(), export });

@@ -183,6 +183,20 @@ fn hash_sources(mods: &Path, dir: &Path, out: &mut HashMap<PathBuf, u64>) {
     }
 }
 
+/// The mods' build profile, as the repository's `Cargo.toml` defines it
+/// (`[profile.mod]`), for a workspace that does not define it.
+pub const MOD_PROFILE: [&str; 4] = [
+    "profile.mod.inherits=\"release\"",
+    "profile.mod.lto=\"fat\"",
+    "profile.mod.codegen-units=1",
+    "profile.mod.incremental=false",
+];
+
+/// Whether `workspace`'s manifest defines the mods' profile.
+fn defines_mod_profile(workspace: &Path) -> bool {
+    std::fs::read_to_string(workspace.join("Cargo.toml")).is_ok_and(|m| m.lines().any(|l| l.trim() == "[profile.mod]"))
+}
+
 fn dev_target_dir(workspace: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target")).join("dev-mods")
 }
@@ -193,9 +207,14 @@ fn build(workspace: &Path, mods_dir: &Path, crates: &[String]) -> Result<Vec<Str
     let target = dev_target_dir(workspace);
     let mut cmd = std::process::Command::new(cargo());
     cmd.current_dir(workspace)
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "--message-format", "short"])
+        .args(["build", "--profile", "mod", "--target", "wasm32-unknown-unknown", "--message-format", "short"])
         .arg("--target-dir")
         .arg(&target);
+    if !defines_mod_profile(workspace) {
+        for setting in MOD_PROFILE {
+            cmd.args(["--config", setting]);
+        }
+    }
     for c in crates {
         cmd.args(["-p", c]);
     }
@@ -212,7 +231,7 @@ fn build(workspace: &Path, mods_dir: &Path, crates: &[String]) -> Result<Vec<Str
         if !installed.exists() {
             continue; // built, but not a mod this game loads
         }
-        let built = target.join("wasm32-unknown-unknown/release").join(&file);
+        let built = target.join("wasm32-unknown-unknown/mod").join(&file);
         let bytes = std::fs::read(&built).map_err(|e| format!("cannot read {}: {e}", built.display()))?;
         if std::fs::read(&installed).is_ok_and(|old| old == bytes) {
             continue; // the same code: nothing to reload

@@ -210,6 +210,8 @@ pub struct ModDiscoveryPlugin {
     pub mods_dir: PathBuf,
     /// CPU, memory and quota limits for every mod.
     pub limits: super::ModLimits,
+    /// Where compiled code is kept between runs, if anywhere.
+    pub cache: Option<super::CodeCache>,
 }
 
 impl Plugin for ModDiscoveryPlugin {
@@ -222,7 +224,11 @@ impl Plugin for ModDiscoveryPlugin {
             .with_watcher(renames_as_writes(AssetSource::get_default_watcher(dir.clone(), WATCH_DEBOUNCE)))
             .with_watch_warning(AssetSource::get_default_watch_warning());
         app.register_asset_source(MOD_SOURCE, source);
-        app.insert_resource(WasmRuntime::new(self.limits.clone()))
+        let mut runtime = WasmRuntime::new(self.limits.clone());
+        if let Some(cache) = &self.cache {
+            runtime = runtime.with_cache(cache.clone());
+        }
+        app.insert_resource(runtime)
             .insert_resource(ModsDir(self.mods_dir.clone()))
             .init_resource::<ModRegistry>()
             .add_message::<ModFailed>()

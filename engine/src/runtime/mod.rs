@@ -25,6 +25,7 @@
 
 pub mod adapters;
 mod asset;
+mod cache;
 mod components;
 pub mod dev;
 pub mod discovery;
@@ -44,6 +45,7 @@ mod wasm;
 
 pub use asset::{ModAsset, compile};
 pub(crate) use asset::{ModLoader, read_abi_version, read_manifest};
+pub use cache::CodeCache;
 pub use components::{ModComponents, NamedComponent};
 pub use discovery::{WATCH_DEBOUNCE, api_version};
 pub use error::{ModError, ModLoadError};
@@ -68,8 +70,8 @@ pub mod prelude {
     pub use super::adapters::VisibilityAdapter;
     pub use super::adapters::{GlobalTransformAdapter, NameAdapter, TransformAdapter};
     pub use super::{
-        ComponentAdapter, ModAccess, ModApp, ModControl, ModError, ModFailed, ModLimits, ModRegistry, ModReloadFailed,
-        ModReloaded, ModStarted, ModStatus, ModSystems, ModdingPlugins,
+        CompileCache, ComponentAdapter, ModAccess, ModApp, ModControl, ModError, ModFailed, ModLimits, ModRegistry,
+        ModReloadFailed, ModReloaded, ModStarted, ModStatus, ModSystems, ModdingPlugins,
     };
 }
 
@@ -98,18 +100,54 @@ pub struct ModdingPlugins {
     pub limits: ModLimits,
     /// Base of the per-call random seeds mods see (`Time::seed`).
     pub seed: u64,
+    /// Where compiled mods are kept between runs.
+    pub compile_cache: CompileCache,
+}
+
+/// Where compiled mods are kept between runs, so a game's second start
+/// loads every mod it knows without compiling ([`CodeCache`]). The folder
+/// can be deleted at any time; it is rebuilt as mods load.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CompileCache {
+    /// In the mod folder's `.cache` folder.
+    #[default]
+    InModsDir,
+    /// In this folder.
+    At(PathBuf),
+    /// Nowhere: every start compiles every mod.
+    Off,
+}
+
+impl CompileCache {
+    /// The cache for mods in `mods_dir`, if any.
+    pub fn resolve(&self, mods_dir: &std::path::Path) -> Option<CodeCache> {
+        match self {
+            CompileCache::InModsDir => Some(CodeCache::new(mods_dir.join(".cache"))),
+            CompileCache::At(dir) => Some(CodeCache::new(dir)),
+            CompileCache::Off => None,
+        }
+    }
 }
 
 impl Default for ModdingPlugins {
     fn default() -> Self {
-        ModdingPlugins { mods_dir: PathBuf::from("assets/mods"), limits: ModLimits::default(), seed: 0x5EED }
+        ModdingPlugins {
+            mods_dir: PathBuf::from("assets/mods"),
+            limits: ModLimits::default(),
+            seed: 0x5EED,
+            compile_cache: CompileCache::default(),
+        }
     }
 }
 
 impl PluginGroup for ModdingPlugins {
     fn build(self) -> PluginGroupBuilder {
         PluginGroupBuilder::start::<Self>()
-            .add(discovery::ModDiscoveryPlugin { mods_dir: self.mods_dir, limits: self.limits })
+            .add(discovery::ModDiscoveryPlugin {
+                cache: self.compile_cache.resolve(&self.mods_dir),
+                mods_dir: self.mods_dir,
+                limits: self.limits,
+            })
             .add(lifecycle::ModLifecyclePlugin)
             .add(schedule::ModSchedulePlugin { seed: self.seed })
             .add(save::SaveGamePlugin)

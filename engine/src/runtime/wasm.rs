@@ -1,8 +1,10 @@
 //! The process-wide wasmtime state: two compilers (tiered compilation),
 //! a linker each, and the epoch ticker that enforces deadlines.
 
+use super::asset::{check_and_load, compile_module};
+use super::cache::CodeCache;
 use super::instance::{self, HostState};
-use super::{ModAsset, ModLimits, ModLoadError, compile};
+use super::{ModAsset, ModLimits, ModLoadError};
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -25,6 +27,8 @@ pub struct WasmRuntime {
     /// The baseline compiler (winch), where this platform has it.
     baseline: Option<(wasmtime::Engine, Arc<wasmtime::Linker<HostState>>)>,
     pub limits: ModLimits,
+    /// Compiled code kept on disk, if the game keeps it ([`with_cache`](Self::with_cache)).
+    cache: Option<CodeCache>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -72,7 +76,45 @@ impl WasmRuntime {
                 }
             })
             .expect("can spawn the epoch thread");
-        WasmRuntime { engine, linker, baseline, limits, ticker_stop }
+        WasmRuntime { engine, linker, baseline, limits, cache: None, ticker_stop }
+    }
+
+    /// The same runtime, keeping compiled code in `cache`: a module compiled
+    /// before (by either compiler) loads without compiling, and one whose
+    /// optimized code is cached starts with it, skipping the baseline tier.
+    pub fn with_cache(mut self, cache: CodeCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The compile cache, if any.
+    pub fn cache(&self) -> Option<&CodeCache> {
+        self.cache.as_ref()
+    }
+
+    /// `bytes` compiled by `engine` (of `tier`): from the cache if it holds
+    /// them, else compiled and then written to it.
+    fn module(
+        &self,
+        engine: &wasmtime::Engine,
+        tier: Tier,
+        file: &str,
+        bytes: &[u8],
+    ) -> Result<wasmtime::Module, ModLoadError> {
+        let Some(cache) = &self.cache else { return compile_module(engine, file, bytes) };
+        let key = CodeCache::key(bytes);
+        if let Some(module) = cache.load(engine, &key, tier) {
+            debug!("mod {file}: {tier:?} code from the compile cache");
+            return Ok(module);
+        }
+        let module = compile_module(engine, file, bytes)?;
+        cache.store(&key, tier, &module);
+        Ok(module)
+    }
+
+    /// The optimized code of `bytes`, if the cache holds it.
+    fn cached_optimized(&self, bytes: &[u8]) -> Option<wasmtime::Module> {
+        self.cache.as_ref()?.load(&self.engine, &CodeCache::key(bytes), Tier::Optimized)
     }
 
     /// Checks `bytes` against the ABI and compiles them with the fastest
@@ -80,8 +122,13 @@ impl WasmRuntime {
     /// asset then carries the bytes for [`tier_up`](Self::tier_up)), else
     /// the optimizing one.
     pub fn compile(&self, file: &str, bytes: &[u8]) -> Result<ModAsset, ModLoadError> {
-        let Some((baseline, _)) = &self.baseline else { return compile(&self.engine, file, bytes) };
-        match compile(baseline, file, bytes) {
+        let optimized = |bytes: &[u8]| self.module(&self.engine, Tier::Optimized, file, bytes);
+        let Some((baseline, _)) = &self.baseline else { return check_and_load(file, bytes, optimized) };
+        // Optimized code compiled before: no need for the baseline tier.
+        if let Some(module) = self.cached_optimized(bytes) {
+            return check_and_load(file, bytes, |_| Ok(module));
+        }
+        match check_and_load(file, bytes, |bytes| self.module(baseline, Tier::Baseline, file, bytes)) {
             Ok(mut asset) => {
                 asset.tier_up = Some(bytes.into());
                 Ok(asset)
@@ -89,7 +136,7 @@ impl WasmRuntime {
             // NOTE: winch lacks some proposals cranelift has; the optimizing
             // compiler decides, and reports the error if the module is bad.
             Err(ModLoadError::Compile { cause, .. }) => {
-                let asset = compile(&self.engine, file, bytes)?;
+                let asset = check_and_load(file, bytes, optimized)?;
                 info!("mod {file}: the baseline compiler does not take it ({cause}); it runs optimized code only");
                 Ok(asset)
             }
@@ -100,7 +147,10 @@ impl WasmRuntime {
     /// Compiles a baseline asset's bytes with the optimizing compiler.
     pub fn tier_up(&self, asset: &ModAsset) -> Option<Result<wasmtime::Module, ModLoadError>> {
         let bytes = asset.tier_up.as_ref()?;
-        Some(compile(&self.engine, &asset.file, bytes).map(|a| a.module))
+        Some(
+            check_and_load(&asset.file, bytes, |b| self.module(&self.engine, Tier::Optimized, &asset.file, b))
+                .map(|a| a.module),
+        )
     }
 
     /// The linker for `module`, by the engine that compiled it.

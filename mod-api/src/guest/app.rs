@@ -104,7 +104,8 @@ impl App {
                 name: core::any::type_name::<T>(),
                 save: super::state::saver::<T>,
                 restore: super::state::restorer::<T>,
-            })
+            });
+            r.state_io = Some(super::state::STATE_IO);
         });
         self.init_resource::<T>()
     }
@@ -135,7 +136,7 @@ impl App {
 
     /// Adds (or replaces) a mod resource with `value`.
     pub fn insert_resource<T: crate::Resource>(&mut self, value: T) -> &mut Self {
-        registry::with(|r| r.resources.insert(core::any::TypeId::of::<T>(), Box::new(value)));
+        registry::with(|r| r.insert_resource(value));
         self
     }
 }

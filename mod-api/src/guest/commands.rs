@@ -43,99 +43,6 @@ impl_bundle_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 impl_bundle_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 impl_bundle_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
-/// `decl` as RON, for `DECLARE_COMPONENT_RON`. Written by hand: serde's
-/// RON serializer for these types would add ~45 KiB to every mod, and
-/// module size is hot-reload time.
-fn decl_ron(decl: &crate::abi::ComponentDecl) -> String {
-    use crate::abi::{FieldDecl, FieldType};
-    use core::fmt::Write;
-    fn text(out: &mut String, s: &str) {
-        out.push('"');
-        for c in s.chars() {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    }
-    fn ty(out: &mut String, t: &FieldType) {
-        match t {
-            FieldType::Array { of, len, stride } => {
-                out.push_str("Array(of:");
-                ty(out, of);
-                let _ = write!(out, ",len:{len},stride:{stride})");
-            }
-            FieldType::Struct(fields) => {
-                out.push_str("Struct(");
-                list(out, fields);
-                out.push(')');
-            }
-            scalar => {
-                let _ = write!(out, "{scalar:?}");
-            }
-        }
-    }
-    fn list(out: &mut String, fields: &[FieldDecl]) {
-        out.push('[');
-        for f in fields {
-            out.push_str("(name:");
-            text(out, &f.name);
-            let _ = write!(out, ",offset:{},ty:", f.offset);
-            ty(out, &f.ty);
-            out.push_str(",aliases:[");
-            for a in &f.aliases {
-                text(out, a);
-                out.push(',');
-            }
-            out.push(']');
-            if let Some(d) = &f.default {
-                let _ = write!(out, ",default:Some({d:?})");
-            }
-            out.push_str("),");
-        }
-        out.push(']');
-    }
-    let mut out = String::from("(name:");
-    text(&mut out, &decl.name);
-    let _ = write!(out, ",size:{},align:{}", decl.size, decl.align);
-    if let Some(fields) = &decl.fields {
-        out.push_str(",fields:Some(");
-        list(&mut out, fields);
-        out.push(')');
-    }
-    out.push(')');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::abi::{ComponentDecl, FieldDecl, FieldType};
-
-    #[test]
-    fn a_hand_written_declaration_reads_back_as_the_same() {
-        let field =
-            |name: &str, offset, ty| FieldDecl { name: name.into(), offset, ty, aliases: vec![], default: None };
-        let mut renamed = field("ticks", 8, FieldType::U64);
-        renamed.aliases = vec!["frames".into(), "odd\"name".into()];
-        renamed.default = Some(vec![9, 0, 0, 0, 0, 0, 0, 0]);
-        let decl = ComponentDecl {
-            name: "my_mod::Tally".into(),
-            size: 32,
-            align: 8,
-            fields: Some(vec![
-                field("pos", 0, FieldType::Struct(vec![field("x", 0, FieldType::F32), field("y", 4, FieldType::F32)])),
-                renamed,
-                field("bytes", 16, FieldType::Array { of: Box::new(FieldType::U8), len: 16, stride: 1 }),
-            ]),
-        };
-        let text = super::decl_ron(&decl);
-        assert_eq!(ron::from_str::<ComponentDecl>(&text).unwrap(), decl, "{text}");
-        let bare = ComponentDecl { fields: None, ..decl };
-        assert_eq!(ron::from_str::<ComponentDecl>(&super::decl_ron(&bare)).unwrap(), bare);
-    }
-}
-
 /// The encoded command stream of one system.
 #[doc(hidden)]
 #[derive(Default)]
@@ -170,7 +77,7 @@ impl CommandBuffer {
         let first = id + 1 - undeclared.len() as u32;
         for (i, decl) in undeclared.into_iter().enumerate() {
             // ABI 1.2: the declaration with its fields, as RON.
-            let ron = decl_ron(&decl);
+            let ron = super::ron_out::component(&decl);
             self.u32(op::DECLARE_COMPONENT_RON);
             self.u32(first + i as u32);
             self.u32(ron.len() as u32);

@@ -16,17 +16,25 @@ thread_local! {
     static IDENTITY: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
 }
 
-/// `mod_save_state` (ABI 1.1).
+/// `mod_save_state` (ABI 1.1): `0` (no state) for a mod that saves no
+/// resource. The RON code is reached only through
+/// [`registry::Registry::state_io`], which `init_saved_resource` sets, so a
+/// mod without saved state carries none of it.
 pub fn save_state() -> i64 {
+    let Some(io) = registry::with(|r| r.state_io) else { return 0 };
     IDENTITY.with(|i| {
         let (name, version) = &*i.borrow();
-        super::state::save(name, version)
+        (io.save)(name, version)
     })
 }
 
-/// `mod_restore_state` (ABI 1.1).
+/// `mod_restore_state` (ABI 1.1): a mod that saves no resource takes any
+/// state as nothing to restore.
 pub fn restore_state(ptr: i32, len: i32) -> i64 {
-    super::state::restore(ptr, len)
+    match registry::with(|r| r.state_io) {
+        Some(io) => (io.restore)(ptr, len),
+        None => 0,
+    }
 }
 
 /// Keeps `text` alive until the next call and returns it packed as
@@ -57,19 +65,26 @@ pub fn init(main: fn(&mut App), id: &str, version: &str) -> i64 {
     let mut app = App { name: id.to_string(), version: version.to_string() };
     main(&mut app);
     IDENTITY.with(|i| *i.borrow_mut() = (app.name.clone(), app.version.clone()));
-    let descriptor = registry::with(|r| {
+    // The registry's lists are lent to the descriptor and given back: no
+    // clone code in the mod.
+    let text = registry::with(|r| {
         r.components_known_to_host = r.components.len() as u32;
-        ModDescriptor {
-            name: app.name.clone(),
-            version: app.version.clone(),
-            components: r.components.clone(),
-            messages: r.messages.clone(),
-            systems: r.systems.iter().map(|(d, _)| d.clone()).collect(),
-            functions: r.functions.clone(),
-            resources: r.game_resources.clone(),
-        }
+        let mut d = ModDescriptor {
+            name: core::mem::take(&mut app.name),
+            version: core::mem::take(&mut app.version),
+            components: core::mem::take(&mut r.components),
+            messages: core::mem::take(&mut r.messages),
+            systems: Vec::new(),
+            functions: core::mem::take(&mut r.functions),
+            resources: core::mem::take(&mut r.game_resources),
+        };
+        let text = super::ron_out::descriptor(&d, r.systems.iter().map(|(s, _)| s));
+        r.components = core::mem::take(&mut d.components);
+        r.messages = core::mem::take(&mut d.messages);
+        r.functions = core::mem::take(&mut d.functions);
+        r.game_resources = core::mem::take(&mut d.resources);
+        text
     });
-    let text = ron::to_string(&descriptor).expect("a descriptor always serializes");
     hand_out(text)
 }
 

@@ -10,6 +10,7 @@ mod param;
 mod query;
 mod registry;
 mod resource;
+mod ron_out;
 pub(crate) mod state;
 mod sys;
 

@@ -5,33 +5,74 @@ use crate::abi::{ComponentDecl, FunctionDecl, MessageDecl, ResourceDecl, SystemD
 use crate::{Component, GameFunction, GameResource, Message};
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use super::param::ErasedSystem;
 
-#[derive(Default)]
+/// NOTE: lookups are linear scans of short lists, not hash maps: a mod
+/// declares a handful of types, and a hash map (with its hasher) would add
+/// kilobytes to every mod (issue 15). Names are compared by address first:
+/// the same type's `NAME` is the same `&'static str`.
 pub(crate) struct Registry {
     pub components: Vec<ComponentDecl>,
-    component_ids: HashMap<&'static str, u32>,
+    component_ids: Vec<(&'static str, u32)>,
     /// How many of `components` the host knows (from the descriptor or a
     /// DECLARE_COMPONENT command already sent).
     pub components_known_to_host: u32,
     pub messages: Vec<MessageDecl>,
-    message_ids: HashMap<&'static str, u32>,
+    message_ids: Vec<(&'static str, u32)>,
     pub functions: Vec<FunctionDecl>,
-    function_ids: HashMap<&'static str, u32>,
+    function_ids: Vec<(&'static str, u32)>,
     pub game_resources: Vec<ResourceDecl>,
-    game_resource_ids: HashMap<&'static str, u32>,
+    game_resource_ids: Vec<(&'static str, u32)>,
     pub systems: Vec<(SystemDecl, Box<dyn ErasedSystem>)>,
-    pub resources: HashMap<TypeId, Box<dyn Any>>,
+    resources: Vec<(TypeId, Box<dyn Any>)>,
     /// Resources that survive a reload (see `state.rs`).
     pub(crate) saved: Vec<super::state::SavedResource>,
     /// Runs on the old state before it is restored (see `App::on_migrate`).
     pub(crate) migrate: Option<super::state::MigrateFn>,
+    /// How state is saved and restored, once a resource is saved: the only
+    /// path from the exports to serde and RON (see `export::save_state`).
+    pub(crate) state_io: Option<super::state::StateIo>,
+}
+
+impl Registry {
+    const fn new() -> Self {
+        Registry {
+            components: Vec::new(),
+            component_ids: Vec::new(),
+            components_known_to_host: 0,
+            messages: Vec::new(),
+            message_ids: Vec::new(),
+            functions: Vec::new(),
+            function_ids: Vec::new(),
+            game_resources: Vec::new(),
+            game_resource_ids: Vec::new(),
+            systems: Vec::new(),
+            resources: Vec::new(),
+            saved: Vec::new(),
+            migrate: None,
+            state_io: None,
+        }
+    }
+
+    /// Adds (or replaces) resource `T`.
+    pub fn insert_resource<T: 'static>(&mut self, value: T) {
+        let id = TypeId::of::<T>();
+        match self.resources.iter_mut().find(|(t, _)| *t == id) {
+            Some((_, slot)) => *slot = Box::new(value),
+            None => self.resources.push((id, Box::new(value))),
+        }
+    }
+}
+
+/// The id registered under `name` in `ids`.
+fn find(ids: &[(&'static str, u32)], name: &'static str) -> Option<u32> {
+    ids.iter().find(|(n, _)| core::ptr::eq(*n, name) || *n == name).map(|&(_, id)| id)
 }
 
 thread_local! {
-    static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
+    // A `const` initializer: no lazy-initialization code in the mod.
+    static REGISTRY: RefCell<Registry> = const { RefCell::new(Registry::new()) };
 }
 
 pub(crate) fn with<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
@@ -41,7 +82,7 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
 /// Local id of component `T`, registering it on first use.
 pub(crate) fn component_id<T: Component>() -> u32 {
     with(|r| {
-        if let Some(&id) = r.component_ids.get(T::NAME) {
+        if let Some(id) = find(&r.component_ids, T::NAME) {
             return id;
         }
         let id = r.components.len() as u32;
@@ -51,7 +92,7 @@ pub(crate) fn component_id<T: Component>() -> u32 {
             align: align_of::<T>() as u32,
             fields: T::fields(),
         });
-        r.component_ids.insert(T::NAME, id);
+        r.component_ids.push((T::NAME, id));
         id
     })
 }
@@ -59,7 +100,7 @@ pub(crate) fn component_id<T: Component>() -> u32 {
 /// Local id of message `T`, registering it on first use.
 pub(crate) fn message_id<T: Message>() -> u32 {
     with(|r| {
-        if let Some(&id) = r.message_ids.get(T::NAME) {
+        if let Some(id) = find(&r.message_ids, T::NAME) {
             return id;
         }
         let id = r.messages.len() as u32;
@@ -68,7 +109,7 @@ pub(crate) fn message_id<T: Message>() -> u32 {
             size: size_of::<T>() as u32,
             align: align_of::<T>() as u32,
         });
-        r.message_ids.insert(T::NAME, id);
+        r.message_ids.push((T::NAME, id));
         id
     })
 }
@@ -76,7 +117,7 @@ pub(crate) fn message_id<T: Message>() -> u32 {
 /// Local id of game function `F`, registering it on first use.
 pub(crate) fn function_id<F: GameFunction>() -> u32 {
     with(|r| {
-        if let Some(&id) = r.function_ids.get(F::NAME) {
+        if let Some(id) = find(&r.function_ids, F::NAME) {
             return id;
         }
         let id = r.functions.len() as u32;
@@ -85,7 +126,7 @@ pub(crate) fn function_id<F: GameFunction>() -> u32 {
             input_size: size_of::<F::In>() as u32,
             output_size: size_of::<F::Out>() as u32,
         });
-        r.function_ids.insert(F::NAME, id);
+        r.function_ids.push((F::NAME, id));
         id
     })
 }
@@ -93,7 +134,7 @@ pub(crate) fn function_id<F: GameFunction>() -> u32 {
 /// Local id of game resource `T`, registering it on first use.
 pub(crate) fn resource_id<T: GameResource>() -> u32 {
     with(|r| {
-        if let Some(&id) = r.game_resource_ids.get(T::NAME) {
+        if let Some(id) = find(&r.game_resource_ids, T::NAME) {
             return id;
         }
         let id = r.game_resources.len() as u32;
@@ -102,7 +143,7 @@ pub(crate) fn resource_id<T: GameResource>() -> u32 {
             size: size_of::<T>() as u32,
             align: align_of::<T>() as u32,
         });
-        r.game_resource_ids.insert(T::NAME, id);
+        r.game_resource_ids.push((T::NAME, id));
         id
     })
 }
@@ -110,5 +151,9 @@ pub(crate) fn resource_id<T: GameResource>() -> u32 {
 /// A pointer to resource `T`, which lives as long as the mod instance.
 /// Resources are never removed, so the pointer stays valid.
 pub(crate) fn resource_ptr<T: 'static>() -> Option<*mut T> {
-    with(|r| r.resources.get_mut(&TypeId::of::<T>()).and_then(|b| b.downcast_mut::<T>()).map(|t| t as *mut T))
+    let id = TypeId::of::<T>();
+    with(|r| {
+        let (_, b) = r.resources.iter_mut().find(|(t, _)| *t == id)?;
+        b.downcast_mut::<T>().map(|t| t as *mut T)
+    })
 }

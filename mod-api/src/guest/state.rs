@@ -63,6 +63,17 @@ impl SavedState {
     }
 }
 
+/// The state exports' implementation, set when the first resource is
+/// saved (`App::init_saved_resource`).
+#[derive(Clone, Copy)]
+pub(crate) struct StateIo {
+    pub save: fn(&str, &str) -> i64,
+    pub restore: fn(i32, i32) -> i64,
+}
+
+/// What `init_saved_resource` installs.
+pub(crate) const STATE_IO: StateIo = StateIo { save, restore };
+
 /// A migration hook: `(old version, old state)`, see
 /// [`App::on_migrate`](crate::App::on_migrate).
 pub(crate) type MigrateFn = fn(&str, &mut SavedState);
@@ -81,7 +92,7 @@ pub(crate) fn saver<T: crate::Resource + Serialize>() -> Result<Box<RawValue>, S
 
 pub(crate) fn restorer<T: crate::Resource + for<'de> Deserialize<'de>>(raw: &RawValue) -> Result<(), String> {
     let value: T = raw.into_rust().map_err(|e| e.to_string())?;
-    registry::with(|r| r.resources.insert(core::any::TypeId::of::<T>(), Box::new(value)));
+    registry::with(|r| r.insert_resource(value));
     Ok(())
 }
 

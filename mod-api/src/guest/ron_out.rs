@@ -1,0 +1,313 @@
+//! The descriptor and component declarations as RON, written by hand.
+//!
+//! serde's RON serializer, and even `core::fmt`, would add tens of KiB to
+//! every mod, and module size is load and hot-reload time (issue 15): this
+//! writer uses neither. The host reads the text with the `ron` crate; the
+//! tests below hold the two to the same values.
+
+use crate::abi::{
+    Access, ComponentDecl, FieldDecl, FieldType, FunctionDecl, MessageDecl, ModDescriptor, ParamDecl, ResourceDecl,
+    ScheduleLabel, SystemDecl,
+};
+
+/// RON text under construction.
+struct Ron(String);
+
+impl Ron {
+    fn raw(&mut self, s: &str) -> &mut Self {
+        self.0.push_str(s);
+        self
+    }
+
+    /// A quoted string, escaped as RON reads it.
+    fn text(&mut self, s: &str) -> &mut Self {
+        self.0.push('"');
+        for c in s.chars() {
+            match c {
+                '"' | '\\' => {
+                    self.0.push('\\');
+                    self.0.push(c);
+                }
+                '\n' => self.0.push_str("\\n"),
+                '\r' => self.0.push_str("\\r"),
+                '\t' => self.0.push_str("\\t"),
+                c if (c as u32) < 0x20 => {
+                    self.0.push_str("\\u{");
+                    self.hex(c as u32);
+                    self.0.push('}');
+                }
+                c => self.0.push(c),
+            }
+        }
+        self.0.push('"');
+        self
+    }
+
+    fn hex(&mut self, n: u32) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut started = false;
+        for shift in (0..8).rev() {
+            let d = (n >> (shift * 4)) & 0xf;
+            if d != 0 || started || shift == 0 {
+                started = true;
+                self.0.push(DIGITS[d as usize] as char);
+            }
+        }
+    }
+
+    /// A decimal number.
+    fn num(&mut self, n: u64) -> &mut Self {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = n;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &digits[at..] {
+            self.0.push(d as char);
+        }
+        self
+    }
+
+    fn bool(&mut self, b: bool) -> &mut Self {
+        self.raw(if b { "true" } else { "false" })
+    }
+
+    /// `[a,b,…]`, each item written by `item`.
+    fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Self, &T)) -> &mut Self {
+        self.0.push('[');
+        for (i, x) in items.iter().enumerate() {
+            if i > 0 {
+                self.0.push(',');
+            }
+            item(self, x);
+        }
+        self.0.push(']');
+        self
+    }
+
+    fn nums(&mut self, items: &[u32]) -> &mut Self {
+        self.list(items, |r, &n| {
+            r.num(n as u64);
+        })
+    }
+
+    fn texts(&mut self, items: &[String]) -> &mut Self {
+        self.list(items, |r, s| {
+            r.text(s);
+        })
+    }
+
+    fn ty(&mut self, t: &FieldType) -> &mut Self {
+        match t {
+            FieldType::Array { of, len, stride } => {
+                self.raw("Array(of:").ty(of).raw(",len:").num(*len as u64).raw(",stride:").num(*stride as u64).raw(")")
+            }
+            FieldType::Struct(fields) => self.raw("Struct(").fields(fields).raw(")"),
+            FieldType::Bool => self.raw("Bool"),
+            FieldType::U8 => self.raw("U8"),
+            FieldType::I8 => self.raw("I8"),
+            FieldType::U16 => self.raw("U16"),
+            FieldType::I16 => self.raw("I16"),
+            FieldType::U32 => self.raw("U32"),
+            FieldType::I32 => self.raw("I32"),
+            FieldType::U64 => self.raw("U64"),
+            FieldType::I64 => self.raw("I64"),
+            FieldType::F32 => self.raw("F32"),
+            FieldType::F64 => self.raw("F64"),
+            FieldType::Entity => self.raw("Entity"),
+        }
+    }
+
+    fn fields(&mut self, fields: &[FieldDecl]) -> &mut Self {
+        self.list(fields, |r, f| {
+            r.raw("(name:").text(&f.name).raw(",offset:").num(f.offset as u64).raw(",ty:").ty(&f.ty);
+            r.raw(",aliases:").texts(&f.aliases);
+            if let Some(d) = &f.default {
+                r.raw(",default:Some(").list(d, |r, &b| {
+                    r.num(b as u64);
+                });
+                r.raw(")");
+            }
+            r.raw(")");
+        })
+    }
+
+    fn component(&mut self, c: &ComponentDecl) -> &mut Self {
+        self.raw("(name:").text(&c.name).raw(",size:").num(c.size as u64).raw(",align:").num(c.align as u64);
+        if let Some(fields) = &c.fields {
+            self.raw(",fields:Some(").fields(fields).raw(")");
+        }
+        self.raw(")")
+    }
+
+    fn sized(&mut self, name: &str, size: u32, align: u32) -> &mut Self {
+        self.raw("(name:").text(name).raw(",size:").num(size as u64).raw(",align:").num(align as u64).raw(")")
+    }
+
+    fn param(&mut self, p: &ParamDecl) -> &mut Self {
+        match p {
+            ParamDecl::Query { terms, with, without, entities } => {
+                self.raw("Query(terms:").list(terms, |r, t| {
+                    let access = match t.access {
+                        Access::Read => "Read",
+                        Access::Write => "Write",
+                    };
+                    r.raw("(component:").num(t.component as u64).raw(",access:").raw(access);
+                    r.raw(",optional:").bool(t.optional).raw(")");
+                });
+                self.raw(",with:").nums(with).raw(",without:").nums(without);
+                self.raw(",entities:").bool(*entities).raw(")")
+            }
+            ParamDecl::MessageReader { message } => self.raw("MessageReader(message:").num(*message as u64).raw(")"),
+            ParamDecl::MessageWriter { message } => self.raw("MessageWriter(message:").num(*message as u64).raw(")"),
+            ParamDecl::Commands => self.raw("Commands"),
+            ParamDecl::Guest => self.raw("Guest"),
+            ParamDecl::Resource { resource, write } => {
+                self.raw("Resource(resource:").num(*resource as u64).raw(",write:").bool(*write).raw(")")
+            }
+        }
+    }
+
+    fn system(&mut self, s: &SystemDecl) -> &mut Self {
+        let schedule = match s.schedule {
+            ScheduleLabel::Startup => "Startup",
+            ScheduleLabel::Update => "Update",
+            ScheduleLabel::FixedUpdate => "FixedUpdate",
+        };
+        self.raw("(name:").text(&s.name).raw(",schedule:").raw(schedule);
+        self.raw(",params:").list(&s.params, |r, p| {
+            r.param(p);
+        });
+        self.raw(",after:").texts(&s.after).raw(",before:").texts(&s.before).raw(")")
+    }
+}
+
+/// `decl` as RON, for `DECLARE_COMPONENT_RON`.
+pub(crate) fn component(decl: &ComponentDecl) -> String {
+    let mut r = Ron(String::new());
+    r.component(decl);
+    r.0
+}
+
+/// The descriptor `mod_init` returns, as RON, with `systems` in place of
+/// `d.systems` (the registry keeps them beside the systems themselves).
+pub(crate) fn descriptor<'a>(d: &ModDescriptor, systems: impl Iterator<Item = &'a SystemDecl>) -> String {
+    let mut r = Ron(String::with_capacity(256));
+    r.raw("(name:").text(&d.name).raw(",version:").text(&d.version);
+    r.raw(",components:").list(&d.components, |r, c| {
+        r.component(c);
+    });
+    r.raw(",messages:").list(&d.messages, |r, m: &MessageDecl| {
+        r.sized(&m.name, m.size, m.align);
+    });
+    r.raw(",systems:[");
+    for (i, s) in systems.enumerate() {
+        if i > 0 {
+            r.raw(",");
+        }
+        r.system(s);
+    }
+    r.raw("]");
+    if !d.functions.is_empty() {
+        r.raw(",functions:").list(&d.functions, |r, f: &FunctionDecl| {
+            r.raw("(name:").text(&f.name).raw(",input_size:").num(f.input_size as u64);
+            r.raw(",output_size:").num(f.output_size as u64).raw(")");
+        });
+    }
+    if !d.resources.is_empty() {
+        r.raw(",resources:").list(&d.resources, |r, res: &ResourceDecl| {
+            r.sized(&res.name, res.size, res.align);
+        });
+    }
+    r.raw(")");
+    r.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::QueryTerm;
+
+    fn field(name: &str, offset: u32, ty: FieldType) -> FieldDecl {
+        FieldDecl { name: name.into(), offset, ty, aliases: vec![], default: None }
+    }
+
+    fn tally() -> ComponentDecl {
+        let mut renamed = field("ticks", 8, FieldType::U64);
+        renamed.aliases = vec!["frames".into(), "odd\"name\\with\nnewline".into()];
+        renamed.default = Some(vec![9, 0, 0, 0, 0, 0, 0, 255]);
+        ComponentDecl {
+            name: "my_mod::Tally".into(),
+            size: 32,
+            align: 8,
+            fields: Some(vec![
+                field("pos", 0, FieldType::Struct(vec![field("x", 0, FieldType::F32), field("y", 4, FieldType::F32)])),
+                renamed,
+                field("bytes", 16, FieldType::Array { of: Box::new(FieldType::U8), len: 16, stride: 1 }),
+                field("who", 24, FieldType::Entity),
+            ]),
+        }
+    }
+
+    #[test]
+    fn a_component_reads_back_as_the_same() {
+        let decl = tally();
+        let text = component(&decl);
+        assert_eq!(ron::from_str::<ComponentDecl>(&text).unwrap(), decl, "{text}");
+        let bare = ComponentDecl { fields: None, ..decl };
+        assert_eq!(ron::from_str::<ComponentDecl>(&component(&bare)).unwrap(), bare);
+    }
+
+    #[test]
+    fn a_descriptor_reads_back_as_the_same() {
+        let system = |name: &str, schedule, params| SystemDecl {
+            name: name.into(),
+            schedule,
+            params,
+            after: vec!["other::a".into()],
+            before: vec![],
+        };
+        let d = ModDescriptor {
+            name: "my-mod\u{1}".into(),
+            version: "1.2.30".into(),
+            components: vec![tally(), ComponentDecl { name: "z::Z".into(), size: 0, align: 1, fields: None }],
+            messages: vec![MessageDecl { name: "m::Ping".into(), size: 4, align: 4 }],
+            systems: vec![
+                system(
+                    "my_mod::run",
+                    ScheduleLabel::Update,
+                    vec![
+                        ParamDecl::Query {
+                            terms: vec![
+                                QueryTerm { component: 0, access: Access::Write, optional: false },
+                                QueryTerm { component: 1, access: Access::Read, optional: true },
+                            ],
+                            with: vec![1],
+                            without: vec![0, 4_000_000_000],
+                            entities: true,
+                        },
+                        ParamDecl::MessageReader { message: 0 },
+                        ParamDecl::MessageWriter { message: 0 },
+                        ParamDecl::Commands,
+                        ParamDecl::Guest,
+                        ParamDecl::Resource { resource: 0, write: true },
+                    ],
+                ),
+                system("my_mod::start", ScheduleLabel::Startup, vec![]),
+                system("my_mod::step", ScheduleLabel::FixedUpdate, vec![]),
+            ],
+            functions: vec![FunctionDecl { name: "g::f".into(), input_size: 12, output_size: 0 }],
+            resources: vec![ResourceDecl { name: "g::Score".into(), size: 8, align: 8 }],
+        };
+        let text = descriptor(&d, d.systems.iter());
+        assert_eq!(ron::from_str::<ModDescriptor>(&text).unwrap(), d, "{text}");
+        let empty = ModDescriptor { name: "e".into(), version: "0.1.0".into(), ..Default::default() };
+        assert_eq!(ron::from_str::<ModDescriptor>(&descriptor(&empty, [].iter())).unwrap(), empty);
+    }
+}
