@@ -15,4 +15,5 @@ mod manifests; // manifests: dependencies resolved before loading, load order, e
 mod messages; // engine → mod, mod → engine, mod → mod
 mod reload; // hot reload: swaps between frames, failures keep the old version
 mod save; // save games: the whole game to RON and back
-mod scaffold; // scripts/new-mod: a new mod crate that builds and loads at once
+mod scaffold;
+mod sizes; // what mods carry: no serde or RON without saved state; size ceilings // scripts/new-mod: a new mod crate that builds and loads at once

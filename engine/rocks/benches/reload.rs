@@ -23,8 +23,9 @@ use rocks_game::{GameConfig, build_app};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The repository (this crate is `engine/rocks`).
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
 }
 
 /// The demo game's mods, freshly built, largest last.
@@ -137,7 +138,13 @@ fn file_to_new_code(c: &mut Criterion, mods: &[(String, Vec<u8>)]) {
         std::fs::write(dir.join(file), bytes).unwrap();
     }
     let (file, bytes) = mods.last().unwrap();
-    let config = GameConfig { mods_dir: dir.clone(), headless: true, log: false, ..Default::default() };
+    // Every reload is a new module: the compile cache would only add its
+    // writes (RELOAD_BENCH_CACHE=1 measures with them).
+    let compile_cache = match std::env::var_os("RELOAD_BENCH_CACHE") {
+        Some(_) => engine::runtime::CompileCache::InModsDir,
+        None => engine::runtime::CompileCache::Off,
+    };
+    let config = GameConfig { mods_dir: dir.clone(), headless: true, log: false, compile_cache, ..Default::default() };
     let mut app = build_app(&config);
     app.finish();
     app.cleanup();

@@ -2,6 +2,7 @@
 //! headless: `rocks --headless --frames 600 --input play.ron --report out.ron`.
 
 use clap::Parser;
+use engine::runtime::CompileCache;
 use rocks_game::{GameConfig, build_app};
 use std::path::PathBuf;
 
@@ -49,6 +50,12 @@ struct Cli {
     /// Seed of the mods' random numbers.
     #[arg(long, default_value_t = 0x5EED)]
     seed: u64,
+    /// Where compiled mods are kept between runs (default: MODS/.cache).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_compile_cache")]
+    compile_cache: Option<PathBuf>,
+    /// Compile every mod at every start.
+    #[arg(long)]
+    no_compile_cache: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +78,11 @@ fn main() -> std::process::ExitCode {
         save: cli.save,
         load: cli.load,
         limits: Default::default(),
+        compile_cache: match (cli.compile_cache, cli.no_compile_cache) {
+            (_, true) => CompileCache::Off,
+            (Some(dir), false) => CompileCache::At(dir),
+            (None, false) => CompileCache::InModsDir,
+        },
     };
     match build_app(&config).run() {
         bevy::app::AppExit::Success => std::process::ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
-//! Compiled mods on disk: a mod compiled once is loaded without compiling
-//! at the next start (or the next time its bytes come back, say an undo in
-//! `--dev`).
+//! Compiled mods on disk: a mod whose optimized code was compiled once
+//! loads it without compiling at the next start (or the next time its bytes
+//! come back, say an undo in `--dev`), skipping the baseline tier. Only
+//! optimized code is kept: baseline code is what a module never seen needs,
+//! and writing it would compete with the reload it is for.
 //!
 //! One file per module and compiler, named by the BLAKE3 hash of the
 //! module's bytes and the compiler's tier: `{hash}.{baseline|optimized}.cwasm`.
@@ -41,7 +43,7 @@ pub struct CodeCache {
 }
 
 /// What a module is known by in the cache: the hash of its bytes.
-pub(crate) type Key = blake3::Hash;
+pub type Key = blake3::Hash;
 
 impl CodeCache {
     /// A cache in `dir` (made when the first entry is written).
@@ -55,7 +57,7 @@ impl CodeCache {
     }
 
     /// The key of a module's bytes.
-    pub(crate) fn key(bytes: &[u8]) -> Key {
+    pub fn key(bytes: &[u8]) -> Key {
         blake3::hash(bytes)
     }
 

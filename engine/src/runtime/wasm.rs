@@ -79,9 +79,9 @@ impl WasmRuntime {
         WasmRuntime { engine, linker, baseline, limits, cache: None, ticker_stop }
     }
 
-    /// The same runtime, keeping compiled code in `cache`: a module compiled
-    /// before (by either compiler) loads without compiling, and one whose
-    /// optimized code is cached starts with it, skipping the baseline tier.
+    /// The same runtime, keeping optimized code in `cache`: a module whose
+    /// optimized code was compiled before loads it without compiling,
+    /// skipping the baseline tier.
     pub fn with_cache(mut self, cache: CodeCache) -> Self {
         self.cache = Some(cache);
         self
@@ -92,23 +92,17 @@ impl WasmRuntime {
         self.cache.as_ref()
     }
 
-    /// `bytes` compiled by `engine` (of `tier`): from the cache if it holds
-    /// them, else compiled and then written to it.
-    fn module(
-        &self,
-        engine: &wasmtime::Engine,
-        tier: Tier,
-        file: &str,
-        bytes: &[u8],
-    ) -> Result<wasmtime::Module, ModLoadError> {
-        let Some(cache) = &self.cache else { return compile_module(engine, file, bytes) };
+    /// The optimized code of `bytes`: from the cache if it holds it, else
+    /// compiled and then written to it (in the background).
+    fn optimized_module(&self, file: &str, bytes: &[u8]) -> Result<wasmtime::Module, ModLoadError> {
+        let Some(cache) = &self.cache else { return compile_module(&self.engine, file, bytes) };
         let key = CodeCache::key(bytes);
-        if let Some(module) = cache.load(engine, &key, tier) {
-            debug!("mod {file}: {tier:?} code from the compile cache");
+        if let Some(module) = cache.load(&self.engine, &key, Tier::Optimized) {
+            debug!("mod {file}: optimized code from the compile cache");
             return Ok(module);
         }
-        let module = compile_module(engine, file, bytes)?;
-        cache.store(&key, tier, &module);
+        let module = compile_module(&self.engine, file, bytes)?;
+        cache.store(&key, Tier::Optimized, &module);
         Ok(module)
     }
 
@@ -122,13 +116,16 @@ impl WasmRuntime {
     /// asset then carries the bytes for [`tier_up`](Self::tier_up)), else
     /// the optimizing one.
     pub fn compile(&self, file: &str, bytes: &[u8]) -> Result<ModAsset, ModLoadError> {
-        let optimized = |bytes: &[u8]| self.module(&self.engine, Tier::Optimized, file, bytes);
+        let optimized = |bytes: &[u8]| self.optimized_module(file, bytes);
         let Some((baseline, _)) = &self.baseline else { return check_and_load(file, bytes, optimized) };
         // Optimized code compiled before: no need for the baseline tier.
         if let Some(module) = self.cached_optimized(bytes) {
             return check_and_load(file, bytes, |_| Ok(module));
         }
-        match check_and_load(file, bytes, |bytes| self.module(baseline, Tier::Baseline, file, bytes)) {
+        // NOTE: baseline code is not cached: writing it competes with the
+        // reload it is for (about 45 ms of `file_to_new_code` on two cores),
+        // and a start that finds optimized code needs none.
+        match check_and_load(file, bytes, |bytes| compile_module(baseline, file, bytes)) {
             Ok(mut asset) => {
                 asset.tier_up = Some(bytes.into());
                 Ok(asset)
@@ -147,10 +144,7 @@ impl WasmRuntime {
     /// Compiles a baseline asset's bytes with the optimizing compiler.
     pub fn tier_up(&self, asset: &ModAsset) -> Option<Result<wasmtime::Module, ModLoadError>> {
         let bytes = asset.tier_up.as_ref()?;
-        Some(
-            check_and_load(&asset.file, bytes, |b| self.module(&self.engine, Tier::Optimized, &asset.file, b))
-                .map(|a| a.module),
-        )
+        Some(check_and_load(&asset.file, bytes, |b| self.optimized_module(&asset.file, b)).map(|a| a.module))
     }
 
     /// The linker for `module`, by the engine that compiled it.
