@@ -165,8 +165,17 @@ impl CodeCache {
     /// [`max_bytes`](Self::max_bytes).
     fn prune(&self) {
         let Ok(read) = std::fs::read_dir(&self.dir) else { return };
-        let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = read
-            .filter_map(|e| e.ok())
+        let files: Vec<std::fs::DirEntry> = read.filter_map(|e| e.ok()).collect();
+        // A staging file an hour old was left by a game that exited while
+        // writing it.
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for e in files.iter().filter(|e| e.path().extension().is_some_and(|x| x == "part")) {
+            if e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < hour_ago) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = files
+            .iter()
             .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
             .filter_map(|e| {
                 let meta = e.metadata().ok()?;
@@ -226,12 +235,16 @@ mod tests {
             std::fs::File::options().append(true).open(&path).unwrap().set_modified(now - day * age).unwrap();
         }
         std::fs::write(dir.join("not-an-entry.txt"), [0u8; 1000]).unwrap();
+        for (name, age) in [("stale.1.part", day), ("writing.2.part", std::time::Duration::ZERO)] {
+            std::fs::write(dir.join(name), [0u8; 10]).unwrap();
+            std::fs::File::options().append(true).open(dir.join(name)).unwrap().set_modified(now - age).unwrap();
+        }
         let cache = CodeCache { max_bytes: 200, ..CodeCache::new(&dir) };
         cache.prune();
         let mut left: Vec<String> =
             std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         left.sort();
-        assert_eq!(left, ["mid.optimized.cwasm", "new.optimized.cwasm", "not-an-entry.txt"]);
+        assert_eq!(left, ["mid.optimized.cwasm", "new.optimized.cwasm", "not-an-entry.txt", "writing.2.part"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
