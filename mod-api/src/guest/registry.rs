@@ -65,9 +65,21 @@ impl Registry {
     }
 }
 
-/// The id registered under `name` in `ids`.
-fn find(ids: &[(&'static str, u32)], name: &'static str) -> Option<u32> {
-    ids.iter().find(|(n, _)| core::ptr::eq(*n, name) || *n == name).map(|&(_, id)| id)
+/// The local id of `name` in `ids`; on first use, the next id, with the
+/// declaration `decl` makes added to `decls`.
+fn local_id<D>(
+    ids: &mut Vec<(&'static str, u32)>,
+    decls: &mut Vec<D>,
+    name: &'static str,
+    decl: impl FnOnce() -> D,
+) -> u32 {
+    if let Some(&(_, id)) = ids.iter().find(|(n, _)| core::ptr::eq(*n, name) || *n == name) {
+        return id;
+    }
+    let id = decls.len() as u32;
+    decls.push(decl());
+    ids.push((name, id));
+    id
 }
 
 thread_local! {
@@ -82,69 +94,45 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
 /// Local id of component `T`, registering it on first use.
 pub(crate) fn component_id<T: Component>() -> u32 {
     with(|r| {
-        if let Some(id) = find(&r.component_ids, T::NAME) {
-            return id;
-        }
-        let id = r.components.len() as u32;
-        r.components.push(ComponentDecl {
+        local_id(&mut r.component_ids, &mut r.components, T::NAME, || ComponentDecl {
             name: T::NAME.to_string(),
             size: size_of::<T>() as u32,
             align: align_of::<T>() as u32,
             fields: T::fields(),
-        });
-        r.component_ids.push((T::NAME, id));
-        id
+        })
     })
 }
 
 /// Local id of message `T`, registering it on first use.
 pub(crate) fn message_id<T: Message>() -> u32 {
     with(|r| {
-        if let Some(id) = find(&r.message_ids, T::NAME) {
-            return id;
-        }
-        let id = r.messages.len() as u32;
-        r.messages.push(MessageDecl {
+        local_id(&mut r.message_ids, &mut r.messages, T::NAME, || MessageDecl {
             name: T::NAME.to_string(),
             size: size_of::<T>() as u32,
             align: align_of::<T>() as u32,
-        });
-        r.message_ids.push((T::NAME, id));
-        id
+        })
     })
 }
 
 /// Local id of game function `F`, registering it on first use.
 pub(crate) fn function_id<F: GameFunction>() -> u32 {
     with(|r| {
-        if let Some(id) = find(&r.function_ids, F::NAME) {
-            return id;
-        }
-        let id = r.functions.len() as u32;
-        r.functions.push(FunctionDecl {
+        local_id(&mut r.function_ids, &mut r.functions, F::NAME, || FunctionDecl {
             name: F::NAME.to_string(),
             input_size: size_of::<F::In>() as u32,
             output_size: size_of::<F::Out>() as u32,
-        });
-        r.function_ids.push((F::NAME, id));
-        id
+        })
     })
 }
 
 /// Local id of game resource `T`, registering it on first use.
 pub(crate) fn resource_id<T: GameResource>() -> u32 {
     with(|r| {
-        if let Some(id) = find(&r.game_resource_ids, T::NAME) {
-            return id;
-        }
-        let id = r.game_resources.len() as u32;
-        r.game_resources.push(ResourceDecl {
+        local_id(&mut r.game_resource_ids, &mut r.game_resources, T::NAME, || ResourceDecl {
             name: T::NAME.to_string(),
             size: size_of::<T>() as u32,
             align: align_of::<T>() as u32,
-        });
-        r.game_resource_ids.push((T::NAME, id));
-        id
+        })
     })
 }
 
