@@ -120,7 +120,7 @@ impl CodeCache {
         changed.notify_all();
     }
 
-    /// Waits until every entry [`store`](Self::store) started is written
+    /// Waits until every entry the cache started writing is written
     /// (for tools and tests that read the folder next).
     pub fn flush(&self) {
         let (count, changed) = &*self.writing;

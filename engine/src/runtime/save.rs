@@ -2,7 +2,7 @@
 //!
 //! A save holds every entity that has a component mods can see (the
 //! engine's ABI components and every mod-declared one), each component by
-//! field name ([`values`]), the layout of every component it contains, and
+//! field name (the runtime's `values` module), the layout of every component it contains, and
 //! each running mod's state as its `mod_save_state` RON. Loading reverses
 //! it: values are converted to the current layouts by field name (so a save
 //! survives mods changing their components), entity ids inside components

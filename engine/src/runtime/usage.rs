@@ -29,7 +29,7 @@ pub struct Usage {
     /// would tell when it leaves.
     pub entities: usize,
     /// Bytes of the component values it added that are still in the world,
-    /// each counted at least [`MIN_VALUE_BYTES`].
+    /// each counted at least 8 bytes (`MIN_VALUE_BYTES`).
     pub component_bytes: usize,
     /// Component and message names it added to the process-wide tables.
     pub names: usize,

@@ -18,7 +18,7 @@ thread_local! {
 
 /// `mod_save_state` (ABI 1.1): `0` (no state) for a mod that saves no
 /// resource. The RON code is reached only through
-/// [`registry::Registry::state_io`], which `init_saved_resource` sets, so a
+/// the registry's `state_io`, which `init_saved_resource` sets, so a
 /// mod without saved state carries none of it.
 pub fn save_state() -> i64 {
     let Some(io) = registry::with(|r| r.state_io) else { return 0 };

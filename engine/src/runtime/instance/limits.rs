@@ -17,7 +17,7 @@ pub struct ModLimits {
     pub init_deadline_ms: u64,
     /// Budget of all of one mod's systems in one schedule run (`Update`,
     /// or one `FixedUpdate` step), in milliseconds of CPU time (see
-    /// [`ModInstance::run_nth`]).
+    /// [`ModInstance::run_nth`](crate::runtime::ModInstance::run_nth)).
     pub schedule_budget_ms: u64,
     /// Largest linear memory a mod may grow to, in bytes.
     pub max_memory_bytes: usize,
