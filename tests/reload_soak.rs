@@ -1,6 +1,13 @@
-//! A mod reloaded 200 times while the game runs: its counter is intact after
-//! every swap, and the process's memory does not grow. In a test binary of
-//! its own so no other test shares the process while memory is measured.
+//! A mod reloaded 500 times while the game runs, each reload compiling as a
+//! new version would: its counter is intact after every swap, and after a
+//! warm-up the process's memory stays flat. In a test binary of its own so
+//! no other test shares the process while memory is measured.
+//!
+//! NOTE: the first hundred or so reloads grow resident memory by about
+//! 2 MiB (allocator arenas and caches warming up, measured: 78.8 MiB after
+//! 70 reloads, 80.7 after 120, then 80.7 to 81.2 up to 420, not monotonic);
+//! after that, growth is noise. The bound below is a constant, not per
+//! reload: a leak of even 12 KiB per reload would break it.
 
 use engine::bevy::prelude::*;
 use engine::runtime::{CompileCache, ModControl, ModFrameInput};
@@ -37,7 +44,7 @@ fn reload_once(app: &mut App, n: u32, cursor: &mut u64, last: &mut u64) {
 }
 
 #[test]
-fn two_hundred_reloads_keep_the_state_and_the_memory_flat() {
+fn five_hundred_reloads_keep_the_state_and_the_memory_flat() {
     let dir = mod_dir(&["counter"]);
     // Every reload compiles (as a new version would), not a cache hit.
     let config = GameConfig { compile_cache: CompileCache::Off, ..headless_config(dir.path()) };
@@ -47,14 +54,20 @@ fn two_hundred_reloads_keep_the_state_and_the_memory_flat() {
         last = value.count;
     }
     // Warm up allocators and caches before the baseline.
-    for n in 1..=20 {
+    const WARM_UP: u32 = 150;
+    for n in 1..=WARM_UP {
         reload_once(&mut app, n, &mut cursor, &mut last);
     }
     let baseline = rss();
-    for n in 21..=200 {
+    for n in WARM_UP + 1..=500 {
         reload_once(&mut app, n, &mut cursor, &mut last);
     }
     let grown = rss().saturating_sub(baseline);
-    eprintln!("RSS after 20 reloads: {} MiB; grew {} KiB over 180 more", baseline >> 20, grown >> 10);
-    assert!(grown < 32 << 20, "memory grew {} MiB over 180 reloads", grown >> 20);
+    eprintln!(
+        "RSS after {WARM_UP} reloads: {} MiB; grew {} KiB over {} more",
+        baseline >> 20,
+        grown >> 10,
+        500 - WARM_UP
+    );
+    assert!(grown < 4 << 20, "memory grew {} KiB over {} reloads after the warm-up", grown >> 10, 500 - WARM_UP);
 }
