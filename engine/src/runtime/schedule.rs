@@ -164,6 +164,8 @@ pub(crate) fn capture_input(keys: Option<Res<ButtonInput<BevyKey>>>, mut input: 
 
 /// Reads the frame's removals into [`ModUsage`] every frame, even one in
 /// which no mod runs: Bevy keeps its removal records for two frames only.
+/// No other pass is needed: a count that lags behind is only ever high, and
+/// `ModUsage::check_growth` reads the removals again before it refuses.
 fn sync_usage(world: &mut World) {
     world.resource_scope(|world, mut usage: Mut<ModUsage>| usage.sync(world));
 }
@@ -184,9 +186,6 @@ fn run_mods(world: &mut World, schedule: ScheduleLabel) {
     let header = next_header(world, schedule);
     // What game code wrote to the message types it exposes, for the mods.
     ModMessages::pull_game_messages(world);
-    // What left the world since the last run no longer counts against the
-    // mods that put it there.
-    world.resource_scope(|world, mut usage: Mut<ModUsage>| usage.sync(world));
     world.resource_scope(|world, mut registry: Mut<ModRegistry>| {
         let order = system_order(&registry, schedule);
         let mut spent = vec![std::time::Duration::ZERO; registry.mods.len()];

@@ -6,7 +6,7 @@
 //!
 //! Values leave the count when they leave the world, whoever removes them:
 //! Bevy records every removal (`World::removed_components`), and
-//! [`ModUsage::sync`] reads those records once per schedule run and
+//! [`ModUsage::sync`] reads those records once per frame (in `Last`) and
 //! whenever a mod is about to go over a limit, so the cost is the number
 //! of removals, never the size of the world.
 
