@@ -11,6 +11,7 @@ mod query;
 mod registry;
 mod resource;
 mod ron_out;
+mod ron_serde;
 pub(crate) mod state;
 mod sys;
 
@@ -26,4 +27,4 @@ pub use resource::{
     Keyboard, ModResource, Res, ResMut, Resource, Rng, Time, fetch_game_resource, fetch_mod_resource,
     game_resource_param,
 };
-pub use state::SavedState;
+pub use state::{RawRon, SavedState};

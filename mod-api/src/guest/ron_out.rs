@@ -2,13 +2,74 @@
 //!
 //! serde's RON serializer, and even `core::fmt`, would add tens of KiB to
 //! every mod, and module size is load and hot-reload time (issue 15): this
-//! writer uses neither. The host reads the text with the `ron` crate; the
-//! tests below hold the two to the same values.
+//! writer uses neither. Its low-level writers (quoted strings, decimal
+//! numbers) are shared with the serializer of saved state
+//! ([`ron_serde`](super::ron_serde)) and the state document. They live here,
+//! outside `ron_serde`, because every mod carries them: a mod without saved
+//! state must carry no function named after serde (tests/all/sizes.rs). The
+//! host reads the text with the `ron` crate; the tests below hold the two to
+//! the same values.
 
 use crate::abi::{
     Access, ComponentDecl, FieldDecl, FieldType, FunctionDecl, MessageDecl, ModDescriptor, ParamDecl, ResourceDecl,
     ScheduleLabel, SystemDecl,
 };
+
+/// Appends `s` as a quoted RON string: `"`, `\\` and control characters
+/// escaped.
+pub(crate) fn push_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u{");
+                push_hex(out, c as u32);
+                out.push('}');
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends `n` in lowercase hexadecimal, without leading zeros.
+fn push_hex(out: &mut String, n: u32) {
+    let digits = (32 - n.leading_zeros()).div_ceil(4).max(1);
+    for shift in (0..digits).rev() {
+        out.push(HEX[((n >> (shift * 4)) & 0xf) as usize] as char);
+    }
+}
+
+/// Hexadecimal digits, for escapes.
+pub(crate) const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `n` in decimal.
+// Not inlined: the descriptor writer calls it in dozens of places, and
+// inlined copies cost every mod about 2 KiB.
+#[inline(never)]
+pub(crate) fn push_u64(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(d as char);
+    }
+}
 
 /// RON text under construction.
 struct Ron(String);
@@ -21,56 +82,13 @@ impl Ron {
 
     /// A quoted string, escaped as RON reads it.
     fn text(&mut self, s: &str) -> &mut Self {
-        self.0.push('"');
-        for c in s.chars() {
-            match c {
-                '"' | '\\' => {
-                    self.0.push('\\');
-                    self.0.push(c);
-                }
-                '\n' => self.0.push_str("\\n"),
-                '\r' => self.0.push_str("\\r"),
-                '\t' => self.0.push_str("\\t"),
-                c if (c as u32) < 0x20 => {
-                    self.0.push_str("\\u{");
-                    self.hex(c as u32);
-                    self.0.push('}');
-                }
-                c => self.0.push(c),
-            }
-        }
-        self.0.push('"');
+        push_quoted(&mut self.0, s);
         self
-    }
-
-    fn hex(&mut self, n: u32) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut started = false;
-        for shift in (0..8).rev() {
-            let d = (n >> (shift * 4)) & 0xf;
-            if d != 0 || started || shift == 0 {
-                started = true;
-                self.0.push(DIGITS[d as usize] as char);
-            }
-        }
     }
 
     /// A decimal number.
     fn num(&mut self, n: u64) -> &mut Self {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut n = n;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for &d in &digits[at..] {
-            self.0.push(d as char);
-        }
+        push_u64(&mut self.0, n);
         self
     }
 

@@ -5,9 +5,13 @@
 //! serde's rules decide what carries over: a field added with
 //! `#[serde(default)]` takes its default, a removed field is ignored, a field
 //! renamed with `#[serde(alias = "old_name")]` keeps its value.
+//!
+//! The RON is written and read by the SDK's own serializer
+//! ([`ron_serde`]), not the `ron` crate, which would
+//! make every mod with saved state some 200 KiB larger.
 
-use super::registry;
-use ron::value::RawValue;
+use super::ron_out::push_quoted;
+use super::{registry, ron_serde};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -33,33 +37,125 @@ pub struct SavedState {
     /// receives as `old_version`.
     pub version: String,
     /// Each saved resource by type name, as RON.
-    pub resources: BTreeMap<String, Box<RawValue>>,
+    pub resources: BTreeMap<String, RawRon>,
+}
+
+/// One value as RON text, as it stands in a [`SavedState`]: a saved
+/// resource such as `(frames: 20, label: "20 frames")`, not yet read as
+/// any type. It always holds exactly one valid RON value.
+///
+/// A migration hook can move one to another key (a resource type that was
+/// renamed) without reading it, or read it as any type with
+/// [`SavedState::get`].
+///
+/// ```
+/// use mod_api::{RawRon, SavedState};
+///
+/// let mut state = SavedState { name: "my-mod".into(), version: "1.0.0".into(), resources: Default::default() };
+/// state.resources.insert("old::Score".into(), RawRon::from_ron("(points: 7)").unwrap());
+/// // `Score` moved from the module `old` to `new`.
+/// if let Some(score) = state.resources.remove("old::Score") {
+///     assert_eq!(score.as_str(), "(points: 7)");
+///     state.resources.insert("new::Score".into(), score);
+/// }
+/// assert!(RawRon::from_ron("(points: ").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RawRon(String);
+
+impl RawRon {
+    /// Checks that `text` holds one RON value, and keeps that value's text
+    /// (without the whitespace and comments around it).
+    pub fn from_ron(text: &str) -> Result<Self, String> {
+        ron_serde::value_span(text).map(|s| RawRon(s.to_string())).map_err(|e| e.to_string())
+    }
+    /// The value's RON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The value's RON text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl core::fmt::Display for RawRon {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Written as the RON text itself (also by the `ron` crate, whose
+/// `RawValue` has the same serde name).
+impl Serialize for RawRon {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct(ron_serde::RAW_VALUE, self.0.as_str())
+    }
+}
+
+/// Read as the text of the next value (also from the `ron` crate).
+impl<'de> Deserialize<'de> for RawRon {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = RawRon;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a RON value")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawRon, E> {
+                Ok(RawRon(v.to_string()))
+            }
+        }
+        deserializer.deserialize_newtype_struct(ron_serde::RAW_VALUE, Text)
+    }
 }
 
 /// Writes one saved resource as RON.
-pub(crate) type SaveFn = fn() -> Result<Box<RawValue>, String>;
+pub(crate) type SaveFn = fn() -> Result<RawRon, String>;
 /// Reads one saved resource back from RON.
-pub(crate) type RestoreFn = fn(&RawValue) -> Result<(), String>;
+pub(crate) type RestoreFn = fn(&RawRon) -> Result<(), String>;
 
 impl SavedState {
     /// Resource `key` (a type path, e.g. `"my_mod::Score"`) read as `T`:
     /// `None` if absent, `Some(Err)` if it does not read as `T`.
     pub fn get<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<Result<T, String>> {
-        self.resources.get(key).map(|raw| raw.into_rust().map_err(|e| e.to_string()))
+        self.resources.get(key).map(|raw| ron_serde::from_str(raw.as_str()).map_err(|e| e.to_string()))
     }
     /// Sets resource `key` to `value`.
     pub fn set<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), String> {
-        let raw = RawValue::from_rust(value).map_err(|e| e.to_string())?;
-        self.resources.insert(key.to_string(), raw);
+        let raw = ron_serde::to_string(value).map_err(|e| e.to_string())?;
+        self.resources.insert(key.to_string(), RawRon(raw));
         Ok(())
     }
     /// Removes resource `key`, returning its RON text.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.resources.remove(key).map(|raw| raw.get_ron().to_string())
+        self.resources.remove(key).map(RawRon::into_string)
     }
     /// The saved resources' keys.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.resources.keys().map(String::as_str)
+    }
+
+    /// The document as RON, laid out as ABI.md shows it: one line per
+    /// resource.
+    fn to_ron(&self) -> String {
+        let mut out = String::from("(\n    name: ");
+        push_quoted(&mut out, &self.name);
+        out.push_str(",\n    version: ");
+        push_quoted(&mut out, &self.version);
+        out.push_str(",\n    resources: {");
+        for (key, value) in &self.resources {
+            out.push_str("\n        ");
+            push_quoted(&mut out, key);
+            out.push_str(": ");
+            out.push_str(value.as_str());
+            out.push(',');
+        }
+        if !self.resources.is_empty() {
+            out.push_str("\n    ");
+        }
+        out.push_str("},\n)");
+        out
     }
 }
 
@@ -84,14 +180,14 @@ pub(crate) struct SavedResource {
     pub restore: RestoreFn,
 }
 
-pub(crate) fn saver<T: crate::Resource + Serialize>() -> Result<Box<RawValue>, String> {
+pub(crate) fn saver<T: crate::Resource + Serialize>() -> Result<RawRon, String> {
     let ptr = registry::resource_ptr::<T>().ok_or("resource missing")?;
     // SAFETY: resources live as long as the instance; no system runs now.
-    RawValue::from_rust(unsafe { &*ptr }).map_err(|e| e.to_string())
+    ron_serde::to_string(unsafe { &*ptr }).map(RawRon).map_err(|e| e.to_string())
 }
 
-pub(crate) fn restorer<T: crate::Resource + for<'de> Deserialize<'de>>(raw: &RawValue) -> Result<(), String> {
-    let value: T = raw.into_rust().map_err(|e| e.to_string())?;
+pub(crate) fn restorer<T: crate::Resource + for<'de> Deserialize<'de>>(raw: &RawRon) -> Result<(), String> {
+    let value: T = ron_serde::from_str(raw.as_str()).map_err(|e| e.to_string())?;
     registry::with(|r| r.insert_resource(value));
     Ok(())
 }
@@ -109,9 +205,7 @@ pub fn save(name: &str, version: &str) -> i64 {
         }
     }
     let doc = SavedState { name: name.to_string(), version: version.to_string(), resources };
-    super::export::hand_out(
-        ron::ser::to_string_pretty(&doc, ron::ser::PrettyConfig::default()).expect("state serializes"),
-    )
+    super::export::hand_out(doc.to_ron())
 }
 
 /// `mod_restore_state`: reads a [`SavedState`]; returns 0, or the packed
@@ -121,7 +215,7 @@ pub fn restore(ptr: i32, len: i32) -> i64 {
     let bytes = unsafe { core::slice::from_raw_parts(ptr as usize as *const u8, len as usize) };
     let result = (|| {
         let text = core::str::from_utf8(bytes).map_err(|e| format!("state is not UTF-8: {e}"))?;
-        let mut doc: SavedState = ron::from_str(text).map_err(|e| format!("state does not parse: {e}"))?;
+        let mut doc: SavedState = ron_serde::from_str(text).map_err(|e| format!("state does not parse: {e}"))?;
         if let Some(migrate) = registry::with(|r| r.migrate) {
             let from = doc.version.clone();
             migrate(&from, &mut doc);
@@ -141,5 +235,182 @@ pub fn restore(ptr: i32, len: i32) -> i64 {
     match result {
         Ok(()) => 0,
         Err(e) => super::export::hand_out(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ron::ser::PrettyConfig;
+    use ron::value::RawValue;
+
+    /// The document as the host sees it: a `ron` `RawValue` per resource.
+    #[derive(Serialize, Deserialize, Debug)]
+    struct HostView {
+        name: String,
+        version: String,
+        resources: BTreeMap<String, Box<RawValue>>,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq, Default)]
+    struct CounterV1 {
+        frames: u64,
+        label: String,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct CounterV2 {
+        #[serde(alias = "frames")]
+        ticks: u64,
+        #[serde(default)]
+        bonus: u32,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct CounterV3 {
+        frames: String,
+    }
+
+    /// Pretty RON of values of different types, in one list.
+    mod erased {
+        pub(super) trait Pretty {
+            fn pretty(&self) -> String;
+        }
+        impl<T: serde::Serialize> Pretty for T {
+            fn pretty(&self) -> String {
+                ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default()).unwrap()
+            }
+        }
+    }
+
+    fn state() -> SavedState {
+        let mut state = SavedState { name: "counter".into(), version: "1.0.0".into(), resources: BTreeMap::new() };
+        state.set("counter::Counter", &CounterV1 { frames: 20, label: "20 \"frames\"\n".into() }).unwrap();
+        state.set("counter::Pause", &(1.5f32, Some(-0.0f64), [f32::NAN, f32::INFINITY])).unwrap();
+        state.set("odd \"key\"", &()).unwrap();
+        state
+    }
+
+    #[test]
+    fn the_document_is_laid_out_as_abi_md_shows_it() {
+        let mut state = SavedState { name: "counter".into(), version: "1.0.0".into(), resources: BTreeMap::new() };
+        state.set("counter::version::Counter", &CounterV1 { frames: 20, label: "20 frames".into() }).unwrap();
+        assert_eq!(
+            state.to_ron(),
+            "(\n    name: \"counter\",\n    version: \"1.0.0\",\n    resources: {\n        \
+             \"counter::version::Counter\": (frames: 20, label: \"20 frames\"),\n    },\n)"
+        );
+        state.resources.clear();
+        assert_eq!(state.to_ron(), "(\n    name: \"counter\",\n    version: \"1.0.0\",\n    resources: {},\n)");
+    }
+
+    #[test]
+    fn the_host_reads_what_the_mod_saves() {
+        let state = state();
+        let text = state.to_ron();
+        let host: HostView = ron::from_str(&text).unwrap();
+        assert_eq!((host.name.as_str(), host.version.as_str()), ("counter", "1.0.0"));
+        assert_eq!(host.resources.len(), 3);
+        for (key, raw) in &host.resources {
+            assert_eq!(raw.get_ron(), state.resources[key].as_str());
+        }
+        let v1: CounterV1 = host.resources["counter::Counter"].into_rust().unwrap();
+        assert_eq!(v1.label, "20 \"frames\"\n");
+        // And the mod reads it back.
+        let back: SavedState = ron_serde::from_str(&text).unwrap();
+        assert_eq!(back.resources, state.resources);
+        assert_eq!(back.to_ron(), text);
+    }
+
+    #[test]
+    fn the_mod_reads_what_the_host_and_older_sdks_wrote() {
+        let state = state();
+        // The older SDK wrote the document with `ron`, pretty (each value
+        // pretty too); save games embed it in a pretty document of their
+        // own, which hands back its text.
+        let pretty = |value: &dyn erased::Pretty| RawValue::from_boxed_ron(value.pretty().into_boxed_str()).unwrap();
+        let values = BTreeMap::from([
+            ("counter::Counter".to_string(), pretty(&CounterV1 { frames: 20, label: "20 \"frames\"\n".into() })),
+            ("counter::Pause".to_string(), pretty(&(1.5f32, Some(-0.0f64), [f32::NAN, f32::INFINITY]))),
+            ("odd \"key\"".to_string(), pretty(&())),
+        ]);
+        let old = HostView { name: "counter".into(), version: "0.9.0".into(), resources: values };
+        let old_text = ron::ser::to_string_pretty(&old, PrettyConfig::default()).unwrap();
+        #[derive(Serialize, Deserialize)]
+        struct SaveGame {
+            mods: Vec<(String, Option<Box<RawValue>>)>,
+        }
+        let game = SaveGame {
+            mods: vec![(
+                "counter.wasm".into(),
+                Some(RawValue::from_boxed_ron(old_text.clone().into_boxed_str()).unwrap()),
+            )],
+        };
+        let game_text = ron::ser::to_string_pretty(&game, PrettyConfig::default()).unwrap();
+        let reloaded: SaveGame = ron::from_str(&game_text).unwrap();
+        let embedded = reloaded.mods[0].1.as_ref().unwrap().get_ron().to_string();
+        for text in [old_text, embedded, ron::to_string(&old).unwrap()] {
+            let read: SavedState = ron_serde::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_eq!(read.version, "0.9.0");
+            assert_eq!(read.keys().collect::<Vec<_>>(), state.keys().collect::<Vec<_>>());
+            assert_eq!(read.get::<CounterV1>("counter::Counter"), state.get::<CounterV1>("counter::Counter"));
+            let pause = read.get::<(f32, Option<f64>, [f32; 2])>("counter::Pause").unwrap().unwrap();
+            assert_eq!((pause.0, pause.1.map(f64::to_bits)), (1.5, Some((-0.0f64).to_bits())));
+            assert!(pause.2[0].is_nan() && pause.2[1] == f32::INFINITY);
+            assert_eq!(read.get::<()>("odd \"key\""), Some(Ok(())));
+        }
+    }
+
+    #[test]
+    fn raw_ron_passes_through_serde_unchanged() {
+        let state = state();
+        // Through `ron`, both ways, as `ron`'s own `RawValue` would.
+        let text = ron::to_string(&state).unwrap();
+        let host: HostView = ron::from_str(&text).unwrap();
+        assert_eq!(host.resources["counter::Counter"].get_ron(), state.resources["counter::Counter"].as_str());
+        let back: SavedState = ron::from_str(&text).unwrap();
+        assert_eq!(back.resources, state.resources);
+        // Through this crate's serializer.
+        let text = ron_serde::to_string(&state).unwrap();
+        let host: HostView = ron::from_str(&text).unwrap();
+        assert_eq!(host.resources.len(), 3);
+        let back: SavedState = ron_serde::from_str(&text).unwrap();
+        assert_eq!(back.resources, state.resources);
+        // `from_ron` keeps the value's text, without what surrounds it.
+        let raw = RawRon::from_ron(" /* a */ (frames: 3, /* b */ label: \"x\") // c\n").unwrap();
+        assert_eq!(raw.as_str(), "(frames: 3, /* b */ label: \"x\")");
+        assert_eq!(raw.to_string(), raw.as_str());
+        assert_eq!(raw.clone().into_string(), raw.as_str());
+        for bad in ["", "(frames: 3", "1 2", "#![enable(implicit_some)] 1", "\"open"] {
+            assert!(RawRon::from_ron(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn versions_read_each_others_state_as_serde_says() {
+        let state = state();
+        // v2: `frames` renamed with an alias, a new defaulted field, `label`
+        // dropped.
+        let v2 = state.get::<CounterV2>("counter::Counter").unwrap().unwrap();
+        assert_eq!(v2, CounterV2 { ticks: 20, bonus: 0 });
+        // v3: `frames` is text now: an error naming the cause and where.
+        let e = state.get::<CounterV3>("counter::Counter").unwrap().unwrap_err();
+        assert_eq!(e, "1:10: expected a string, found `20`");
+        // A migration hook's edits.
+        let mut state = state;
+        state.set("counter::Counter", &CounterV2 { ticks: 21, bonus: 1 }).unwrap();
+        assert_eq!(state.get::<CounterV2>("counter::Counter"), Some(Ok(CounterV2 { ticks: 21, bonus: 1 })));
+        assert_eq!(state.remove("counter::Counter").as_deref(), Some("(ticks: 21, bonus: 1)"));
+        assert_eq!(state.get::<CounterV2>("counter::Counter"), None);
+        assert_eq!(state.keys().collect::<Vec<_>>(), ["counter::Pause", "odd \"key\""]);
+    }
+
+    #[test]
+    fn a_document_that_does_not_parse_says_where() {
+        let text = "(\n    name: \"counter\",\n    version: \"1.0.0\",\n    resources: {\"a\": (x: 1,, )},\n)";
+        let e = ron_serde::from_str::<SavedState>(text).unwrap_err().to_string();
+        assert_eq!(e, "4:28: expected a value, found `,`");
+        let e = ron_serde::from_str::<SavedState>("(name: \"counter\")").unwrap_err().to_string();
+        assert_eq!(e, "1:17: missing field `version`");
     }
 }
