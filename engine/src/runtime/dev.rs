@@ -185,10 +185,11 @@ fn hash_sources(mods: &Path, dir: &Path, out: &mut HashMap<PathBuf, u64>) {
 
 /// The mods' build profile, as the repository's `Cargo.toml` defines it
 /// (`[profile.mod]`), for a workspace that does not define it.
-pub const MOD_PROFILE: [&str; 4] = [
+pub const MOD_PROFILE: [&str; 5] = [
     "profile.mod.inherits=\"release\"",
     "profile.mod.lto=\"fat\"",
     "profile.mod.codegen-units=1",
+    "profile.mod.strip=\"symbols\"",
     "profile.mod.incremental=false",
 ];
 

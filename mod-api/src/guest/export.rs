@@ -61,7 +61,7 @@ pub fn alloc(size: i32, _align: i32) -> i32 {
 /// `mod_init`: runs the mod's entry point and returns its descriptor.
 /// `id` and `version` come from the mod's manifest (`#[mod_main]` reads it).
 pub fn init(main: fn(&mut App), id: &str, version: &str) -> i64 {
-    std::panic::set_hook(Box::new(|info| super::sys::panic_message(&info.to_string())));
+    std::panic::set_hook(Box::new(report_panic));
     let mut app = App { name: id.to_string(), version: version.to_string() };
     main(&mut app);
     IDENTITY.with(|i| *i.borrow_mut() = (app.name.clone(), app.version.clone()));
@@ -86,6 +86,24 @@ pub fn init(main: fn(&mut App), id: &str, version: &str) -> i64 {
         text
     });
     hand_out(text)
+}
+
+/// The panic hook: the message and where it was raised, as
+/// `{message} (at {file}:{line}:{column})`, for the host to report.
+/// NOTE: written by hand rather than with `PanicHookInfo`'s `Display`,
+/// which would link `core::fmt`'s padding code into every mod (issue 15).
+fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let mut text = String::from(info.payload_as_str().unwrap_or("Box<dyn Any>"));
+    if let Some(at) = info.location() {
+        text.push_str(" (at ");
+        text.push_str(at.file());
+        for n in [at.line(), at.column()] {
+            text.push(':');
+            super::ron_out::push_u64(&mut text, n as u64);
+        }
+        text.push(')');
+    }
+    super::sys::panic_message(&text);
 }
 
 /// `mod_run`: runs system `system` on the frame at `frame_ptr`.

@@ -28,3 +28,9 @@ pub use resource::{
     game_resource_param,
 };
 pub use state::{RawRon, SavedState};
+
+/// The mod's allocator: talc, about 3 KiB of code where Rust's default
+/// (dlmalloc) is about 8 (issue 15). Feature `allocator` (default).
+#[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

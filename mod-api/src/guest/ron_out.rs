@@ -75,18 +75,21 @@ pub(crate) fn push_u64(out: &mut String, n: u64) {
 struct Ron(String);
 
 impl Ron {
+    #[inline(never)]
     fn raw(&mut self, s: &str) -> &mut Self {
         self.0.push_str(s);
         self
     }
 
     /// A quoted string, escaped as RON reads it.
+    #[inline(never)]
     fn text(&mut self, s: &str) -> &mut Self {
         push_quoted(&mut self.0, s);
         self
     }
 
     /// A decimal number.
+    #[inline(never)]
     fn num(&mut self, n: u64) -> &mut Self {
         push_u64(&mut self.0, n);
         self
