@@ -3,7 +3,7 @@
 use super::app::App;
 use super::param::FrameCtx;
 use super::registry;
-use crate::abi::{ModDescriptor, status};
+use crate::abi::status;
 use std::cell::RefCell;
 
 thread_local! {
@@ -65,25 +65,17 @@ pub fn init(main: fn(&mut App), id: &str, version: &str) -> i64 {
     let mut app = App { name: id.to_string(), version: version.to_string() };
     main(&mut app);
     IDENTITY.with(|i| *i.borrow_mut() = (app.name.clone(), app.version.clone()));
-    // The registry's lists are lent to the descriptor and given back: no
-    // clone code in the mod.
     let text = registry::with(|r| {
         r.components_known_to_host = r.components.len() as u32;
-        let mut d = ModDescriptor {
-            name: core::mem::take(&mut app.name),
-            version: core::mem::take(&mut app.version),
-            components: core::mem::take(&mut r.components),
-            messages: core::mem::take(&mut r.messages),
-            systems: Vec::new(),
-            functions: core::mem::take(&mut r.functions),
-            resources: core::mem::take(&mut r.game_resources),
+        let d = super::ron_out::Described {
+            name: &app.name,
+            version: &app.version,
+            components: &r.components,
+            messages: &r.messages,
+            functions: &r.functions,
+            resources: &r.game_resources,
         };
-        let text = super::ron_out::descriptor(&d, r.systems.iter().map(|(s, _)| s));
-        r.components = core::mem::take(&mut d.components);
-        r.messages = core::mem::take(&mut d.messages);
-        r.functions = core::mem::take(&mut d.functions);
-        r.game_resources = core::mem::take(&mut d.resources);
-        text
+        super::ron_out::descriptor(&d, r.systems.iter().map(|(s, _)| s))
     });
     hand_out(text)
 }

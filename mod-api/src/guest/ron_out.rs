@@ -11,8 +11,8 @@
 //! the same values.
 
 use crate::abi::{
-    Access, ComponentDecl, FieldDecl, FieldType, FunctionDecl, MessageDecl, ModDescriptor, ParamDecl, ResourceDecl,
-    ScheduleLabel, SystemDecl,
+    Access, ComponentDecl, FieldDecl, FieldType, FunctionDecl, MessageDecl, ParamDecl, ResourceDecl, ScheduleLabel,
+    SystemDecl,
 };
 
 /// Appends `s` as a quoted RON string: `"`, `\\` and control characters
@@ -216,11 +216,22 @@ pub(crate) fn component(decl: &ComponentDecl) -> String {
     r.0
 }
 
+/// What the descriptor lists, borrowed from the registry: `mod_init`
+/// builds no [`ModDescriptor`](crate::abi::ModDescriptor), so the mod has no code to build or drop one.
+pub(crate) struct Described<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub components: &'a [ComponentDecl],
+    pub messages: &'a [MessageDecl],
+    pub functions: &'a [FunctionDecl],
+    pub resources: &'a [ResourceDecl],
+}
+
 /// The descriptor `mod_init` returns, as RON, with `systems` in place of
 /// `d.systems` (the registry keeps them beside the systems themselves).
-pub(crate) fn descriptor<'a>(d: &ModDescriptor, systems: impl Iterator<Item = &'a SystemDecl>) -> String {
+pub(crate) fn descriptor<'a>(d: &Described<'_>, systems: impl Iterator<Item = &'a SystemDecl>) -> String {
     let mut r = Ron(String::with_capacity(256));
-    r.raw("(name:").text(&d.name).raw(",version:").text(&d.version);
+    r.raw("(name:").text(d.name).raw(",version:").text(d.version);
     r.raw(",components:").list(&d.components, |r, c| {
         r.component(c);
     });
@@ -253,7 +264,7 @@ pub(crate) fn descriptor<'a>(d: &ModDescriptor, systems: impl Iterator<Item = &'
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::abi::QueryTerm;
+    use crate::abi::{ModDescriptor, QueryTerm};
 
     fn field(name: &str, offset: u32, ty: FieldType) -> FieldDecl {
         FieldDecl { name: name.into(), offset, ty, aliases: vec![], default: None }
@@ -326,9 +337,21 @@ mod tests {
             functions: vec![FunctionDecl { name: "g::f".into(), input_size: 12, output_size: 0 }],
             resources: vec![ResourceDecl { name: "g::Score".into(), size: 8, align: 8 }],
         };
-        let text = descriptor(&d, d.systems.iter());
+        let text = written(&d);
         assert_eq!(ron::from_str::<ModDescriptor>(&text).unwrap(), d, "{text}");
         let empty = ModDescriptor { name: "e".into(), version: "0.1.0".into(), ..Default::default() };
-        assert_eq!(ron::from_str::<ModDescriptor>(&descriptor(&empty, [].iter())).unwrap(), empty);
+        assert_eq!(ron::from_str::<ModDescriptor>(&written(&empty)).unwrap(), empty);
+    }
+
+    fn written(d: &ModDescriptor) -> String {
+        let parts = Described {
+            name: &d.name,
+            version: &d.version,
+            components: &d.components,
+            messages: &d.messages,
+            functions: &d.functions,
+            resources: &d.resources,
+        };
+        descriptor(&parts, d.systems.iter())
     }
 }
