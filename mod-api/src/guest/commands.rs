@@ -65,26 +65,28 @@ impl CommandBuffer {
     /// Local id of `T`; declares it to the host first if the host has not seen it.
     fn local_id<T: Component>(&mut self) -> u32 {
         let id = registry::component_id::<T>();
-        let undeclared = registry::with(|r| {
-            let from = r.components_known_to_host as usize;
-            if id as usize >= from {
-                r.components_known_to_host = r.components.len() as u32;
-                r.components[from..].to_vec()
-            } else {
-                Vec::new()
-            }
-        });
-        let first = id + 1 - undeclared.len() as u32;
-        for (i, decl) in undeclared.into_iter().enumerate() {
-            // ABI 1.2: the declaration with its fields, as RON.
-            let ron = super::ron_out::component(&decl);
-            self.u32(op::DECLARE_COMPONENT_RON);
-            self.u32(first + i as u32);
-            self.u32(ron.len() as u32);
-            self.bytes.extend_from_slice(ron.as_bytes());
-            self.pad();
-        }
+        self.declare_up_to(id);
         id
+    }
+    /// Declares the components up to local id `id` that the host has not
+    /// seen. Not generic, so one copy serves every component type.
+    #[inline(never)]
+    fn declare_up_to(&mut self, id: u32) {
+        registry::with(|r| {
+            if id < r.components_known_to_host {
+                return;
+            }
+            for (i, decl) in r.components.iter().enumerate().skip(r.components_known_to_host as usize) {
+                // ABI 1.2: the declaration with its fields, as RON.
+                let ron = super::ron_out::component(decl);
+                self.u32(op::DECLARE_COMPONENT_RON);
+                self.u32(i as u32);
+                self.u32(ron.len() as u32);
+                self.bytes.extend_from_slice(ron.as_bytes());
+                self.pad();
+            }
+            r.components_known_to_host = r.components.len() as u32;
+        })
     }
     fn component<T: Component>(&mut self, value: T) {
         let id = self.local_id::<T>();
