@@ -93,12 +93,23 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
 
 /// Local id of component `T`, registering it on first use.
 pub(crate) fn component_id<T: Component>() -> u32 {
+    component_id_of(T::NAME, size_of::<T>() as u32, align_of::<T>() as u32, T::fields)
+}
+
+/// `component_id`'s work, not generic: one copy for every component type.
+#[inline(never)]
+fn component_id_of(
+    name: &'static str,
+    size: u32,
+    align: u32,
+    fields: fn() -> Option<Vec<crate::abi::FieldDecl>>,
+) -> u32 {
     with(|r| {
-        local_id(&mut r.component_ids, &mut r.components, T::NAME, || ComponentDecl {
-            name: T::NAME.to_string(),
-            size: size_of::<T>() as u32,
-            align: align_of::<T>() as u32,
-            fields: T::fields(),
+        local_id(&mut r.component_ids, &mut r.components, name, || ComponentDecl {
+            name: name.to_string(),
+            size,
+            align,
+            fields: fields(),
         })
     })
 }
