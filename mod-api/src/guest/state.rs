@@ -13,7 +13,6 @@
 use super::ron_out::push_quoted;
 use super::{registry, ron_serde};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// The state document: what the old version hands the new one, as RON.
 /// A migration hook ([`App::on_migrate`](crate::App::on_migrate)) edits it
@@ -22,22 +21,59 @@ use std::collections::BTreeMap;
 /// ```
 /// use mod_api::SavedState;
 ///
-/// let mut state = SavedState { name: "my-mod".into(), version: "1.0.0".into(), resources: Default::default() };
+/// let mut state = SavedState::new("my-mod", "1.0.0");
 /// state.set("my_mod::Lives", &3.0f32).unwrap();
 /// assert_eq!(state.get::<f32>("my_mod::Lives"), Some(Ok(3.0)));
 /// assert_eq!(state.get::<f32>("my_mod::Score"), None);
 /// assert!(state.get::<String>("my_mod::Lives").unwrap().is_err());
 /// assert_eq!(state.remove("my_mod::Lives").as_deref(), Some("3.0"));
 /// ```
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct SavedState {
     /// The mod's name (its manifest's `id`) when the state was saved.
     pub name: String,
     /// The mod's version when the state was saved: what a migration hook
     /// receives as `old_version`.
     pub version: String,
-    /// Each saved resource by type name, as RON.
-    pub resources: BTreeMap<String, RawRon>,
+    /// Each saved resource by type name, as RON, in the document's order.
+    /// NOTE: a list, not a map: a mod keeps a handful, and a `BTreeMap`'s
+    /// code would add some 5 KiB to every mod with saved state (issue 15).
+    #[serde(with = "as_map")]
+    resources: Vec<(String, RawRon)>,
+}
+
+/// `SavedState::resources` as the RON map the document has.
+mod as_map {
+    use super::RawRon;
+    use serde::ser::SerializeMap;
+
+    pub fn serialize<S: serde::Serializer>(list: &[(String, RawRon)], s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(list.len()))?;
+        for (key, value) in list {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, RawRon)>, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = Vec<(String, RawRon)>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a map of resource names to values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut list: Vec<(String, RawRon)> = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, RawRon>()? {
+                    // As a map reads: a repeated key keeps its last value.
+                    list.retain(|(k, _)| *k != key);
+                    list.push((key, value));
+                }
+                Ok(list)
+            }
+        }
+        d.deserialize_map(Entries)
+    }
 }
 
 /// One value as RON text, as it stands in a [`SavedState`]: a saved
@@ -51,13 +87,11 @@ pub struct SavedState {
 /// ```
 /// use mod_api::{RawRon, SavedState};
 ///
-/// let mut state = SavedState { name: "my-mod".into(), version: "1.0.0".into(), resources: Default::default() };
-/// state.resources.insert("old::Score".into(), RawRon::from_ron("(points: 7)").unwrap());
+/// let mut state = SavedState::new("my-mod", "1.0.0");
+/// state.set_raw("old::Score", RawRon::from_ron("(points: 7)").unwrap());
 /// // `Score` moved from the module `old` to `new`.
-/// if let Some(score) = state.resources.remove("old::Score") {
-///     assert_eq!(score.as_str(), "(points: 7)");
-///     state.resources.insert("new::Score".into(), score);
-/// }
+/// assert!(state.rename("old::Score", "new::Score"));
+/// assert_eq!(state.raw("new::Score").map(RawRon::as_str), Some("(points: 7)"));
 /// assert!(RawRon::from_ron("(points: ").is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -116,24 +150,48 @@ pub(crate) type SaveFn = fn() -> Result<RawRon, String>;
 pub(crate) type RestoreFn = fn(&RawRon) -> Result<(), String>;
 
 impl SavedState {
+    /// An empty document for mod `name` at `version`.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        SavedState { name: name.into(), version: version.into(), resources: Vec::new() }
+    }
     /// Resource `key` (a type path, e.g. `"my_mod::Score"`) read as `T`:
     /// `None` if absent, `Some(Err)` if it does not read as `T`.
     pub fn get<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<Result<T, String>> {
-        self.resources.get(key).map(|raw| ron_serde::from_str(raw.as_str()).map_err(|e| e.to_string()))
+        self.raw(key).map(|raw| ron_serde::from_str(raw.as_str()).map_err(|e| e.to_string()))
     }
     /// Sets resource `key` to `value`.
     pub fn set<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), String> {
         let raw = ron_serde::to_string(value).map_err(|e| e.to_string())?;
-        self.resources.insert(key.to_string(), RawRon(raw));
+        self.set_raw(key, RawRon(raw));
         Ok(())
+    }
+    /// Resource `key` as RON text, not read as any type.
+    pub fn raw(&self, key: &str) -> Option<&RawRon> {
+        self.resources.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    /// Sets resource `key` to RON text.
+    pub fn set_raw(&mut self, key: &str, value: RawRon) {
+        match self.resources.iter_mut().find(|(k, _)| k == key) {
+            Some((_, slot)) => *slot = value,
+            None => self.resources.push((key.to_string(), value)),
+        }
+    }
+    /// Moves resource `from` to key `to` (a resource type that was renamed
+    /// or moved), replacing any value `to` had. `false` if there is no `from`.
+    pub fn rename(&mut self, from: &str, to: &str) -> bool {
+        let Some(at) = self.resources.iter().position(|(k, _)| k == from) else { return false };
+        let (_, value) = self.resources.remove(at);
+        self.set_raw(to, value);
+        true
     }
     /// Removes resource `key`, returning its RON text.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.resources.remove(key).map(RawRon::into_string)
+        let at = self.resources.iter().position(|(k, _)| k == key)?;
+        Some(self.resources.remove(at).1.into_string())
     }
-    /// The saved resources' keys.
+    /// The saved resources' keys, in the document's order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.resources.keys().map(String::as_str)
+        self.resources.iter().map(|(k, _)| k.as_str())
     }
 
     /// The document as RON, laid out as ABI.md shows it: one line per
@@ -194,17 +252,14 @@ pub(crate) fn restorer<T: crate::Resource + for<'de> Deserialize<'de>>(raw: &Raw
 
 /// `mod_save_state`: the saved resources as a RON [`SavedState`].
 pub fn save(name: &str, version: &str) -> i64 {
-    let mut resources = BTreeMap::new();
+    let mut doc = SavedState::new(name, version);
     let savers: Vec<(&'static str, SaveFn)> = registry::with(|r| r.saved.iter().map(|s| (s.name, s.save)).collect());
     for (name, save) in savers {
         match save() {
-            Ok(raw) => {
-                resources.insert(name.to_string(), raw);
-            }
+            Ok(raw) => doc.set_raw(name, raw),
             Err(e) => panic!("cannot save resource {name}: {e}"),
         }
     }
-    let doc = SavedState { name: name.to_string(), version: version.to_string(), resources };
     super::export::hand_out(doc.to_ron())
 }
 
@@ -224,7 +279,7 @@ pub fn restore(ptr: i32, len: i32) -> i64 {
             registry::with(|r| r.saved.iter().map(|s| (s.name, s.restore)).collect());
         let mut errors = Vec::new();
         for (name, restore) in restorers {
-            if let Some(raw) = doc.resources.get(name)
+            if let Some(raw) = doc.raw(name)
                 && let Err(e) = restore(raw)
             {
                 errors.push(format!("{name}: {e}"));
@@ -243,6 +298,7 @@ mod tests {
     use super::*;
     use ron::ser::PrettyConfig;
     use ron::value::RawValue;
+    use std::collections::BTreeMap;
 
     /// The document as the host sees it: a `ron` `RawValue` per resource.
     #[derive(Serialize, Deserialize, Debug)]
@@ -284,7 +340,7 @@ mod tests {
     }
 
     fn state() -> SavedState {
-        let mut state = SavedState { name: "counter".into(), version: "1.0.0".into(), resources: BTreeMap::new() };
+        let mut state = SavedState::new("counter", "1.0.0");
         state.set("counter::Counter", &CounterV1 { frames: 20, label: "20 \"frames\"\n".into() }).unwrap();
         state.set("counter::Pause", &(1.5f32, Some(-0.0f64), [f32::NAN, f32::INFINITY])).unwrap();
         state.set("odd \"key\"", &()).unwrap();
@@ -293,7 +349,7 @@ mod tests {
 
     #[test]
     fn the_document_is_laid_out_as_abi_md_shows_it() {
-        let mut state = SavedState { name: "counter".into(), version: "1.0.0".into(), resources: BTreeMap::new() };
+        let mut state = SavedState::new("counter", "1.0.0");
         state.set("counter::version::Counter", &CounterV1 { frames: 20, label: "20 frames".into() }).unwrap();
         assert_eq!(
             state.to_ron(),
@@ -312,7 +368,7 @@ mod tests {
         assert_eq!((host.name.as_str(), host.version.as_str()), ("counter", "1.0.0"));
         assert_eq!(host.resources.len(), 3);
         for (key, raw) in &host.resources {
-            assert_eq!(raw.get_ron(), state.resources[key].as_str());
+            assert_eq!(raw.get_ron(), state.raw(key).unwrap().as_str());
         }
         let v1: CounterV1 = host.resources["counter::Counter"].into_rust().unwrap();
         assert_eq!(v1.label, "20 \"frames\"\n");
@@ -367,7 +423,7 @@ mod tests {
         // Through `ron`, both ways, as `ron`'s own `RawValue` would.
         let text = ron::to_string(&state).unwrap();
         let host: HostView = ron::from_str(&text).unwrap();
-        assert_eq!(host.resources["counter::Counter"].get_ron(), state.resources["counter::Counter"].as_str());
+        assert_eq!(host.resources["counter::Counter"].get_ron(), state.raw("counter::Counter").unwrap().as_str());
         let back: SavedState = ron::from_str(&text).unwrap();
         assert_eq!(back.resources, state.resources);
         // Through this crate's serializer.
