@@ -295,6 +295,8 @@ pub mod __private {
     pub use crate::schema::{default_bytes, field, size_of_field, struct_fields};
     #[cfg(feature = "host")]
     pub use bevy::ecs as bevy_ecs;
+    #[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
+    pub use talc;
 }
 
 /// The Bevy side of a derived component: on the game's side (mod-api's

@@ -275,6 +275,10 @@ pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
         #[unsafe(link_section = "bevy_mod_manifest")]
         static __MOD_MANIFEST: [u8; #len] = *include_bytes!(#file);
 
+        // The SDK's allocator (mod-api's feature `allocator`), set by the
+        // mod itself: a crate that only shares types through mod-api gets none.
+        ::mod_api::__global_allocator!();
+
         #[doc(hidden)]
         #[unsafe(no_mangle)]
         pub extern "C" fn mod_init() -> i64 {

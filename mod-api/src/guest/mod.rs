@@ -30,7 +30,25 @@ pub use resource::{
 pub use state::{RawRon, SavedState};
 
 /// The mod's allocator: talc, about 3 KiB of code where Rust's default
-/// (dlmalloc) is about 8 (issue 15). Feature `allocator` (default).
+/// (dlmalloc) is about 8 (issue 15). `#[mod_main]` sets it in the mod crate
+/// (feature `allocator`, on by default; without it the mod keeps Rust's
+/// default or sets its own `#[global_allocator]`).
 #[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __global_allocator {
+    () => {
+        #[doc(hidden)]
+        #[global_allocator]
+        static __MOD_ALLOCATOR: $crate::__private::talc::wasm::WasmDynamicTalc =
+            $crate::__private::talc::wasm::new_wasm_dynamic_allocator();
+    };
+}
+
+/// Without the `allocator` feature (or off wasm): Rust's default allocator.
+#[cfg(not(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics"))))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __global_allocator {
+    () => {};
+}
