@@ -14,20 +14,34 @@ use bevy::asset::io::{AssetSourceEvent, AssetSourceId, AssetWatcher};
 use bevy::prelude::*;
 use mod_api::manifest::Manifest;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
-/// How long the file watcher waits for writes to a mod file to settle. It
-/// is most of a reload's latency after the compile. Tools should replace a
+/// How long the file watcher waits for writes to a mod file to settle
+/// (a reload's latency is this, the compile, and half a frame on average
+/// until the swap at the next frame boundary). Tools should replace a
 /// mod file atomically (write elsewhere, then rename), as `--dev` and
 /// `scripts/build-mods` do; a file copied in place in more than this time
 /// may be read half-written, which fails that reload with an error, and the
 /// next write event reloads the whole file.
-pub const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(15);
+pub const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(5);
 
 #[derive(Resource)]
 pub(crate) struct ModsDir(pub(crate) PathBuf);
 
+/// The asset server, once it exists, for the watcher thread: a changed mod
+/// file is reloaded from that thread at once instead of waiting for the next
+/// frame's asset events (half a frame on average, a reload's latency).
+#[derive(Resource, Clone, Default)]
+pub(crate) struct DirectReload(Arc<OnceLock<AssetServer>>);
+
+/// Hands the asset server to the watcher thread (see [`DirectReload`]).
+fn connect_direct_reload(server: Res<AssetServer>, direct: Res<DirectReload>) {
+    let _ = direct.0.set(server.clone());
+}
+
 /// Wraps an asset watcher so a file renamed within the mod folder counts as
-/// a write of its new name.
+/// a write of its new name, and a written mod file is reloaded from the
+/// watcher's thread (once `direct` holds the asset server).
 ///
 /// NOTE: a careful build tool writes a mod next to its place and renames it
 /// in (`scripts/build-mods`, `--dev`), so the game never reads half a file.
@@ -37,6 +51,7 @@ pub(crate) struct ModsDir(pub(crate) PathBuf);
 /// write in different batches, as it does on a loaded machine.
 pub(crate) fn renames_as_writes<W>(
     mut watcher: W,
+    direct: DirectReload,
 ) -> impl FnMut(async_channel::Sender<AssetSourceEvent>) -> Option<Box<dyn AssetWatcher>> + Send + Sync + 'static
 where
     W: FnMut(async_channel::Sender<AssetSourceEvent>) -> Option<Box<dyn AssetWatcher>> + Send + Sync + 'static,
@@ -44,6 +59,7 @@ where
     move |server: async_channel::Sender<AssetSourceEvent>| {
         let (sender, events) = async_channel::unbounded();
         let inner = watcher(sender)?;
+        let direct = direct.clone();
         // Ends when the watcher is dropped (its sender with it).
         let forward = std::thread::Builder::new().name("mod-watch".into()).spawn(move || {
             while let Ok(event) = events.recv_blocking() {
@@ -51,6 +67,16 @@ where
                     AssetSourceEvent::RenamedAsset { new, .. } => AssetSourceEvent::ModifiedAsset(new),
                     other => other,
                 };
+                // Bevy would do the same `reload` at its next frame (it
+                // reloads nothing that is not loaded: a new mod file is found
+                // by `discover_new_mods`).
+                if let AssetSourceEvent::ModifiedAsset(path) | AssetSourceEvent::AddedAsset(path) = &event
+                    && path.extension().is_some_and(|x| x == "wasm")
+                    && let Some(assets) = direct.0.get()
+                {
+                    assets.reload(AssetPath::from(path.clone()).with_source(AssetSourceId::from(MOD_SOURCE)));
+                    continue;
+                }
                 if server.send_blocking(event).is_err() {
                     return;
                 }
@@ -220,8 +246,9 @@ impl Plugin for ModDiscoveryPlugin {
         let dir = self.mods_dir.to_string_lossy().into_owned();
         // NOTE: like `AssetSourceBuilder::platform_default`, with a short debounce
         // so a rebuilt mod is swapped in quickly.
+        let direct = DirectReload::default();
         let source = AssetSourceBuilder::new(AssetSource::get_default_reader(dir.clone()))
-            .with_watcher(renames_as_writes(AssetSource::get_default_watcher(dir.clone(), WATCH_DEBOUNCE)))
+            .with_watcher(renames_as_writes(AssetSource::get_default_watcher(dir.clone(), WATCH_DEBOUNCE), direct.clone()))
             .with_watch_warning(AssetSource::get_default_watch_warning());
         app.register_asset_source(MOD_SOURCE, source);
         let mut runtime = WasmRuntime::new(self.limits.clone());
@@ -232,7 +259,8 @@ impl Plugin for ModDiscoveryPlugin {
             .insert_resource(ModsDir(self.mods_dir.clone()))
             .init_resource::<ModRegistry>()
             .add_message::<ModFailed>()
-            .add_systems(Startup, discover_mods)
+            .insert_resource(direct)
+            .add_systems(Startup, (connect_direct_reload, discover_mods))
             .add_systems(
                 PreUpdate,
                 discover_new_mods
