@@ -14,7 +14,7 @@ use bevy::asset::io::{AssetSourceEvent, AssetSourceId, AssetWatcher};
 use bevy::prelude::*;
 use mod_api::manifest::Manifest;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// How long the file watcher waits for writes to a mod file to settle
 /// (a reload's latency is this, the compile, and half a frame on average
@@ -31,12 +31,28 @@ pub(crate) struct ModsDir(pub(crate) PathBuf);
 /// The asset server, once it exists, for the watcher thread: a changed mod
 /// file is reloaded from that thread at once instead of waiting for the next
 /// frame's asset events (half a frame on average, a reload's latency).
-#[derive(Resource, Clone, Default)]
-pub(crate) struct DirectReload(Arc<OnceLock<AssetServer>>);
+type SharedServer = Arc<Mutex<Option<AssetServer>>>;
+
+/// The world's hold on [`SharedServer`]. Dropped with the world, it takes
+/// the server back from the watcher thread: the server owns the watcher,
+/// whose thread would otherwise keep the server, and so the watcher and
+/// its file handles, alive forever.
+#[derive(Resource)]
+pub(crate) struct DirectReload(SharedServer);
+
+impl Drop for DirectReload {
+    fn drop(&mut self) {
+        if let Ok(mut server) = self.0.lock() {
+            server.take();
+        }
+    }
+}
 
 /// Hands the asset server to the watcher thread (see [`DirectReload`]).
 fn connect_direct_reload(server: Res<AssetServer>, direct: Res<DirectReload>) {
-    let _ = direct.0.set(server.clone());
+    if let Ok(mut slot) = direct.0.lock() {
+        *slot = Some(server.clone());
+    }
 }
 
 /// Wraps an asset watcher so a file renamed within the mod folder counts as
@@ -51,7 +67,7 @@ fn connect_direct_reload(server: Res<AssetServer>, direct: Res<DirectReload>) {
 /// write in different batches, as it does on a loaded machine.
 pub(crate) fn renames_as_writes<W>(
     mut watcher: W,
-    direct: DirectReload,
+    direct: SharedServer,
 ) -> impl FnMut(async_channel::Sender<AssetSourceEvent>) -> Option<Box<dyn AssetWatcher>> + Send + Sync + 'static
 where
     W: FnMut(async_channel::Sender<AssetSourceEvent>) -> Option<Box<dyn AssetWatcher>> + Send + Sync + 'static,
@@ -72,7 +88,7 @@ where
                 // by `discover_new_mods`).
                 if let AssetSourceEvent::ModifiedAsset(path) | AssetSourceEvent::AddedAsset(path) = &event
                     && path.extension().is_some_and(|x| x == "wasm")
-                    && let Some(assets) = direct.0.get()
+                    && let Some(assets) = direct.lock().ok().and_then(|s| s.clone())
                 {
                     assets.reload(AssetPath::from(path.clone()).with_source(AssetSourceId::from(MOD_SOURCE)));
                     continue;
@@ -246,7 +262,7 @@ impl Plugin for ModDiscoveryPlugin {
         let dir = self.mods_dir.to_string_lossy().into_owned();
         // NOTE: like `AssetSourceBuilder::platform_default`, with a short debounce
         // so a rebuilt mod is swapped in quickly.
-        let direct = DirectReload::default();
+        let direct = SharedServer::default();
         let source = AssetSourceBuilder::new(AssetSource::get_default_reader(dir.clone()))
             .with_watcher(renames_as_writes(AssetSource::get_default_watcher(dir.clone(), WATCH_DEBOUNCE), direct.clone()))
             .with_watch_warning(AssetSource::get_default_watch_warning());
@@ -259,7 +275,7 @@ impl Plugin for ModDiscoveryPlugin {
             .insert_resource(ModsDir(self.mods_dir.clone()))
             .init_resource::<ModRegistry>()
             .add_message::<ModFailed>()
-            .insert_resource(direct)
+            .insert_resource(DirectReload(direct))
             .add_systems(Startup, (connect_direct_reload, discover_mods))
             .add_systems(
                 PreUpdate,
