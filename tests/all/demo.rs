@@ -147,7 +147,7 @@ fn a_report_can_include_the_saved_state_of_chosen_mods() {
     let report: Report = ron::from_str(&std::fs::read_to_string(out.path().join("r.ron")).unwrap()).unwrap();
     let counter = report.mods.iter().find(|m| m.name == "counter").expect("listed");
     let state = counter.state.as_ref().expect("the counter's state is in the report").get_ron().to_string();
-    assert!(state.contains("frames:30"), "{state}");
+    assert!(state.contains("frames: 30"), "{state}");
     let mover = report.mods.iter().find(|m| m.name == "mover").expect("listed");
     assert!(mover.state.is_none(), "only the chosen mods: {mover:?}");
 }

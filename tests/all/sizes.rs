@@ -26,7 +26,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 /// Strings only the saved-state code has: the SDK's restore path and
 /// serde's deserialization errors. Mods are built without a name section,
 /// so the code is told by its strings.
-const STATE_CODE_MARKS: [&str; 2] = ["state does not parse", "invalid type: "];
+const STATE_CODE_MARKS: [&str; 2] = ["state does not parse", "missing field"];
 
 #[test]
 fn a_mod_without_saved_state_carries_no_serde_or_ron() {
@@ -44,9 +44,13 @@ fn a_mod_without_saved_state_carries_no_serde_or_ron() {
     }
 }
 
+/// Ceilings: today's sizes with a little room. The targets are
+/// 16 KiB for `mover` and 96 KiB for every demo mod; `rocks` (104.6 KB, of
+/// which its own trigonometry is ~7 KB) and `mover` (25.9 KB) are not there
+/// yet (BENCHMARKS.md, "Mod sizes").
 #[test]
 fn mods_stay_within_their_ceilings() {
-    for (name, ceiling) in [("mover", 56 << 10), ("ship", 100 << 10), ("rocks", 440 << 10), ("rules", 440 << 10)] {
+    for (name, ceiling) in [("mover", 28 << 10), ("ship", 52 << 10), ("rocks", 108 << 10), ("rules", 96 << 10)] {
         let size = mod_bytes(name).len();
         assert!(size <= ceiling, "{name} is {size} bytes, over its ceiling of {ceiling}");
     }
