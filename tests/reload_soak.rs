@@ -4,10 +4,12 @@
 //! no other test shares the process while memory is measured.
 //!
 //! NOTE: the first hundred or so reloads grow resident memory by about
-//! 2 MiB (allocator arenas and caches warming up, measured: 78.8 MiB after
-//! 70 reloads, 80.7 after 120, then 80.7 to 81.2 up to 420, not monotonic);
-//! after that, growth is noise. The bound below is a constant, not per
-//! reload: a leak of even 12 KiB per reload would break it.
+//! 2 MiB (allocator arenas and caches warming up, measured with the 391 KB
+//! `counter`: 78.8 MiB after 70 reloads, 80.7 after 120, then 80.7 to 81.2
+//! up to 420, not monotonic); after that, growth is noise (with the 73 KB
+//! `counter` of issue 15: 57 MiB after 150, then 84 KiB more over 350).
+//! The bound below is a constant, not per reload: a leak of even 12 KiB per
+//! reload would break it.
 
 use engine::bevy::prelude::*;
 use engine::runtime::{CompileCache, ModControl, ModFrameInput};

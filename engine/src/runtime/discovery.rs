@@ -264,7 +264,10 @@ impl Plugin for ModDiscoveryPlugin {
         // so a rebuilt mod is swapped in quickly.
         let direct = SharedServer::default();
         let source = AssetSourceBuilder::new(AssetSource::get_default_reader(dir.clone()))
-            .with_watcher(renames_as_writes(AssetSource::get_default_watcher(dir.clone(), WATCH_DEBOUNCE), direct.clone()))
+            .with_watcher(renames_as_writes(
+                AssetSource::get_default_watcher(dir.clone(), WATCH_DEBOUNCE),
+                direct.clone(),
+            ))
             .with_watch_warning(AssetSource::get_default_watch_warning());
         app.register_asset_source(MOD_SOURCE, source);
         let mut runtime = WasmRuntime::new(self.limits.clone());

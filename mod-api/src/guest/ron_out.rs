@@ -232,10 +232,10 @@ pub(crate) struct Described<'a> {
 pub(crate) fn descriptor<'a>(d: &Described<'_>, systems: impl Iterator<Item = &'a SystemDecl>) -> String {
     let mut r = Ron(String::with_capacity(256));
     r.raw("(name:").text(d.name).raw(",version:").text(d.version);
-    r.raw(",components:").list(&d.components, |r, c| {
+    r.raw(",components:").list(d.components, |r, c| {
         r.component(c);
     });
-    r.raw(",messages:").list(&d.messages, |r, m: &MessageDecl| {
+    r.raw(",messages:").list(d.messages, |r, m: &MessageDecl| {
         r.sized(&m.name, m.size, m.align);
     });
     r.raw(",systems:[");
@@ -247,13 +247,13 @@ pub(crate) fn descriptor<'a>(d: &Described<'_>, systems: impl Iterator<Item = &'
     }
     r.raw("]");
     if !d.functions.is_empty() {
-        r.raw(",functions:").list(&d.functions, |r, f: &FunctionDecl| {
+        r.raw(",functions:").list(d.functions, |r, f: &FunctionDecl| {
             r.raw("(name:").text(&f.name).raw(",input_size:").num(f.input_size as u64);
             r.raw(",output_size:").num(f.output_size as u64).raw(")");
         });
     }
     if !d.resources.is_empty() {
-        r.raw(",resources:").list(&d.resources, |r, res: &ResourceDecl| {
+        r.raw(",resources:").list(d.resources, |r, res: &ResourceDecl| {
             r.sized(&res.name, res.size, res.align);
         });
     }
