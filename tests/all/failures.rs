@@ -132,7 +132,12 @@ fn a_panicking_mod_is_disabled_with_its_panic_message_and_the_rest_runs_on() {
     let mut app = start(&headless_config(dir.path()));
     assert_eq!(status(&app, "faulty"), ModStatus::Running);
     let moved = moved_after(&mut app, 30);
-    assert_failed(&app, "faulty", &["faulty", "faulty::tick", "panicked", "the faulty mod gives up on run 3"]);
+    // The message, then where it was raised (the SDK's panic hook).
+    assert_failed(
+        &app,
+        "faulty",
+        &["faulty", "faulty::tick", "panicked: the faulty mod gives up on run 3 (at mods/faulty/src/lib.rs:10:9)"],
+    );
     assert!(moved > 20.0, "mover kept moving after faulty failed");
     assert_eq!(status(&app, "mover"), ModStatus::Running);
 }

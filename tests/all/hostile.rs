@@ -220,9 +220,11 @@ fn fails(app: &mut App, file: &str, parts: &[&str]) -> String {
 fn game_goes_on(app: &mut App) {
     let e = app.world_mut().spawn((Transform2d::default(), Velocity(Vec2::X * 60.0))).id();
     run(app, 30);
+    // The status first: if mover stopped, its error says why.
+    let mover = entry(app, "mover.wasm");
+    assert_eq!(mover.status(), ModStatus::Running, "mover stopped: {:?}", mover.error());
     let x = app.world().get::<Transform2d>(e).unwrap().translation.x;
     assert!(x > 20.0, "mover kept moving (x = {x})");
-    assert_eq!(status(app, "mover.wasm"), ModStatus::Running);
 }
 
 /// Entities with the mod component named `name`.
