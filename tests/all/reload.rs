@@ -414,3 +414,42 @@ fn a_file_written_again_with_the_same_bytes_is_not_reloaded() {
     counts(&mut app, &mut cursor, 30);
     assert_eq!(entry(&app, "counter.wasm").reloads, 1, "one write, one reload");
 }
+
+/// Open inotify instances of this process (each watched mod folder holds one).
+#[cfg(target_os = "linux")]
+fn inotify_instances() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().contains("inotify"))
+        .count()
+}
+
+/// A game that is dropped lets go of its mod folder's watcher. The thread
+/// that reloads changed mods holds the asset server, which owns the
+/// watcher; without the world taking the server back, each dropped game
+/// kept its watcher (an inotify instance, 128 per user by default) forever.
+/// Other tests start games meanwhile, so the check allows a few instances
+/// more than before, far fewer than the games started here.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dropped_game_releases_its_mod_folder_watcher() {
+    const GAMES: usize = 12;
+    let before = inotify_instances();
+    for _ in 0..GAMES {
+        let dir = mod_dir(&["mover"]);
+        let mut app = start(&headless_config(dir.path()));
+        app.update();
+        drop(app);
+    }
+    // The watcher's own thread closes the instance shortly after the drop.
+    let t = Instant::now();
+    while inotify_instances() > before + GAMES / 3 {
+        assert!(
+            t.elapsed() < HANG_GUARD,
+            "{} inotify instances open after dropping {GAMES} games, {before} before",
+            inotify_instances()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
