@@ -1,19 +1,21 @@
 //! The functions `#[mod_main]` exports (ABI.md, "Exported by the mod").
 
 use super::app::App;
+use super::cell::Slot;
 use super::param::FrameCtx;
 use super::registry;
 use crate::abi::status;
-use std::cell::RefCell;
+use core::cell::Cell;
 
 thread_local! {
     /// The one buffer the host writes frames into (`mod_alloc`), and the
     /// descriptor text, both kept alive until replaced.
-    static HOST_BUFFER: RefCell<Vec<u128>> = const { RefCell::new(Vec::new()) };
+    static HOST_BUFFER: Slot<Vec<u128>> = const { Slot::new(Vec::new()) };
     /// Text handed to the host (descriptor, state, errors); the host reads
     /// it before the next call, so one slot serves them all.
-    static HANDED_OUT: RefCell<String> = const { RefCell::new(String::new()) };
-    static IDENTITY: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
+    static HANDED_OUT: Slot<String> = const { Slot::new(String::new()) };
+    /// The mod's name and version, from its manifest.
+    static IDENTITY: Cell<(&'static str, &'static str)> = const { Cell::new(("", "")) };
 }
 
 /// `mod_save_state` (ABI 1.1): `0` (no state) for a mod that saves no
@@ -22,10 +24,8 @@ thread_local! {
 /// mod without saved state carries none of it.
 pub fn save_state() -> i64 {
     let Some(io) = registry::with(|r| r.state_io) else { return 0 };
-    IDENTITY.with(|i| {
-        let (name, version) = &*i.borrow();
-        (io.save)(name, version)
-    })
+    let (name, version) = IDENTITY.get();
+    (io.save)(name, version)
 }
 
 /// `mod_restore_state` (ABI 1.1): a mod that saves no resource takes any
@@ -41,9 +41,10 @@ pub fn restore_state(ptr: i32, len: i32) -> i64 {
 /// `(len << 32) | ptr` (ABI.md, "Global rules").
 pub(crate) fn hand_out(text: String) -> i64 {
     HANDED_OUT.with(|slot| {
-        *slot.borrow_mut() = text;
-        let t = slot.borrow();
-        ((t.len() as i64) << 32) | (t.as_ptr() as u32 as i64)
+        slot.with(|t| {
+            *t = text;
+            ((t.len() as i64) << 32) | (t.as_ptr() as u32 as i64)
+        })
     })
 }
 
@@ -52,24 +53,26 @@ pub(crate) fn hand_out(text: String) -> i64 {
 pub fn alloc(size: i32, _align: i32) -> i32 {
     let words = (size.max(0) as usize).div_ceil(16);
     HOST_BUFFER.with(|b| {
-        let mut b = b.borrow_mut();
-        *b = vec![0u128; words.max(1)];
-        b.as_mut_ptr() as i32
+        b.with(|b| {
+            *b = vec![0u128; words.max(1)];
+            b.as_mut_ptr() as i32
+        })
     })
 }
 
 /// `mod_init`: runs the mod's entry point and returns its descriptor.
 /// `id` and `version` come from the mod's manifest (`#[mod_main]` reads it).
-pub fn init(main: fn(&mut App), id: &str, version: &str) -> i64 {
+#[inline(never)]
+pub fn init(main: fn(&mut App), id: &'static str, version: &'static str) -> i64 {
     std::panic::set_hook(Box::new(report_panic));
-    let mut app = App { name: id.to_string(), version: version.to_string() };
+    let mut app = App { name: id, version };
     main(&mut app);
-    IDENTITY.with(|i| *i.borrow_mut() = (app.name.clone(), app.version.clone()));
+    IDENTITY.set((app.name, app.version));
     let text = registry::with(|r| {
         r.components_known_to_host = r.components.len() as u32;
         let d = super::ron_out::Described {
-            name: &app.name,
-            version: &app.version,
+            name: app.name,
+            version: app.version,
             components: &r.components,
             messages: &r.messages,
             functions: &r.functions,

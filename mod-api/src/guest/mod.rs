@@ -1,6 +1,7 @@
 //! The guest side of the ABI: what runs inside the mod.
 
 mod app;
+mod cell;
 mod commands;
 pub(crate) mod export;
 mod function;
@@ -29,8 +30,8 @@ pub use resource::{
 };
 pub use state::{RawRon, SavedState};
 
-/// The mod's allocator: talc, about 3 KiB of code where Rust's default
-/// (dlmalloc) is about 8 (issue 15). `#[mod_main]` sets it in the mod crate
+/// The mod's allocator: rlsf's TLSF, about 1.7 KiB of code where Rust's
+/// default (dlmalloc) is about 8 and talc 3 (issue 15). `#[mod_main]` sets it in the mod crate
 /// (feature `allocator`, on by default; without it the mod keeps Rust's
 /// default or sets its own `#[global_allocator]`).
 #[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
@@ -40,8 +41,8 @@ macro_rules! __global_allocator {
     () => {
         #[doc(hidden)]
         #[global_allocator]
-        static __MOD_ALLOCATOR: $crate::__private::talc::wasm::WasmDynamicTalc =
-            $crate::__private::talc::wasm::new_wasm_dynamic_allocator();
+        static __MOD_ALLOCATOR: $crate::__private::rlsf::GlobalTlsf<$crate::__private::AllocatorOptions> =
+            $crate::__private::rlsf::GlobalTlsf::new();
     };
 }
 

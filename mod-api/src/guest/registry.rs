@@ -1,10 +1,10 @@
 //! The mod's registry: local ids of the component and message types it uses,
 //! its systems, and its resources. One per mod instance (wasm is single-threaded).
 
-use crate::abi::{ComponentDecl, FunctionDecl, MessageDecl, ResourceDecl, SystemDecl};
+use crate::abi::{FunctionDecl, MessageDecl, ResourceDecl, SystemDecl};
+use crate::schema::Field;
 use crate::{Component, GameFunction, GameResource, Message};
 use std::any::{Any, TypeId};
-use std::cell::RefCell;
 
 use super::param::ErasedSystem;
 
@@ -12,9 +12,19 @@ use super::param::ErasedSystem;
 /// declares a handful of types, and a hash map (with its hasher) would add
 /// kilobytes to every mod (issue 15). Names are compared by address first:
 /// the same type's `NAME` is the same `&'static str`.
+/// A component the mod uses, as it declares it to the host: the constant
+/// parts of a [`ComponentDecl`](crate::abi::ComponentDecl), written out by
+/// `ron_out` with no declaration built in between.
+pub(crate) struct DeclaredComponent {
+    pub name: &'static str,
+    pub size: u32,
+    pub align: u32,
+    pub fields: Option<&'static [Field]>,
+}
+
 pub(crate) struct Registry {
-    pub components: Vec<ComponentDecl>,
-    component_ids: Vec<(&'static str, u32)>,
+    /// Indexed by local id.
+    pub components: Vec<DeclaredComponent>,
     /// How many of `components` the host knows (from the descriptor or a
     /// DECLARE_COMPONENT command already sent).
     pub components_known_to_host: u32,
@@ -39,7 +49,6 @@ impl Registry {
     const fn new() -> Self {
         Registry {
             components: Vec::new(),
-            component_ids: Vec::new(),
             components_known_to_host: 0,
             messages: Vec::new(),
             message_ids: Vec::new(),
@@ -84,33 +93,32 @@ fn local_id<D>(
 
 thread_local! {
     // A `const` initializer: no lazy-initialization code in the mod.
-    static REGISTRY: RefCell<Registry> = const { RefCell::new(Registry::new()) };
+    static REGISTRY: super::cell::Slot<Registry> = const { super::cell::Slot::new(Registry::new()) };
 }
 
 pub(crate) fn with<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
-    REGISTRY.with(|r| f(&mut r.borrow_mut()))
+    REGISTRY.with(|r| r.with(f))
 }
 
 /// Local id of component `T`, registering it on first use.
 pub(crate) fn component_id<T: Component>() -> u32 {
-    component_id_of(T::NAME, size_of::<T>() as u32, align_of::<T>() as u32, T::fields)
+    component_id_of(DeclaredComponent {
+        name: T::NAME,
+        size: size_of::<T>() as u32,
+        align: align_of::<T>() as u32,
+        fields: T::FIELDS,
+    })
 }
 
 /// `component_id`'s work, not generic: one copy for every component type.
 #[inline(never)]
-fn component_id_of(
-    name: &'static str,
-    size: u32,
-    align: u32,
-    fields: fn() -> Option<Vec<crate::abi::FieldDecl>>,
-) -> u32 {
+fn component_id_of(c: DeclaredComponent) -> u32 {
     with(|r| {
-        local_id(&mut r.component_ids, &mut r.components, name, || ComponentDecl {
-            name: name.to_string(),
-            size,
-            align,
-            fields: fields(),
-        })
+        let known = r.components.iter().position(|k| core::ptr::eq(k.name, c.name) || k.name == c.name);
+        known.unwrap_or_else(|| {
+            r.components.push(c);
+            r.components.len() - 1
+        }) as u32
     })
 }
 
