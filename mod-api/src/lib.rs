@@ -86,6 +86,15 @@ pub use guest::*;
 /// # let fields = Tally::fields().unwrap();
 /// # assert_eq!(fields[0].default, Some(vec![9, 0, 0, 0]));
 /// # assert_eq!(fields[2].aliases, ["frames"]);
+/// # // A default is any constant expression of the field's type.
+/// # #[derive(Component, Clone, Copy)]
+/// # #[repr(C)]
+/// # struct Heading {
+/// #     #[component(default = Vec2::new(1.0, -2.0))]
+/// #     dir: Vec2,
+/// # }
+/// # let bytes: Vec<u8> = [1.0f32, -2.0].iter().flat_map(|f| f.to_le_bytes()).collect();
+/// # assert_eq!(Heading::fields().unwrap()[0].default, Some(bytes));
 /// ```
 ///
 /// When version 2 swaps in, each `Tally` keeps `scale`, takes `ticks` from
@@ -195,8 +204,10 @@ pub unsafe trait Component: Copy + 'static {
     const NAME: &'static str;
     /// The component's fields (ABI 1.2), so its values survive a layout
     /// change and are saved by name; `#[derive(Component)]` provides them.
+    const FIELDS: Option<&'static [schema::Field]> = None;
+    /// [`FIELDS`](Self::FIELDS) as the ABI declares them.
     fn fields() -> Option<Vec<abi::FieldDecl>> {
-        None
+        Self::FIELDS.map(|fields| fields.iter().map(schema::Field::decl).collect())
     }
 }
 
@@ -292,11 +303,23 @@ pub mod prelude {
 pub mod __private {
     pub use crate::guest::export::{alloc, init, restore_state, run, save_state};
     pub use crate::guest::{ModResource, fetch_game_resource, fetch_mod_resource, game_resource_param};
-    pub use crate::schema::{default_bytes, field, size_of_field, struct_fields};
+    pub use crate::schema::{Field, Shape, bytes_of, size_of_field};
     #[cfg(feature = "host")]
     pub use bevy::ecs as bevy_ecs;
     #[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
-    pub use talc;
+    pub use rlsf;
+
+    /// The mod allocator's settings (see `__global_allocator!`): no
+    /// in-place reallocation, which would add about 0.8 KiB to every mod (a
+    /// growing `Vec` doubles, so copies stay rare); pools merged, because
+    /// mods allocate buffers larger than a 64 KiB page.
+    #[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
+    pub struct AllocatorOptions;
+    #[cfg(all(feature = "allocator", target_family = "wasm", not(target_feature = "atomics")))]
+    impl rlsf::GlobalTlsfOptions for AllocatorOptions {
+        const ENABLE_REALLOCATION: bool = false;
+        const COALESCE_POOLS: bool = true;
+    }
 }
 
 /// The Bevy side of a derived component: on the game's side (mod-api's

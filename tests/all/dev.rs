@@ -168,12 +168,19 @@ fn live_editing_rebuilds_what_an_edit_affects_once_and_nothing_without_an_edit()
 #[test]
 fn the_profile_dev_builds_with_is_the_repositorys() {
     let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
-    let settings: Vec<String> = manifest
-        .lines()
-        .skip_while(|l| l.trim() != "[profile.mod]")
-        .skip(1)
-        .take_while(|l| !l.trim().is_empty() && !l.starts_with('['))
-        .map(|l| format!("profile.mod.{}", l.replace(" = ", "=")))
-        .collect();
+    // `[profile.mod]` and the tables under it, as `--config` settings.
+    let mut table = String::new();
+    let mut settings = Vec::new();
+    for line in manifest.lines().skip_while(|l| l.trim() != "[profile.mod]") {
+        let line = line.trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            if !name.starts_with("profile.mod") {
+                break;
+            }
+            table = name.to_string();
+        } else if !line.is_empty() && !line.starts_with('#') {
+            settings.push(format!("{table}.{}", line.replace(" = ", "=")));
+        }
+    }
     assert_eq!(settings, engine::runtime::dev::MOD_PROFILE);
 }

@@ -184,13 +184,15 @@ fn hash_sources(mods: &Path, dir: &Path, out: &mut HashMap<PathBuf, u64>) {
 }
 
 /// The mods' build profile, as the repository's `Cargo.toml` defines it
-/// (`[profile.mod]`), for a workspace that does not define it.
-pub const MOD_PROFILE: [&str; 5] = [
+/// (`[profile.mod]` and its setting for `mod-api`), for a workspace that
+/// does not define it.
+pub const MOD_PROFILE: [&str; 6] = [
     "profile.mod.inherits=\"release\"",
     "profile.mod.lto=\"fat\"",
     "profile.mod.codegen-units=1",
     "profile.mod.strip=\"symbols\"",
     "profile.mod.incremental=false",
+    "profile.mod.package.mod-api.opt-level=\"z\"",
 ];
 
 /// Whether `workspace`'s manifest defines the mods' profile.
