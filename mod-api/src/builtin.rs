@@ -12,8 +12,7 @@
 //!
 //! The views are named `bevy::{Type}` on both sides.
 
-use crate::abi::{FieldDecl, FieldType};
-use crate::schema::{Schema, field};
+use crate::schema::{Field, Schema};
 use crate::types::{Color, Quat, Vec2, Vec3};
 
 /// Bevy's `Transform`: position, rotation and scale relative to the parent
@@ -151,30 +150,21 @@ impl Sprite {
 }
 
 macro_rules! views {
-    ($($ty:ident { $($field:tt),* })*) => {$(
+    ($($ty:ident { $($field:tt: $fty:ty),* })*) => {$(
         // SAFETY: `#[repr(C)]`, fields of plain data without padding (the
         // layout assertions below), named as the runtime's adapter.
         unsafe impl crate::Component for $ty {
             const NAME: &'static str = concat!("bevy::", stringify!($ty));
-            fn fields() -> Option<Vec<FieldDecl>> {
-                Some(crate::schema::struct_fields::<$ty>())
-            }
+            const FIELDS: Option<&'static [Field]> = Some(<$ty as Schema>::SHAPE.fields());
         }
-        // SAFETY: as above.
-        unsafe impl Schema for $ty {
-            fn schema() -> FieldType {
-                FieldType::Struct(vec![$(
-                    field(stringify!($field), core::mem::offset_of!($ty, $field), |s: &$ty| &s.$field)
-                ),*])
-            }
-        }
+        crate::schema::plain_struct! { $ty { $($field: $fty),* } }
         const _: () = assert!(0 $(+ crate::schema::size_of_field(|s: &$ty| &s.$field))* == size_of::<$ty>());
     )*};
 }
 views! {
-    Transform { translation, rotation, scale }
-    GlobalTransform { translation, rotation, scale }
-    Name { len, bytes }
-    Visibility { 0 }
-    Sprite { color, custom_size, sized }
+    Transform { translation: Vec3, rotation: Quat, scale: Vec3 }
+    GlobalTransform { translation: Vec3, rotation: Quat, scale: Vec3 }
+    Name { len: u32, bytes: [u8; NAME_CAPACITY] }
+    Visibility { 0: u32 }
+    Sprite { color: Color, custom_size: Vec2, sized: u32 }
 }

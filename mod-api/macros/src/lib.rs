@@ -72,9 +72,7 @@ fn plain_struct(input: &DeriveInput, what: &str) -> Result<proc_macro2::TokenStr
         // SAFETY: a #[repr(C)] / #[repr(transparent)] struct of plain data
         // without padding (checked above).
         unsafe impl ::mod_api::Schema for #ident {
-            fn schema() -> ::mod_api::abi::FieldType {
-                ::mod_api::abi::FieldType::Struct(::std::vec![#(#fields),*])
-            }
+            const SHAPE: ::mod_api::__private::Shape = ::mod_api::__private::Shape::Struct(&[#(#fields),*]);
         }
     })
 }
@@ -86,7 +84,7 @@ fn plain_struct(input: &DeriveInput, what: &str) -> Result<proc_macro2::TokenStr
 /// Field attributes, with serde's meaning:
 /// - `#[component(alias = "old_name")]`: the field was called `old_name`;
 /// - `#[component(default = EXPR)]`: the value the field starts from when a
-///   new version adds it (otherwise zero).
+///   new version adds it (otherwise zero); `EXPR` is a constant expression.
 #[proc_macro_derive(Component, attributes(component))]
 pub fn derive_component(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -103,17 +101,17 @@ pub fn derive_component(input: TokenStream) -> TokenStream {
         // SAFETY: plain data without padding (checked above); `Copy` is a supertrait.
         unsafe impl ::mod_api::Component for #ident {
             const NAME: &'static str = concat!(module_path!(), "::", #name);
-            fn fields() -> ::core::option::Option<::std::vec::Vec<::mod_api::abi::FieldDecl>> {
-                ::core::option::Option::Some(::mod_api::__private::struct_fields::<Self>())
-            }
+            const FIELDS: ::core::option::Option<&'static [::mod_api::__private::Field]> =
+                ::core::option::Option::Some(<Self as ::mod_api::Schema>::SHAPE.fields());
         }
     }
     .into()
 }
 
-/// One `FieldDecl` expression per field, with its `#[component(...)]` options.
+/// One constant `Field` per field, with its `#[component(...)]` options.
 fn field_decls(input: &DeriveInput) -> Result<Vec<proc_macro2::TokenStream>, syn::Error> {
     let syn::Data::Struct(data) = &input.data else { unreachable!("checked by check_plain_data") };
+    let ident = &input.ident;
     let mut out = Vec::new();
     for (i, f) in data.fields.iter().enumerate() {
         let member = match &f.ident {
@@ -140,16 +138,22 @@ fn field_decls(input: &DeriveInput) -> Result<Vec<proc_macro2::TokenStream>, syn
                 }
             })?;
         }
+        // A constant: the bytes are computed at compile time.
         let default = match default {
-            Some(expr) => quote!(::core::option::Option::Some(::mod_api::__private::default_bytes::<#ty>(#expr))),
+            Some(expr) => quote!(::core::option::Option::Some(
+                &::mod_api::__private::bytes_of::<#ty, { ::core::mem::size_of::<#ty>() }>(#expr)
+            )),
             None => quote!(::core::option::Option::None),
         };
-        out.push(quote! {{
-            let mut f = ::mod_api::__private::field::<Self, #ty>(#name, ::core::mem::offset_of!(Self, #member), |s: &Self| &s.#member);
-            f.aliases = ::std::vec![#(::std::string::String::from(#aliases)),*];
-            f.default = #default;
-            f
-        }});
+        out.push(quote! {
+            ::mod_api::__private::Field {
+                name: #name,
+                offset: ::core::mem::offset_of!(#ident, #member) as u32,
+                ty: <#ty as ::mod_api::Schema>::SHAPE,
+                aliases: &[#(#aliases),*],
+                default: #default,
+            }
+        });
     }
     Ok(out)
 }

@@ -9,8 +9,8 @@ use crate::abi::{ParamDecl, ScheduleLabel, SystemDecl};
 /// `App`, so calls chain. (The mod's name and version come from its
 /// manifest, not from code.)
 pub struct App {
-    pub(crate) name: String,
-    pub(crate) version: String,
+    pub(crate) name: &'static str,
+    pub(crate) version: &'static str,
 }
 
 impl App {
