@@ -116,6 +116,44 @@ fn spawn(file: &Path, socket: &Path) -> io::Result<Child> {
 }
 
 impl RpcGuest {
+    /// [`Guest::load`] through the socket file `socket`, which is
+    /// removed however it ends.
+    fn load_at(file: &Path, socket: PathBuf) -> Result<RpcGuest, String> {
+        let name = file.display();
+        let socket = RemoveFile(socket);
+        let _ = std::fs::remove_file(&socket.0);
+        let listener = UnixListener::bind(&socket.0)
+            .map_err(|e| format!("{name}: cannot listen on {}: {e}", socket.0.display()))?;
+        let mut child = spawn(file, &socket.0).map_err(|e| format!("cannot start {name}: {e}"))?;
+        let stream = match accept(&listener, &mut child, file) {
+            Ok(stream) => stream,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        drop(socket);
+        // From here on, `Drop` shuts the guest down.
+        let mut rpc = RpcGuest { ch: Channel::new(stream), child, file: file.to_path_buf(), state: Vec::new() };
+        let stream = rpc.ch.stream();
+        stream
+            .set_nonblocking(false)
+            .and_then(|()| stream.set_read_timeout(Some(TIMEOUT)))
+            .map_err(|e| format!("{name}: {e}"))?;
+        match rpc.ch.recv(ResponseSeed::default()) {
+            Ok(Some(Reply::Hello { version: protocol::VERSION })) => {}
+            Ok(Some(Reply::Hello { version })) => {
+                return Err(format!("{name} speaks protocol {version}, this host {}", protocol::VERSION));
+            }
+            Ok(Some(reply)) => return Err(format!("{name} said {reply:?} instead of hello")),
+            Ok(None) => return Err(format!("{name} closed the connection before saying hello")),
+            Err(e) => return Err(format!("{name}: waiting for hello: {e}")),
+        }
+        rpc.ch.stream().set_read_timeout(None).map_err(|e| format!("{name}: {e}"))?;
+        Ok(rpc)
+    }
+
     /// Sends `req` and decodes the answer with `seed`.
     fn call(&mut self, req: &Request, seed: ResponseSeed) -> Result<Reply, String> {
         let name = self.file.display();
@@ -172,39 +210,7 @@ fn req_name(req: &Request) -> &'static str {
 
 impl Guest for RpcGuest {
     fn load(file: &Path) -> Result<RpcGuest, String> {
-        let name = file.display();
-        let socket = RemoveFile(socket_path());
-        let _ = std::fs::remove_file(&socket.0);
-        let listener = UnixListener::bind(&socket.0)
-            .map_err(|e| format!("{name}: cannot listen on {}: {e}", socket.0.display()))?;
-        let mut child = spawn(file, &socket.0).map_err(|e| format!("cannot start {name}: {e}"))?;
-        let stream = match accept(&listener, &mut child, file) {
-            Ok(stream) => stream,
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(e);
-            }
-        };
-        drop(socket);
-        // From here on, `Drop` shuts the guest down.
-        let mut rpc = RpcGuest { ch: Channel::new(stream), child, file: file.to_path_buf(), state: Vec::new() };
-        let stream = rpc.ch.stream();
-        stream
-            .set_nonblocking(false)
-            .and_then(|()| stream.set_read_timeout(Some(TIMEOUT)))
-            .map_err(|e| format!("{name}: {e}"))?;
-        match rpc.ch.recv(ResponseSeed::default()) {
-            Ok(Some(Reply::Hello { version: protocol::VERSION })) => {}
-            Ok(Some(Reply::Hello { version })) => {
-                return Err(format!("{name} speaks protocol {version}, this host {}", protocol::VERSION));
-            }
-            Ok(Some(reply)) => return Err(format!("{name} said {reply:?} instead of hello")),
-            Ok(None) => return Err(format!("{name} closed the connection before saying hello")),
-            Err(e) => return Err(format!("{name}: waiting for hello: {e}")),
-        }
-        rpc.ch.stream().set_read_timeout(None).map_err(|e| format!("{name}: {e}"))?;
-        Ok(rpc)
+        RpcGuest::load_at(file, socket_path())
     }
 
     fn call_empty(&mut self) {
@@ -293,16 +299,6 @@ mod tests {
 
     fn loaded() -> RpcGuest {
         RpcGuest::load(&fresh_copy(&plugin_file())).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// This process's socket files left in the temporary directory.
-    fn leftover_sockets() -> Vec<PathBuf> {
-        let prefix = format!("plugins-bench-rpc-{}-", std::process::id());
-        std::fs::read_dir(std::env::temp_dir())
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)))
-            .collect()
     }
 
     /// Whether `pid` is a child of this process (running or a zombie).
@@ -419,21 +415,21 @@ mod tests {
 
     #[test]
     fn dropping_leaves_no_process_and_no_socket() {
-        let guest = loaded();
+        // This test's own socket files: other tests load guests meanwhile.
+        let socket =
+            |n: u32| std::env::temp_dir().join(format!("plugins-bench-rpc-{}-drop-{n}.sock", std::process::id()));
+        let guest = RpcGuest::load_at(&fresh_copy(&plugin_file()), socket(0)).unwrap_or_else(|e| panic!("{e}"));
         let pid = guest.pid();
         assert!(is_our_child(pid));
         drop(guest);
         assert!(!is_our_child(pid), "guest {pid} is still a child of ours after drop");
         // A program that is not a guest: it exits without connecting.
-        let err = RpcGuest::load(Path::new("/bin/true")).err().unwrap();
+        let err = RpcGuest::load_at(Path::new("/bin/true"), socket(1)).err().unwrap();
         assert!(err.contains("/bin/true exited"), "{err}");
-        let err = RpcGuest::load(Path::new("/no/such/guest")).err().unwrap();
+        let err = RpcGuest::load_at(Path::new("/no/such/guest"), socket(2)).err().unwrap();
         assert!(err.contains("cannot start /no/such/guest"), "{err}");
-        // Other tests may be running guests; wait until they are done.
-        let start = Instant::now();
-        while !leftover_sockets().is_empty() && start.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(50));
+        for n in 0..3 {
+            assert!(!socket(n).exists(), "{} was left behind", socket(n).display());
         }
-        assert_eq!(leftover_sockets(), Vec::<PathBuf>::new());
     }
 }
