@@ -4,16 +4,17 @@
 //! and its message readers' cursors move on.
 
 use super::ModInstance;
-use super::copy_in::{BatchLayout, column_ptr};
+use super::copy_in::{BatchLayout, column_ptr, item_size};
 use super::plan::{ParamPlan, QueryPlan};
+use crate::runtime::components::NamedComponent;
 use crate::runtime::messages::ModMessages;
+use bevy::ecs::change_detection::Tick;
 use bevy::prelude::*;
 
 impl ModInstance {
     /// Copies the written columns and resources of the run of system `i`
     /// (frame at `base`) back into `world`.
-    pub(super) fn copy_out(&mut self, i: usize, world: &mut World, base: usize, size: usize) {
-        let change_tick = world.change_tick();
+    pub(super) fn copy_out(&mut self, i: usize, world: &mut World, base: usize, size: usize, change_tick: Tick) {
         {
             let frame = &self.memory.data(&self.store)[base..base + size];
             for (p, param) in self.systems[i].params.iter_mut().enumerate() {
@@ -47,37 +48,156 @@ impl ModInstance {
     }
 }
 
-pub(super) fn read_back_query(
-    frame: &[u8],
-    q: &QueryPlan,
-    batches: &[BatchLayout],
-    world: &World,
-    tick: bevy::ecs::change_detection::Tick,
-) {
+/// Writes back the `&mut` columns of query `q`'s batches: only the rows
+/// whose bytes the mod changed, and only those rows' change ticks are set
+/// to `tick`, so a Bevy system's `Changed<T>` sees exactly the entities a mod
+/// changed (by value: a mod that writes a value equal to the old one has
+/// not changed it, like Bevy's `set_if_neq`; DESIGN.md, "Change detection: how does a native `Changed<T>` see a mod's writes?").
+pub(super) fn read_back_query(frame: &[u8], q: &QueryPlan, batches: &[BatchLayout], world: &World, tick: Tick) {
     for b in batches {
         let table = &world.storages().tables[b.table];
         for (t, &at) in q.terms.iter().zip(&b.columns_at) {
-            if !t.write || at == 0 {
+            if !t.write || at == 0 || t.component.size == 0 {
                 continue;
             }
-            let bytes = t.component.size as usize * b.len;
-            if let Some(dst) = column_ptr(table, t.component, b.len) {
-                let views = &frame[at..at + bytes];
-                match t.component.adapter {
-                    // SAFETY: as in `write_query`; the views were checked
-                    // (`check_views`); the caller has exclusive world access.
-                    Some(adapter) => unsafe { (adapter.apply_views)(views, dst, b.len) },
-                    // SAFETY: as in `write_query`; the caller has exclusive world
+            let (Some(dst), Some(ticks)) =
+                (column_ptr(table, t.component, b.len), table.get_changed_ticks_slice_for(t.component.id))
+            else {
+                continue;
+            };
+            let size = t.component.size as usize;
+            let views = &frame[at..at + size * b.len];
+            if let Some(rows) = &b.rows {
+                scatter(views, dst, ticks, t.component, rows, world, tick);
+                continue;
+            }
+            let ticks = &ticks[..b.len];
+            // SAFETY: exclusive world access; nothing else borrows the
+            // column's change ticks (`UnsafeCell<Tick>` is a `Tick`).
+            let ticks = unsafe { std::slice::from_raw_parts_mut(ticks.as_ptr() as *mut Tick, ticks.len()) };
+            match t.component.adapter {
+                // SAFETY: as in `write_query`; the views were checked
+                // (`check_views`); the caller has exclusive world access.
+                Some(adapter) => unsafe { (adapter.apply_views)(views, dst, ticks, tick) },
+                None => {
+                    // SAFETY: as in `write_query`: the column holds `len`
+                    // values of `size` bytes; the caller has exclusive world
                     // access and the column's cells are `UnsafeCell`s.
-                    None => unsafe { std::ptr::copy_nonoverlapping(views.as_ptr(), dst, bytes) },
+                    let column = unsafe { std::slice::from_raw_parts_mut(dst, size * b.len) };
+                    write_changed_rows(views, column, size, ticks, tick);
                 }
             }
-            if let Some(ticks) = table.get_changed_ticks_slice_for(t.component.id) {
-                for cell in ticks {
-                    // SAFETY: exclusive world access; nothing else borrows the ticks.
-                    unsafe { *cell.get() = tick };
+        }
+    }
+}
+
+/// Writes back the chosen `rows` of a column (a query with change filters):
+/// view `i` goes to table row `rows[i]`, if it differs.
+fn scatter(
+    views: &[u8],
+    column: *mut u8,
+    ticks: &[std::cell::UnsafeCell<Tick>],
+    c: NamedComponent,
+    rows: &[u32],
+    world: &World,
+    tick: Tick,
+) {
+    let size = c.size as usize;
+    let item = item_size(world, c);
+    for (view, &r) in views.chunks_exact(size).zip(rows) {
+        let r = r as usize;
+        // SAFETY: row `r` of the column, `item` bytes; exclusive world
+        // access, and the cells are `UnsafeCell`s.
+        let value = unsafe { column.add(r * item) };
+        // SAFETY: as above, for row `r`'s change tick.
+        let t = unsafe { &mut *ticks[r].get() };
+        match c.adapter {
+            // SAFETY: one checked view for the one component at `value`.
+            Some(adapter) => unsafe { (adapter.apply_views)(view, value, std::slice::from_mut(t), tick) },
+            None => {
+                // SAFETY: `size` bytes of plain data at `value`.
+                let old = unsafe { std::slice::from_raw_parts_mut(value, size) };
+                if old != view {
+                    old.copy_from_slice(view);
+                    *t = tick;
                 }
             }
+        }
+    }
+}
+
+/// Copies each `size`-byte row of `views` that differs from the same row of
+/// `column` into it, and sets that row's tick in `ticks` to `tick`.
+///
+/// NOTE: rows are compared in blocks first (one `memcmp` of 64 rows), so
+/// the rows a mod left alone cost about a memory read; rows of the common
+/// sizes are then compared as fixed-size arrays, without a `memcmp` call
+/// per row (which made `integrate_100k` 3.5 times slower).
+fn write_changed_rows(views: &[u8], column: &mut [u8], size: usize, ticks: &mut [Tick], tick: Tick) {
+    const BLOCK: usize = 64;
+    for (block, (new, old)) in views.chunks(size * BLOCK).zip(column.chunks_mut(size * BLOCK)).enumerate() {
+        if new == old {
+            continue;
+        }
+        let ticks = &mut ticks[block * BLOCK..];
+        match size {
+            4 => rows::<4>(new, old, ticks, tick),
+            8 => rows::<8>(new, old, ticks, tick),
+            12 => rows::<12>(new, old, ticks, tick),
+            16 => rows::<16>(new, old, ticks, tick),
+            24 => rows::<24>(new, old, ticks, tick),
+            32 => rows::<32>(new, old, ticks, tick),
+            _ => {
+                for ((new, old), t) in new.chunks_exact(size).zip(old.chunks_exact_mut(size)).zip(ticks) {
+                    if new != old {
+                        old.copy_from_slice(new);
+                        *t = tick;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`write_changed_rows`] for rows of `N` bytes.
+fn rows<const N: usize>(new: &[u8], old: &mut [u8], ticks: &mut [Tick], tick: Tick) {
+    let new = new.as_chunks::<N>().0;
+    let old = old.as_chunks_mut::<N>().0;
+    // Branch-free: every row of a block that differs somewhere is stored,
+    // and the tick chosen, so the loop vectorizes.
+    for ((new, old), t) in new.iter().zip(old).zip(ticks) {
+        let differs = new != old;
+        *old = *new;
+        *t = if differs { tick } else { *t };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_changed_rows;
+
+    use bevy::ecs::change_detection::Tick;
+
+    /// Every row size (the fixed-size paths and the general one), across
+    /// block boundaries: exactly the rows that differ are written and get
+    /// the new tick.
+    #[test]
+    fn only_rows_that_differ_are_written_and_marked() {
+        for size in [1, 2, 4, 8, 12, 16, 20, 24, 32, 40] {
+            let len = 200;
+            let mut column: Vec<u8> = (0..size * len).map(|i| (i % 251) as u8).collect();
+            let mut views = column.clone();
+            let changed = [0, 63, 64, 65, 130, 199];
+            for &row in &changed {
+                views[row * size + size / 2] ^= 0x5a;
+            }
+            let mut ticks = vec![Tick::new(1); len];
+            write_changed_rows(&views, &mut column, size, &mut ticks, Tick::new(7));
+            assert_eq!(column, views, "size {size}");
+            let marked: Vec<usize> = (0..len).filter(|&r| ticks[r] == Tick::new(7)).collect();
+            assert_eq!(marked, changed, "size {size}");
+            write_changed_rows(&views, &mut column, size, &mut ticks, Tick::new(9));
+            assert!(ticks.iter().all(|&t| t != Tick::new(9)), "an unchanged column marks nothing (size {size})");
         }
     }
 }
