@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Major version of the ABI. A mod built against another major is refused.
 pub const ABI_MAJOR: u16 = 1;
 /// Minor version: additions only. A host accepts mods with a minor up to its own.
-pub const ABI_MINOR: u16 = 5;
+pub const ABI_MINOR: u16 = 6;
 
 /// Name of the custom section that carries the ABI version a mod was built
 /// against: 4 bytes, `major: u16 LE`, `minor: u16 LE`. The host reads it
@@ -58,9 +58,14 @@ pub mod imports {
     /// 0 when it returned a value (written at `output_ptr`), else the byte
     /// length of its error text written there instead.
     pub const CALL_FUNCTION: &str = "call_function";
+    /// (ABI 1.6) `query_locate(slot: i32, entity: i64) -> i64`: where
+    /// `entity` is among the batches of the query in parameter slot `slot`
+    /// of the current frame, as `(batch << 32) | row`; -1 if it is not
+    /// there. Constant time in the number of entities the query matched.
+    pub const QUERY_LOCATE: &str = "query_locate";
     /// Every function the host provides: a mod importing anything else is
     /// refused at load.
-    pub const ALL: [&str; 4] = [LOG, PANIC, QUERY_ENTITIES, CALL_FUNCTION];
+    pub const ALL: [&str; 5] = [LOG, PANIC, QUERY_ENTITIES, CALL_FUNCTION, QUERY_LOCATE];
 }
 
 /// Status codes returned by `mod_run`. Fixed numbers, never reused.
@@ -234,6 +239,15 @@ pub enum ParamDecl {
         /// them; every other mod always gets them.
         #[serde(default)]
         entities: bool,
+        /// (ABI 1.6) Local component ids that must have changed since the
+        /// system's last run ([`Changed`](crate::Changed)), as Bevy's
+        /// change ticks tell; the entity must have them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changed: Vec<u32>,
+        /// (ABI 1.6) Local component ids that must have been added since
+        /// the system's last run ([`Added`](crate::Added)).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        added: Vec<u32>,
     },
     /// Host writes the unread messages of a channel.
     MessageReader {

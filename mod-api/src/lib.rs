@@ -291,8 +291,8 @@ pub mod prelude {
     pub use crate::builtin::{GlobalTransform, Name, Transform, Visibility};
     pub use crate::types::*;
     pub use crate::{
-        App, Commands, Component, GameFn, GameFunction, GameResource, IntoSystemConfigs, Keyboard, Local, Message,
-        MessageReader, MessageWriter, Query, Res, ResMut, Resource, Rng,
+        Added, App, Changed, Commands, Component, GameFn, GameFunction, GameResource, IntoSystemConfigs, Keyboard,
+        Local, Message, MessageReader, MessageWriter, Query, Res, ResMut, Resource, Rng,
         ScheduleLabel::{FixedUpdate, Startup, Update},
         Time, With, Without, mod_main,
     };

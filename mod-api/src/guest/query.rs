@@ -207,33 +207,80 @@ impl_query_data_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 impl_query_data_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 impl_query_data_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
-/// Filters that narrow a query without fetching data: [`With`], [`Without`]
-/// and tuples of them.
+/// Filters that narrow a query without fetching data: [`With`],
+/// [`Without`], [`Changed`], [`Added`] and tuples of them.
 pub trait QueryFilter {
     #[doc(hidden)]
-    fn filter(with: &mut Vec<u32>, without: &mut Vec<u32>);
+    fn filter(filters: &mut Filters);
+}
+
+/// What a query's filters declare (local component ids).
+#[doc(hidden)]
+#[derive(Default)]
+pub struct Filters {
+    with: Vec<u32>,
+    without: Vec<u32>,
+    changed: Vec<u32>,
+    added: Vec<u32>,
 }
 
 /// Only entities that have `T`.
 pub struct With<T>(PhantomData<T>);
 /// Only entities that do not have `T`.
 pub struct Without<T>(PhantomData<T>);
+/// Only entities whose `T` changed since this system last ran, as Bevy's
+/// `Changed<T>`: a value written by the game, by another system or mod, or
+/// by this system's earlier runs (not its current one); added counts as
+/// changed. On a system's first run (and the first after a reload),
+/// every entity with `T` has changed.
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// struct Health {
+///     points: f32,
+/// }
+///
+/// // Only the entities whose health changed since the last frame.
+/// fn report(hurt: Query<(Entity, &Health), Changed<Health>>) {
+///     for (e, h) in hurt.iter() {
+///         info!("{e:?} has {} points left", h.points);
+///     }
+/// }
+/// # fn main() {}
+/// ```
+pub struct Changed<T>(PhantomData<T>);
+/// Only entities that got `T` since this system last ran, as Bevy's
+/// `Added<T>` (on a system's first run, every entity with `T`).
+pub struct Added<T>(PhantomData<T>);
 
 impl<T: Component> QueryFilter for With<T> {
-    fn filter(with: &mut Vec<u32>, _: &mut Vec<u32>) {
-        with.push(registry::component_id::<T>());
+    fn filter(f: &mut Filters) {
+        f.with.push(registry::component_id::<T>());
     }
 }
 impl<T: Component> QueryFilter for Without<T> {
-    fn filter(_: &mut Vec<u32>, without: &mut Vec<u32>) {
-        without.push(registry::component_id::<T>());
+    fn filter(f: &mut Filters) {
+        f.without.push(registry::component_id::<T>());
+    }
+}
+impl<T: Component> QueryFilter for Changed<T> {
+    fn filter(f: &mut Filters) {
+        f.changed.push(registry::component_id::<T>());
+    }
+}
+impl<T: Component> QueryFilter for Added<T> {
+    fn filter(f: &mut Filters) {
+        f.added.push(registry::component_id::<T>());
     }
 }
 macro_rules! impl_filter_tuple {
     ($($f:ident),*) => {
         #[allow(unused_variables)]
         impl<$($f: QueryFilter),*> QueryFilter for ($($f,)*) {
-            fn filter(with: &mut Vec<u32>, without: &mut Vec<u32>) { $($f::filter(with, without);)* }
+            fn filter(f: &mut Filters) { $($f::filter(f);)* }
         }
     };
 }
@@ -249,7 +296,7 @@ impl_filter_tuple!(A, B, C, D);
 ///
 /// `D` is a [`QueryData`]: `&T`, `&mut T`, `Option<&T>`, `Option<&mut T>`,
 /// [`Entity`], or a tuple of them. `F` is a [`QueryFilter`]: [`With<T>`],
-/// [`Without<T>`], or a tuple of them. Every component the game or any
+/// [`Without<T>`], [`Changed<T>`], [`Added<T>`], or a tuple of them. Every component the game or any
 /// mod declares can be queried, by any mod.
 ///
 /// ```
@@ -300,11 +347,8 @@ impl_filter_tuple!(A, B, C, D);
 pub struct Query<'s, D: QueryData, F: QueryFilter = ()> {
     frame: &'s FrameCtx,
     header: *const QueryHeader,
-    /// The query's parameter slot, for `query_entities`.
+    /// The query's parameter slot, for `query_locate`.
     slot: usize,
-    /// Whether the batches' entity ids are in the frame: written up front
-    /// if `D` has [`Entity`], else fetched on first need (`get`, `contains`).
-    ids: core::cell::Cell<bool>,
     _marker: PhantomData<(D, F)>,
 }
 
@@ -429,40 +473,35 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
         })
     }
 
+    /// `entity`'s batch row, asking the host where it is (ABI.md,
+    /// `query_locate`): constant time in the number of matched entities.
     fn find(&self, entity: Entity) -> Option<(usize, D::Fetch)> {
-        // A query that matched nothing has no ids to fetch.
-        if !self.ids.get() && self.batch_count() > 0 {
-            if !super::sys::query_entities(self.slot) {
-                return None;
-            }
-            self.ids.set(true);
+        // A query that matched nothing has nothing to find.
+        if self.batch_count() == 0 {
+            return None;
         }
-        for i in 0..self.batch_count() {
-            let (batch, _) = self.batch(i);
-            let (len, fetch) = self.batch_fetch::<D>(i);
-            // SAFETY: the host always writes `len` entity ids.
-            let ids = unsafe { core::slice::from_raw_parts(self.frame.at((*batch).entities) as *const Entity, len) };
-            if let Some(row) = ids.iter().position(|&e| e == entity) {
-                return Some((row, fetch));
-            }
+        let (batch, row) = super::sys::query_locate(self.slot, entity)?;
+        if batch >= self.batch_count() {
+            return None;
         }
-        None
+        let (len, fetch) = self.batch_fetch::<D>(batch);
+        (row < len).then_some((row, fetch))
     }
 
-    /// `entity`'s data, if it matches the query. Searches the batches'
-    /// entity ids: linear in the number of matching entities.
+    /// `entity`'s data, if it matches the query. One call to the host,
+    /// whatever the number of entities the query matched.
     pub fn get(&self, entity: Entity) -> Option<<D::ReadOnly as QueryData>::Item<'_>> {
         // SAFETY: row found in the batch.
         self.find(entity).map(|(row, fetch)| unsafe { D::ReadOnly::item(fetch, row) })
     }
 
-    /// `entity`'s data, if it matches the query (linear, as [`get`](Self::get)).
+    /// `entity`'s data, if it matches the query (as [`get`](Self::get)).
     pub fn get_mut(&mut self, entity: Entity) -> Option<D::Item<'_>> {
         // SAFETY: row found in the batch; `&mut self` is held.
         self.find(entity).map(|(row, fetch)| unsafe { D::item(fetch, row) })
     }
 
-    /// True if `entity` matches the query (linear, as [`get`](Self::get)).
+    /// True if `entity` matches the query (as [`get`](Self::get)).
     pub fn contains(&self, entity: Entity) -> bool {
         self.find(entity).is_some()
     }
@@ -490,13 +529,14 @@ unsafe impl<D: QueryData + 'static, F: QueryFilter + 'static> SystemParam for Qu
     fn init() -> ((), ParamDecl) {
         let mut terms = Vec::new();
         D::terms(&mut terms);
-        let (mut with, mut without) = (Vec::new(), Vec::new());
-        F::filter(&mut with, &mut without);
-        ((), ParamDecl::Query { terms, with, without, entities: D::ENTITIES })
+        let mut f = Filters::default();
+        F::filter(&mut f);
+        let Filters { with, without, changed, added } = f;
+        ((), ParamDecl::Query { terms, with, without, entities: D::ENTITIES, changed, added })
     }
     unsafe fn fetch<'s>(_: &'s mut (), frame: &'s FrameCtx, slot: usize) -> Query<'s, D, F> {
         let header = frame.at(frame.slot(slot).offset) as *const QueryHeader;
-        Query { frame, header, slot, ids: core::cell::Cell::new(D::ENTITIES), _marker: PhantomData }
+        Query { frame, header, slot, _marker: PhantomData }
     }
 }
 

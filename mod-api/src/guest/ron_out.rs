@@ -174,7 +174,7 @@ impl Ron {
 
     fn param(&mut self, p: &ParamDecl) -> &mut Self {
         match p {
-            ParamDecl::Query { terms, with, without, entities } => {
+            ParamDecl::Query { terms, with, without, entities, changed, added } => {
                 self.raw("Query(terms:").list(terms, |r, t| {
                     let access = match t.access {
                         Access::Read => "Read",
@@ -184,6 +184,12 @@ impl Ron {
                     r.raw(",optional:").bool(t.optional).raw(")");
                 });
                 self.raw(",with:").nums(with).raw(",without:").nums(without);
+                if !changed.is_empty() {
+                    self.raw(",changed:").nums(changed);
+                }
+                if !added.is_empty() {
+                    self.raw(",added:").nums(added);
+                }
                 self.raw(",entities:").bool(*entities).raw(")")
             }
             ParamDecl::MessageReader { message } => self.raw("MessageReader(message:").num(*message as u64).raw(")"),
@@ -350,6 +356,16 @@ mod tests {
                             with: vec![1],
                             without: vec![0, 4_000_000_000],
                             entities: true,
+                            changed: vec![],
+                            added: vec![],
+                        },
+                        ParamDecl::Query {
+                            terms: vec![],
+                            with: vec![],
+                            without: vec![],
+                            entities: false,
+                            changed: vec![0, 1],
+                            added: vec![1],
                         },
                         ParamDecl::MessageReader { message: 0 },
                         ParamDecl::MessageWriter { message: 0 },

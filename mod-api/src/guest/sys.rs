@@ -13,12 +13,15 @@ unsafe extern "C" {
     fn host_query_entities(slot: i32) -> i32;
     #[link_name = "call_function"]
     fn host_call_function(function: i32, input: *const u8, input_len: usize, output: *mut u8, cap: usize) -> i32;
+    #[link_name = "query_locate"]
+    fn host_query_locate(slot: i32, entity: i64) -> i64;
 }
 
-/// Keeps `query_entities` among the mod's imports even if no query of the
-/// mod ever needs ids: a mod that imports it tells the host it fetches
-/// entity ids on demand (ABI 1.4), so the host skips writing them for
-/// queries that do not declare `entities`.
+/// Keeps `query_entities` among the mod's imports, though the SDK never
+/// calls it: a mod that imports it tells the host it fetches entity ids on
+/// demand (ABI 1.4), so the host skips writing them for queries that do not
+/// declare `entities`. The SDK needs them nowhere else: `Query::get` asks
+/// the host where an entity is (`query_locate`).
 #[cfg(target_arch = "wasm32")]
 #[used]
 static FETCHES_IDS_ON_DEMAND: unsafe extern "C" fn(i32) -> i32 = host_query_entities;
@@ -34,8 +37,8 @@ unsafe fn host_log(level: i32, ptr: *const u8, len: usize) {
 unsafe fn host_panic(_ptr: *const u8, _len: usize) {}
 
 #[cfg(not(target_arch = "wasm32"))]
-unsafe fn host_query_entities(_slot: i32) -> i32 {
-    0
+unsafe fn host_query_locate(_slot: i32, _entity: i64) -> i64 {
+    -1
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -77,20 +80,11 @@ pub(crate) fn panic_message(message: &str) {
     unsafe { host_panic(message.as_ptr(), message.len()) }
 }
 
-/// Asks the host to write the entity ids of every batch of the query in
-/// parameter slot `slot` (ABI.md, `query_entities`). `false` if the host
-/// answered that it has no ids for that slot: a host bug, which the mod
-/// cannot fix, so it is logged as an error and the lookup finds nothing
-/// rather than stopping the mod.
-pub(crate) fn query_entities(slot: usize) -> bool {
-    // SAFETY: the host writes into the frame it laid out for this call.
-    let status = unsafe { host_query_entities(slot as i32) };
-    if status != 0 {
-        let text = format!(
-            "the host has no entity ids for query parameter {slot} (status {status}): lookups in it find \
-             nothing this run; please report this host bug"
-        );
-        log(crate::abi::level::ERROR, &text);
-    }
-    status == 0
+/// Where `entity` is in the query in parameter slot `slot` (ABI.md,
+/// `query_locate`): its batch and row, or `None` if the query did not
+/// match it.
+pub(crate) fn query_locate(slot: usize, entity: crate::Entity) -> Option<(usize, usize)> {
+    // SAFETY: a plain call; the host reads nothing of the mod's memory.
+    let at = unsafe { host_query_locate(slot as i32, entity.0 as i64) };
+    (at >= 0).then_some(((at >> 32) as usize, at as u32 as usize))
 }

@@ -116,6 +116,7 @@ impl ModInstance {
         state.world = None;
         state.lazy_ids.clear();
         state.query_slots.clear();
+        state.located.clear();
         called
     }
 }

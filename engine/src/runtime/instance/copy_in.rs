@@ -5,12 +5,13 @@
 //! seen through an adapter).
 
 use super::ModInstance;
-use super::host::{LazyIds, write_entity_ids};
+use super::host::{LazyIds, LocatedBatch, write_entity_ids};
 use super::plan::{ParamPlan, QueryPlan};
 use crate::runtime::components::NamedComponent;
 use crate::runtime::error::ModError;
 use crate::runtime::messages::ModMessages;
-use bevy::ecs::storage::TableId;
+use bevy::ecs::change_detection::Tick;
+use bevy::ecs::storage::{Table, TableId};
 use bevy::prelude::*;
 use mod_api::abi::{self, BatchHeader, DATA_ALIGN, FRAME_HEADER_SIZE, FrameHeader, QueryHeader, align_up};
 
@@ -21,12 +22,38 @@ pub(super) struct BatchLayout {
     pub(super) header_at: usize,
     pub(super) entities_at: usize,
     pub(super) columns_at: Vec<usize>,
+    /// The table rows in the batch, ascending, for a query with `Changed`
+    /// or `Added` filters; `None`: every row, `0..len`.
+    pub(super) rows: Option<Vec<u32>>,
+}
+
+/// The rows of `table` that pass query `q`'s change filters: each `Changed`
+/// component changed, and each `Added` one added, after `q.last_run` (as
+/// Bevy's filters see it at `this_run`).
+fn filtered_rows(q: &QueryPlan, table: &Table, this_run: Tick) -> Vec<u32> {
+    let len = table.entity_count() as usize;
+    let mut pass = vec![true; len];
+    let lists = [(&q.changed, false), (&q.added, true)];
+    for (ids, added) in lists {
+        for &id in ids {
+            let ticks = if added { table.get_added_ticks_slice_for(id) } else { table.get_changed_ticks_slice_for(id) };
+            let Some(ticks) = ticks else {
+                pass.fill(false);
+                continue;
+            };
+            for (p, t) in pass.iter_mut().zip(ticks) {
+                // SAFETY: the caller holds the world; nothing writes the ticks.
+                *p &= unsafe { *t.get() }.is_newer_than(q.last_run, this_run);
+            }
+        }
+    }
+    (0..len as u32).filter(|&r| pass[r as usize]).collect()
 }
 
 impl ModInstance {
     /// Step 1: lays out the frame of a run of system `i` in `self.slots` and
     /// `self.batches`; returns its size.
-    pub(super) fn lay_out(&mut self, i: usize, world: &World) -> Result<usize, ModError> {
+    pub(super) fn lay_out(&mut self, i: usize, world: &World, this_run: Tick) -> Result<usize, ModError> {
         let nparams = self.systems[i].params.len();
         let mut size = align_up(FRAME_HEADER_SIZE + 8 * nparams, DATA_ALIGN);
         let mut slots = std::mem::take(&mut self.slots);
@@ -42,16 +69,24 @@ impl ModInstance {
                         batches.clear();
                         let stride = align_up(size_of::<BatchHeader>() + 4 * q.terms.len(), 4);
                         let tables = world.storages().tables.iter().len();
-                        let live: Vec<(TableId, usize)> = q
+                        let live: Vec<(TableId, usize, Option<Vec<u32>>)> = q
                             .tables
                             .iter()
                             .filter(|t| t.as_usize() < tables)
-                            .map(|&t| (t, world.storages().tables[t].entity_count() as usize))
-                            .filter(|&(_, len)| len > 0)
+                            .map(|&t| {
+                                let table = &world.storages().tables[t];
+                                if q.filters_rows() {
+                                    let rows = filtered_rows(q, table, this_run);
+                                    (t, rows.len(), Some(rows))
+                                } else {
+                                    (t, table.entity_count() as usize, None)
+                                }
+                            })
+                            .filter(|(_, len, _)| *len > 0)
                             .collect();
                         let head_at = size;
                         size = align_up(size + size_of::<QueryHeader>() + stride * live.len(), DATA_ALIGN);
-                        for (n, (table, len)) in live.into_iter().enumerate() {
+                        for (n, (table, len, rows)) in live.into_iter().enumerate() {
                             let entities_at = size;
                             size = align_up(size + 8 * len, DATA_ALIGN);
                             let mut columns_at = Vec::with_capacity(q.terms.len());
@@ -64,7 +99,7 @@ impl ModInstance {
                                 }
                             }
                             let header_at = head_at + size_of::<QueryHeader>() + n * stride;
-                            batches.push(BatchLayout { table, len, header_at, entities_at, columns_at });
+                            batches.push(BatchLayout { table, len, header_at, entities_at, columns_at, rows });
                         }
                         slots[p] = abi::ParamSlot { offset: head_at as u32, len: (size - head_at) as u32 };
                     }
@@ -122,6 +157,13 @@ impl ModInstance {
                     ParamPlan::Query(q) => {
                         let head_at = slots[p].offset as usize;
                         state.query_slots.push(p as u32);
+                        state.located.extend(self.batches[p].iter().enumerate().map(|(n, b)| LocatedBatch {
+                            slot: p as u32,
+                            batch: n as u32,
+                            table: b.table,
+                            len: b.len as u32,
+                            rows: b.rows.as_ref().map_or((std::ptr::null(), 0), |r| (r.as_ptr(), r.len())),
+                        }));
                         write_query(frame, base, head_at, p, q, &self.batches[p], world, &mut state.lazy_ids);
                     }
                     ParamPlan::Reader { channel, cursor } => {
@@ -184,11 +226,17 @@ pub(super) fn write_query(
         let table = &world.storages().tables[b.table];
         put_u32(frame, b.header_at, b.len as u32);
         put_u32(frame, b.header_at + 4, b.entities_at as u32);
-        let ids = &table.entities()[..b.len];
-        if q.eager_ids {
-            write_entity_ids(&mut frame[b.entities_at..b.entities_at + 8 * b.len], ids);
-        } else {
-            lazy.push(LazyIds { slot: slot as u32, at: base + b.entities_at, ids: ids.as_ptr(), len: ids.len() });
+        let ids_out = &mut frame[b.entities_at..b.entities_at + 8 * b.len];
+        let ids = &table.entities()[..table.entity_count() as usize];
+        match &b.rows {
+            // Chosen rows: their ids are always written.
+            Some(rows) => {
+                for (out, &r) in ids_out.chunks_exact_mut(8).zip(rows) {
+                    out.copy_from_slice(&ids[r as usize].to_bits().to_le_bytes());
+                }
+            }
+            None if q.eager_ids => write_entity_ids(ids_out, &ids[..b.len]),
+            None => lazy.push(LazyIds { slot: slot as u32, at: base + b.entities_at, ids: ids.as_ptr(), len: b.len }),
         }
         for (n, (t, &at)) in q.terms.iter().zip(&b.columns_at).enumerate() {
             put_u32(frame, b.header_at + size_of::<BatchHeader>() + 4 * n, at as u32);
@@ -196,6 +244,10 @@ pub(super) fn write_query(
                 continue;
             }
             let bytes = t.component.size as usize * b.len;
+            if let Some(rows) = &b.rows {
+                gather(frame, at, table, t.component, rows, world);
+                continue;
+            }
             if let Some(src) = column_ptr(table, t.component, b.len) {
                 let out = &mut frame[at..at + bytes];
                 match t.component.adapter {
@@ -208,6 +260,35 @@ pub(super) fn write_query(
                 }
             }
         }
+    }
+}
+
+/// Copies the `rows` of component `c`'s column in `table` into `frame` at
+/// `at`, one after another (through the adapter's view, for one).
+fn gather(frame: &mut [u8], at: usize, table: &Table, c: NamedComponent, rows: &[u32], world: &World) {
+    let size = c.size as usize;
+    let Some(src) = column_ptr(table, c, table.entity_count() as usize) else { return };
+    let item = item_size(world, c);
+    for (i, &r) in rows.iter().enumerate() {
+        let out = &mut frame[at + i * size..at + (i + 1) * size];
+        // SAFETY: row `r` < the table's rows; each value is `item` bytes
+        // (the view's `size` for plain data).
+        let value = unsafe { src.add(r as usize * item) };
+        match c.adapter {
+            // SAFETY: one component at `value`; `out` has room for one view.
+            Some(adapter) => unsafe { (adapter.to_views)(value, 1, out) },
+            // SAFETY: `size` bytes of plain data at `value`.
+            None => out.copy_from_slice(unsafe { std::slice::from_raw_parts(value, size) }),
+        }
+    }
+}
+
+/// Bytes of one value of component `c` in its column (the component's
+/// own size, which differs from its view's for an adapter).
+pub(super) fn item_size(world: &World, c: NamedComponent) -> usize {
+    match c.adapter {
+        Some(_) => world.components().get_info(c.id).map_or(0, |info| info.layout().size()),
+        None => c.size as usize,
     }
 }
 

@@ -1,6 +1,6 @@
 //! What the host keeps in each mod's `Store`, and the functions it gives
 //! mods (ABI.md, "Provided by the host"): `log`, `panic`,
-//! `query_entities` and `call_function`.
+//! `query_entities`, `call_function` and `query_locate`.
 
 use super::call::Deadline;
 use super::limits::MAX_LOG_LINES_PER_CALL;
@@ -36,6 +36,9 @@ pub struct HostState {
     /// ids `query_entities` may be asked for, even if it matched nothing);
     /// empty outside a system call.
     pub(super) query_slots: Vec<u32>,
+    /// The batches of the current frame's queries, for `query_locate`;
+    /// empty outside a system call.
+    pub(super) located: Vec<LocatedBatch>,
     /// The world, during a system call: game functions run on it
     /// (`call_function`). `None` outside a system call.
     pub(super) world: Option<std::ptr::NonNull<World>>,
@@ -66,6 +69,7 @@ impl HostState {
             cpu_mark: None,
             lazy_ids: Vec::new(),
             query_slots: Vec::new(),
+            located: Vec::new(),
             world: None,
             functions: Vec::new(),
             called: Vec::new(),
@@ -73,6 +77,27 @@ impl HostState {
         }
     }
 }
+
+/// One batch of a query in the current frame: the table it holds, for
+/// `query_locate`.
+pub(super) struct LocatedBatch {
+    /// The query's parameter slot.
+    pub(super) slot: u32,
+    /// The batch's index in its query.
+    pub(super) batch: u32,
+    pub(super) table: bevy::ecs::storage::TableId,
+    /// Rows in the batch (the table's entities when the frame was written).
+    pub(super) len: u32,
+    /// The batch's table rows, ascending, if it holds chosen rows (a query
+    /// with change filters); null and 0 for the whole table.
+    pub(super) rows: (*const u32, usize),
+}
+
+// SAFETY: `rows` points into the frame's `BatchLayout`s, read only during
+// the system call they were set up for (see `ModInstance::run_system`).
+unsafe impl Send for LocatedBatch {}
+// SAFETY: as above.
+unsafe impl Sync for LocatedBatch {}
 
 /// One batch's entity ids, left out of the frame until the mod asks.
 pub(super) struct LazyIds {
@@ -179,6 +204,34 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 write_entity_ids(&mut mem[batch.at..batch.at + 8 * batch.len], ids);
             }
             0
+        },
+    )?;
+    linker.func_wrap(
+        abi::IMPORT_MODULE,
+        abi::imports::QUERY_LOCATE,
+        |caller: Caller<'_, HostState>, slot: i32, entity: i64| -> i64 {
+            let state = caller.data();
+            let (Some(world), Some(entity)) = (state.world, Entity::try_from_bits(entity as u64)) else {
+                return -1;
+            };
+            // SAFETY: set by `run_system` for this call, which holds the world
+            // exclusively; nothing changes it while this function reads it.
+            let world = unsafe { world.as_ref() };
+            let Ok(Some(at)) = world.entities().get(entity) else { return -1 };
+            // The batches are the query's tables (or their rows that pass
+            // its change filters): an entity in one matches the query.
+            let row = at.table_row.index() as u32;
+            let Some(b) = state.located.iter().find(|b| b.slot == slot as u32 && b.table == at.table_id) else {
+                return -1;
+            };
+            let index = if b.rows.0.is_null() {
+                Some(row).filter(|&r| r < b.len)
+            } else {
+                // SAFETY: the batch's rows, alive during this call.
+                let rows = unsafe { std::slice::from_raw_parts(b.rows.0, b.rows.1) };
+                rows.binary_search(&row).ok().map(|i| i as u32)
+            };
+            index.map_or(-1, |i| (i64::from(b.batch) << 32) | i64::from(i))
         },
     )?;
     linker.func_wrap(

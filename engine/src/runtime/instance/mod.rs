@@ -357,16 +357,26 @@ impl ModInstance {
             Self::write_header(&mut mem[base..base + FRAME_HEADER_SIZE], header, seed, 0);
             return self.call_system(i, base);
         }
-        let size = self.lay_out(i, world)?;
+        // This run's tick, as Bevy gives each system run its own: what the
+        // mod writes is changed at it, and its change filters see what
+        // changed between its last run and it.
+        let this_run = world.increment_change_tick();
+        let size = self.lay_out(i, world, this_run)?;
         self.grant_frame_time(size);
         self.ensure_frame_buffer(size, i)?;
         let base = self.buffer_ptr as usize;
         self.copy_in(i, world, header, seed, base, size);
-        self.call_with_world(i, world, base)?;
+        let called = self.call_with_world(i, world, base);
+        for param in &mut self.systems[i].params {
+            if let plan::ParamPlan::Query(q) = param {
+                q.last_run = this_run;
+            }
+        }
+        called?;
         let outputs = self.check_outputs(i, world, header, base, size)?;
         let commands = self.check_commands(i, world, &outputs.streams)?;
         self.check_views(i, base, size)?;
-        self.copy_out(i, world, base, size);
+        self.copy_out(i, world, base, size, this_run);
         self.apply(world, commands, outputs.sent);
         Ok(())
     }

@@ -9,6 +9,7 @@ use crate::runtime::error::PlanError;
 use crate::runtime::expose::{GameApi, Kind, not_exposed};
 use crate::runtime::messages::{ChannelId, ModMessages};
 use crate::runtime::usage::ModUsage;
+use bevy::ecs::change_detection::{MAX_CHANGE_AGE, Tick};
 use bevy::ecs::component::ComponentId;
 use bevy::ecs::storage::TableId;
 use bevy::prelude::*;
@@ -36,6 +37,21 @@ pub(super) struct QueryPlan {
     pub(super) without: Vec<ComponentId>,
     pub(super) tables: Vec<TableId>,
     pub(super) archetypes_seen: usize,
+    /// `Changed<T>` filters: a row passes if each changed since `last_run`.
+    pub(super) changed: Vec<ComponentId>,
+    /// `Added<T>` filters: a row passes if each was added since `last_run`.
+    pub(super) added: Vec<ComponentId>,
+    /// The tick of the system's last run, for the filters (as a Bevy
+    /// system's `last_run`: at first, everything is newer).
+    pub(super) last_run: Tick,
+}
+
+impl QueryPlan {
+    /// Whether rows must pass change filters, so batches are chosen rows
+    /// rather than whole tables.
+    pub(super) fn filters_rows(&self) -> bool {
+        !self.changed.is_empty() || !self.added.is_empty()
+    }
 }
 
 impl QueryPlan {
@@ -192,7 +208,7 @@ impl ModInstance {
     ) -> Result<ParamPlan, PlanError> {
         let channel = |m: u32| channels.get(m as usize).copied().ok_or_else(|| format!("unknown message id {m}"));
         Ok(match p {
-            ParamDecl::Query { terms, with, without, entities } => {
+            ParamDecl::Query { terms, with, without, entities, changed, added } => {
                 let mut plan = QueryPlan {
                     eager_ids: *entities || !self.fetches_ids,
                     terms: Vec::new(),
@@ -200,6 +216,9 @@ impl ModInstance {
                     without: Vec::new(),
                     tables: Vec::new(),
                     archetypes_seen: 0,
+                    changed: Vec::new(),
+                    added: Vec::new(),
+                    last_run: Tick::new(world.read_change_tick().get().wrapping_sub(MAX_CHANGE_AGE)),
                 };
                 for t in terms {
                     let component = self.component(t.component)?;
@@ -217,6 +236,17 @@ impl ModInstance {
                 }
                 for &w in without {
                     plan.without.push(self.component(w)?.id);
+                }
+                // A changed or added component is one the entity has.
+                for &c in changed {
+                    let id = self.component(c)?.id;
+                    plan.changed.push(id);
+                    plan.required.push(id);
+                }
+                for &c in added {
+                    let id = self.component(c)?.id;
+                    plan.added.push(id);
+                    plan.required.push(id);
                 }
                 plan.update(world);
                 ParamPlan::Query(plan)
@@ -309,10 +339,12 @@ pub(super) fn check_bounds(d: &ModDescriptor) -> Result<(), String> {
         count(&of("after/before constraints"), s.after.len() + s.before.len(), MAX_CONSTRAINTS)?;
         s.after.iter().chain(&s.before).try_for_each(|o| name("system", o))?;
         for p in &s.params {
-            if let ParamDecl::Query { terms, with, without, .. } = p {
+            if let ParamDecl::Query { terms, with, without, changed, added, .. } = p {
                 count(&of("query terms"), terms.len(), MAX_TERMS)?;
                 count(&of("query With filters"), with.len(), MAX_TERMS)?;
                 count(&of("query Without filters"), without.len(), MAX_TERMS)?;
+                count(&of("query Changed filters"), changed.len(), MAX_TERMS)?;
+                count(&of("query Added filters"), added.len(), MAX_TERMS)?;
             }
         }
     }
