@@ -16,6 +16,15 @@
 //!   `Transform` through the runtime's adapter: a view of each row is made
 //!   before the call and written back after it.
 //!
+//! - `sparse_write_100k/native` and `/wasm_mod`: the same 100,000 entities,
+//!   1% of them moving (the rest have a zero velocity): the `mover` mod
+//!   writes every row, the host writes back and marks changed only the rows
+//!   whose bytes changed; the native system skips the standing ones.
+//! - `lookup_1k_of_100k/native` and `/wasm_mod`: 250 collisions a frame
+//!   among 100,000 bodies, each pushing its two bodies apart with two
+//!   `get` and two `get_mut` (1,000 lookups): the `impacts` mod, and the same
+//!   system in Bevy. Both include writing the 250 messages.
+//!
 //! Run: `cargo bench -p engine --bench ecs_bridge`. It builds the mods first
 //! (scripts/build-mods) and prints the ratios at the end.
 
@@ -24,7 +33,7 @@ use criterion::{Criterion, criterion_group};
 use engine::runtime::adapters::{NameAdapter, TransformAdapter};
 use engine::runtime::{ModAccess, ModInstance, Tier, WasmRuntime, compile, expose, prepare_world};
 use mod_api::abi::{FrameHeader, ScheduleLabel};
-use rocks_api::{Transform2d, Velocity};
+use rocks_api::{Collision, Transform2d, Velocity};
 use std::path::{Path, PathBuf};
 
 const N: usize = 100_000;
@@ -63,6 +72,45 @@ fn integrate(dt: Res<Dt>, mut q: Query<(&mut Transform2d, &Velocity)>) {
     for (mut t, v) in &mut q {
         t.translation += v.0 * dt.0;
     }
+}
+
+/// Moves only the entities with a velocity, as a native system that changes
+/// 1% of its rows would.
+fn integrate_sparse(dt: Res<Dt>, mut q: Query<(&mut Transform2d, &Velocity)>) {
+    for (mut t, v) in &mut q {
+        if v.0 != Vec2::ZERO {
+            t.translation += v.0 * dt.0;
+        }
+    }
+}
+
+/// `mods/impacts`' system in Bevy.
+fn push_apart(mut collisions: MessageReader<Collision>, mut bodies: Query<&mut Transform2d>) {
+    for c in collisions.read() {
+        let (a, b) = (Entity::from_bits(c.a.0), Entity::from_bits(c.b.0));
+        let (Ok(ta), Ok(tb)) = (bodies.get(a), bodies.get(b)) else { continue };
+        let away = (ta.translation - tb.translation).normalize_or(Vec2::X) * 0.5;
+        if let Ok(mut t) = bodies.get_mut(a) {
+            t.translation += away;
+        }
+        if let Ok(mut t) = bodies.get_mut(b) {
+            t.translation -= away;
+        }
+    }
+}
+
+/// 250 collisions between bodies spread over the `n` entities of `world`
+/// (a fixed pseudo-random choice).
+fn collisions(world: &mut World, count: usize) -> Vec<Collision> {
+    let ids: Vec<Entity> = world.query_filtered::<Entity, With<Transform2d>>().iter(world).collect();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut pick = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        mod_api::Entity(ids[(x % ids.len() as u64) as usize].to_bits())
+    };
+    (0..count).map(|_| Collision { a: pick(), b: pick() }).collect()
 }
 
 /// A world with the mover mod instantiated in it, running optimized code or
@@ -153,6 +201,87 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
+    let mut group = c.benchmark_group("sparse_write_100k");
+    let sparse_world = || {
+        let mut world = World::new();
+        world.spawn_batch((0..N).map(|i| {
+            let v = if i % 100 == 0 { Vec2::new(1.0, 2.0) } else { Vec2::ZERO };
+            (Transform2d::from_xy(i as f32, 0.0), Velocity(v))
+        }));
+        world
+    };
+    {
+        let mut world = sparse_world();
+        world.insert_resource(Dt(DT));
+        let mut schedule = Schedule::default();
+        schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+        schedule.add_systems(integrate_sparse);
+        schedule.run(&mut world);
+        group.bench_function("native", |b| b.iter(|| schedule.run(&mut world)));
+    }
+    {
+        let runtime = WasmRuntime::new(Default::default());
+        let asset = compile(&runtime.engine, "mover.wasm", &bytes).expect("mover compiles");
+        let mut world = sparse_world();
+        prepare_world(&mut world);
+        expose::component::<Transform2d>(&mut world, ModAccess::ReadWrite);
+        expose::component::<Velocity>(&mut world, ModAccess::ReadWrite);
+        let mut instance = ModInstance::new(&runtime, &asset.module, "mover.wasm", &mut world, None).expect("mover");
+        let h = header();
+        instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
+        group.bench_function("wasm_mod", |b| {
+            b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap())
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("lookup_1k_of_100k");
+    let bodies = || {
+        let mut world = World::new();
+        world.spawn_batch((0..N).map(|i| Transform2d::from_xy((i % 1000) as f32, (i / 1000) as f32)));
+        world
+    };
+    {
+        let mut world = bodies();
+        let hits = collisions(&mut world, 250);
+        world.init_resource::<Messages<Collision>>();
+        let mut schedule = Schedule::default();
+        schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+        schedule.add_systems(push_apart);
+        let mut run = |world: &mut World| {
+            let mut messages = world.resource_mut::<Messages<Collision>>();
+            messages.update();
+            messages.write_batch(hits.iter().copied());
+            schedule.run(world);
+        };
+        run(&mut world);
+        group.bench_function("native", |b| b.iter(|| run(&mut world)));
+    }
+    {
+        let runtime = WasmRuntime::new(Default::default());
+        let asset = compile(&runtime.engine, "impacts.wasm", &mod_wasm("impacts")).expect("impacts compiles");
+        let mut world = bodies();
+        let hits = collisions(&mut world, 250);
+        prepare_world(&mut world);
+        expose::component::<Transform2d>(&mut world, ModAccess::ReadWrite);
+        expose::message::<Collision>(&mut world, ModAccess::Read);
+        let mut instance =
+            ModInstance::new(&runtime, &asset.module, "impacts.wasm", &mut world, None).expect("impacts starts");
+        let h = header();
+        let mut run = |world: &mut World| {
+            let mut messages = world.resource_mut::<engine::runtime::ModMessages>();
+            messages.update();
+            messages.write_batch(&hits);
+            instance.run_schedule(ScheduleLabel::Update, world, &h).unwrap();
+        };
+        let before = *world.get::<Transform2d>(Entity::from_bits(hits[0].a.0)).unwrap();
+        run(&mut world);
+        let after = *world.get::<Transform2d>(Entity::from_bits(hits[0].a.0)).unwrap();
+        assert_ne!(before, after, "the mod pushed the first collision's bodies");
+        group.bench_function("wasm_mod", |b| b.iter(|| run(&mut world)));
+    }
+    group.finish();
+
     let mut group = c.benchmark_group("idle_system");
     {
         let (mut world, mut instance) = mod_world(&bytes, 0, Tier::Optimized);
@@ -227,6 +356,16 @@ fn print_ratios() {
             w / n
         ),
         _ => println!("  integrate_transform_100k: no estimates found"),
+    }
+    for (group, target) in [("sparse_write_100k", "target ≤ 1.5"), ("lookup_1k_of_100k", "1,000 lookups")] {
+        if let (Some(n), Some(w)) = (median_ns(group, "native"), median_ns(group, "wasm_mod")) {
+            println!(
+                "  {group}  native {:>9.1} µs   wasm_mod {:>9.1} µs   wasm_mod/native = {:.2} ({target})",
+                n / 1e3,
+                w / 1e3,
+                w / n
+            );
+        }
     }
     if let Some(idle) = median_ns("idle_system", "wasm_mod") {
         println!("  idle_system     wasm_mod {:>9.3} µs per frame (target ≤ 2 µs)", idle / 1e3);
