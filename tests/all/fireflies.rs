@@ -273,3 +273,36 @@ fn a_game_exposing_a_name_twice_differently_keeps_the_first_and_says_why() {
     assert_eq!(errors, &[ExposeError::Twice { name: "fireflies_api::Glow".into(), first, second }]);
     assert!(errors[0].to_string().ends_with("the first stands"), "{}", errors[0]);
 }
+
+/// `swarm`'s `bounce` takes `Changed<Transform>` through the runtime's
+/// adapter for Bevy's `Transform`: the fireflies that moved are gathered
+/// into the mod as views and written back to their own rows. A firefly
+/// past the wall is put back on it and turned around; one the game holds
+/// still (its own `Transform` unchanged) is left where it is.
+#[test]
+fn a_change_filter_on_bevys_transform_reaches_the_right_rows() {
+    use fireflies_api::Velocity;
+    let dir = mod_dir(&["swarm"]);
+    let mut app = fireflies(dir.path());
+    let out = Vec3::new(JAR + 2.0, 0.0, 0.0);
+    // (Not `-out`: `fly` adds a zero velocity, and -0.0 + 0.0 is 0.0, a
+    // change of bytes.)
+    let back = Vec3::new(-JAR - 2.0, 0.0, 0.0);
+    let glow = Glow { brightness: 1.0, phase: 0.0 };
+    let world = app.world_mut();
+    let flying = world.spawn((Transform::from_translation(out), Velocity(Vec3::X), glow)).id();
+    let still = world.spawn((Transform::from_translation(back), Velocity(Vec3::ZERO), glow)).id();
+    run(&mut app, 1);
+    let t = *app.world().get::<Transform>(flying).unwrap();
+    let v = *app.world().get::<Velocity>(flying).unwrap();
+    assert_eq!(t.translation.x, JAR, "put back on the wall: {t:?}");
+    assert!(v.0.x < 0.0, "turned around: {v:?}");
+    assert_eq!(app.world().get::<Transform>(still).unwrap().translation.x, -JAR, "new, so changed: put back");
+    // Outside again, unseen by change detection: the standing firefly's
+    // Transform has not changed since `bounce` last ran, so it is left out.
+    app.world_mut().get_mut::<Transform>(still).unwrap().bypass_change_detection().translation = back;
+    run(&mut app, 2);
+    assert_eq!(app.world().get::<Transform>(still).unwrap().translation, back, "not changed, not bounced");
+    assert!(app.world().get::<Transform>(flying).unwrap().translation.x < JAR, "the flying one flies on");
+    assert_eq!(status(&app, "swarm"), ModStatus::Running);
+}

@@ -16,8 +16,10 @@ fn fly(time: Res<Time>, mut flies: Query<(&mut Transform, &Velocity)>) {
     flies.for_each_mut(|(t, v)| t.translation += v.0 * dt);
 }
 
-/// Turns a firefly around at the jar's walls.
-fn bounce(mut flies: Query<(&mut Transform, &mut Velocity)>) {
+/// Turns a firefly around at the jar's walls. Only one that moved since this
+/// system last ran can have crossed one: `Changed<Transform>` (through
+/// Bevy's `Transform`, which mods see as a view) leaves the others out.
+fn bounce(mut flies: Query<(&mut Transform, &mut Velocity), Changed<Transform>>) {
     flies.for_each_mut(|(t, v)| {
         for axis in 0..3 {
             if t.translation[axis].abs() > JAR {
