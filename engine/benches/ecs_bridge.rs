@@ -330,7 +330,7 @@ fn print_ratios() {
     println!("\nRatios against native Bevy (medians, this run):");
     match (median_ns("integrate_100k", "native"), median_ns("integrate_100k", "wasm_mod")) {
         (Some(n), Some(w)) => println!(
-            "  integrate_100k  native {:>9.1} µs   wasm_mod {:>9.1} µs   wasm_mod/native = {:.2} (target ≤ 3)",
+            "  integrate_100k  native {:>9.1} µs   wasm_mod {:>9.1} µs   wasm_mod/native = {:.2} (target ≤ 1.5)",
             n / 1e3,
             w / 1e3,
             w / n
@@ -368,7 +368,7 @@ fn print_ratios() {
         }
     }
     if let Some(idle) = median_ns("idle_system", "wasm_mod") {
-        println!("  idle_system     wasm_mod {:>9.3} µs per frame (target ≤ 2 µs)", idle / 1e3);
+        println!("  idle_system     wasm_mod {:>9.3} µs per frame (target ≤ 0.050 µs)", idle / 1e3);
     }
 }
 
