@@ -9,7 +9,8 @@
 //!   compiler's code, which a mod runs for its first frames after a (re)load
 //!   until the optimized code is swapped in.
 //! - `idle_system/wasm_mod`: one mod system whose query matches nothing: the
-//!   fixed cost of running a mod system for a frame.
+//!   fixed cost of running a mod system for a frame. `/wasm_mod_populated`:
+//!   the same with a `Populated` query, which the host does not call.
 //! - `integrate_transform_100k/native` and `/wasm_mod`: the same integration
 //!   over Bevy's own `Transform` (and the Fireflies example's `Velocity`),
 //!   the mod side being the `swarm` mod's `fly` system, which sees
@@ -291,6 +292,29 @@ fn benches(c: &mut Criterion) {
             b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap())
         });
     }
+    {
+        // The same with `Populated`: `mods/watcher`'s `redden`, whose query
+        // (sprites whose Transform2d changed) matches nothing here.
+        use rocks_api::{Collider, Label, Sprite};
+        let runtime = WasmRuntime::new(Default::default());
+        let asset = compile(&runtime.engine, "watcher.wasm", &mod_wasm("watcher")).expect("watcher compiles");
+        let mut world = World::new();
+        world.spawn(Transform2d::default());
+        prepare_world(&mut world);
+        expose::component::<Transform2d>(&mut world, ModAccess::ReadWrite);
+        expose::component::<Sprite>(&mut world, ModAccess::ReadWrite);
+        expose::component::<Collider>(&mut world, ModAccess::ReadWrite);
+        expose::component::<Label>(&mut world, ModAccess::ReadWrite);
+        let mut instance =
+            ModInstance::new(&runtime, &asset.module, "watcher.wasm", &mut world, None).expect("watcher starts");
+        let order = instance.schedule_order(ScheduleLabel::Update);
+        let redden = order.iter().position(|&i| instance.system_name(i) == "watcher::redden").expect("redden");
+        let h = header();
+        let mut spent = std::time::Duration::ZERO;
+        group.bench_function("wasm_mod_populated", |b| {
+            b.iter(|| instance.run_nth(ScheduleLabel::Update, redden, &mut world, &h, &mut spent).unwrap())
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("integrate_transform_100k");
@@ -369,6 +393,12 @@ fn print_ratios() {
     }
     if let Some(idle) = median_ns("idle_system", "wasm_mod") {
         println!("  idle_system     wasm_mod {:>9.3} µs per frame (target ≤ 0.050 µs)", idle / 1e3);
+    }
+    if let Some(idle) = median_ns("idle_system", "wasm_mod_populated") {
+        println!(
+            "  idle_system     wasm_mod_populated {:>9.3} µs per frame (a `Populated` query: not called)",
+            idle / 1e3
+        );
     }
 }
 

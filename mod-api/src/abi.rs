@@ -248,6 +248,10 @@ pub enum ParamDecl {
         /// the system's last run ([`Added`](crate::Added)).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         added: Vec<u32>,
+        /// (ABI 1.6) The system is not called in a frame where this query
+        /// matches no entity ([`Populated`](crate::Populated), Bevy's).
+        #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+        populated: bool,
     },
     /// Host writes the unread messages of a channel.
     MessageReader {

@@ -292,7 +292,7 @@ pub mod prelude {
     pub use crate::types::*;
     pub use crate::{
         Added, App, Changed, Commands, Component, GameFn, GameFunction, GameResource, IntoSystemConfigs, Keyboard,
-        Local, Message, MessageReader, MessageWriter, Query, Res, ResMut, Resource, Rng,
+        Local, Message, MessageReader, MessageWriter, Populated, Query, Res, ResMut, Resource, Rng,
         ScheduleLabel::{FixedUpdate, Startup, Update},
         Time, With, Without, mod_main,
     };

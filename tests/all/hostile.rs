@@ -369,6 +369,25 @@ fn query_entities_for_a_query_that_matched_nothing_answers_zero() {
     game_goes_on(&mut app);
 }
 
+/// A system whose `Populated` query (ABI 1.6 `populated`) matches nothing is
+/// not called: a body that traps runs only once a `Thing` exists.
+#[test]
+fn a_populated_query_that_matches_nothing_is_not_run() {
+    let params = "Query(terms: [(component: 0, access: Read)], populated: true)";
+    let idler = Wat::new(&descriptor("idler", params), "unreachable").build();
+    let (_dir, mut app) = game(&[("idler.wasm", idler)]);
+    run(&mut app, 10);
+    assert_eq!(status(&app, "idler.wasm"), ModStatus::Running, "never called: no entity has a Thing");
+    let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
+    let mut e = app.world_mut().spawn_empty();
+    // SAFETY: `hostile::Thing` is 4 bytes of plain data; the value is moved in.
+    engine::bevy::ptr::OwningPtr::make(7u32, |ptr| unsafe {
+        e.insert_by_id(thing, ptr);
+    });
+    fails(&mut app, "idler.wasm", &["idler.wasm", "idler::attack", "unreachable"]);
+    game_goes_on(&mut app);
+}
+
 // Memory
 
 fn small_memory() -> ModLimits {

@@ -23,7 +23,7 @@ pub use function::GameFn;
 pub use log::{__log_fmt, log};
 pub use message::{MessageReader, MessageWriter};
 pub use param::{FrameCtx, IntoModSystem, Local, SystemParam};
-pub use query::{Added, Changed, Filters, Query, QueryData, QueryFilter, With, Without};
+pub use query::{Added, Changed, Filters, Populated, Query, QueryData, QueryFilter, With, Without};
 pub use resource::{
     Keyboard, ModResource, Res, ResMut, Resource, Rng, Time, fetch_game_resource, fetch_mod_resource,
     game_resource_param,

@@ -522,21 +522,73 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
     }
 }
 
+/// The declaration of a `Query<D, F>` parameter.
+fn query_decl<D: QueryData, F: QueryFilter>(populated: bool) -> ParamDecl {
+    let mut terms = Vec::new();
+    D::terms(&mut terms);
+    let mut f = Filters::default();
+    F::filter(&mut f);
+    let Filters { with, without, changed, added } = f;
+    ParamDecl::Query { terms, with, without, entities: D::ENTITIES, changed, added, populated }
+}
+
 // SAFETY: declares the terms `fetch` reads (through `QueryData::terms`).
 unsafe impl<D: QueryData + 'static, F: QueryFilter + 'static> SystemParam for Query<'_, D, F> {
     type State = ();
     type Item<'s> = Query<'s, D, F>;
     fn init() -> ((), ParamDecl) {
-        let mut terms = Vec::new();
-        D::terms(&mut terms);
-        let mut f = Filters::default();
-        F::filter(&mut f);
-        let Filters { with, without, changed, added } = f;
-        ((), ParamDecl::Query { terms, with, without, entities: D::ENTITIES, changed, added })
+        ((), query_decl::<D, F>(false))
     }
     unsafe fn fetch<'s>(_: &'s mut (), frame: &'s FrameCtx, slot: usize) -> Query<'s, D, F> {
         let header = frame.at(frame.slot(slot).offset) as *const QueryHeader;
         Query { frame, header, slot, _marker: PhantomData }
+    }
+}
+
+/// A [`Query`] that must match at least one entity for the system to run,
+/// as Bevy's `Populated`: in a frame where it matches nothing, the host
+/// does not call the system at all (nothing is copied, nothing is run).
+/// It is a `Query` otherwise (it dereferences to one).
+///
+/// ```
+/// use mod_api::prelude::*;
+///
+/// #[derive(Component, Clone, Copy)]
+/// #[repr(C)]
+/// struct Burning {
+///     left: f32,
+/// }
+///
+/// // Nothing burns most of the time: then this system costs nothing.
+/// fn burn(time: Res<Time>, mut fires: Populated<&mut Burning>) {
+///     fires.for_each_mut(|b| b.left -= time.delta_secs());
+/// }
+/// # fn main() {}
+/// ```
+pub struct Populated<'s, D: QueryData, F: QueryFilter = ()>(Query<'s, D, F>);
+
+impl<'s, D: QueryData, F: QueryFilter> core::ops::Deref for Populated<'s, D, F> {
+    type Target = Query<'s, D, F>;
+    fn deref(&self) -> &Query<'s, D, F> {
+        &self.0
+    }
+}
+impl<D: QueryData, F: QueryFilter> core::ops::DerefMut for Populated<'_, D, F> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+// SAFETY: as `Query`'s.
+unsafe impl<D: QueryData + 'static, F: QueryFilter + 'static> SystemParam for Populated<'_, D, F> {
+    type State = ();
+    type Item<'s> = Populated<'s, D, F>;
+    fn init() -> ((), ParamDecl) {
+        ((), query_decl::<D, F>(true))
+    }
+    unsafe fn fetch<'s>(state: &'s mut (), frame: &'s FrameCtx, slot: usize) -> Populated<'s, D, F> {
+        // SAFETY: forwarded.
+        Populated(unsafe { <Query<'s, D, F> as SystemParam>::fetch(state, frame, slot) })
     }
 }
 

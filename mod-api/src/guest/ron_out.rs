@@ -174,7 +174,7 @@ impl Ron {
 
     fn param(&mut self, p: &ParamDecl) -> &mut Self {
         match p {
-            ParamDecl::Query { terms, with, without, entities, changed, added } => {
+            ParamDecl::Query { terms, with, without, entities, changed, added, populated } => {
                 self.raw("Query(terms:").list(terms, |r, t| {
                     let access = match t.access {
                         Access::Read => "Read",
@@ -189,6 +189,9 @@ impl Ron {
                 }
                 if !added.is_empty() {
                     self.raw(",added:").nums(added);
+                }
+                if *populated {
+                    self.raw(",populated:true");
                 }
                 self.raw(",entities:").bool(*entities).raw(")")
             }
@@ -358,6 +361,7 @@ mod tests {
                             entities: true,
                             changed: vec![],
                             added: vec![],
+                            populated: false,
                         },
                         ParamDecl::Query {
                             terms: vec![],
@@ -366,6 +370,7 @@ mod tests {
                             entities: false,
                             changed: vec![0, 1],
                             added: vec![1],
+                            populated: true,
                         },
                         ParamDecl::MessageReader { message: 0 },
                         ParamDecl::MessageWriter { message: 0 },

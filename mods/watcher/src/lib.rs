@@ -10,7 +10,8 @@ use rocks_api::{Collider, Label, Sprite, Transform2d};
 /// The colour of something that moved since the last frame.
 pub const MOVED: Color = Color::rgb(1.0, 0.0, 0.0);
 
-fn redden(mut moved: Query<&mut Sprite, Changed<Transform2d>>) {
+/// `Populated`: in a frame where nothing moved, the host does not call it.
+fn redden(mut moved: Populated<&mut Sprite, Changed<Transform2d>>) {
     moved.for_each_mut(|s| s.color = MOVED);
 }
 

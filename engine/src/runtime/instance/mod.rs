@@ -362,6 +362,14 @@ impl ModInstance {
         // changed between its last run and it.
         let this_run = world.increment_change_tick();
         let size = self.lay_out(i, world, this_run)?;
+        // A `Populated` query that matched nothing: the system does not run
+        // (and its change filters keep their last run, as in Bevy).
+        let empty = |(p, param): (usize, &plan::ParamPlan)| {
+            matches!(param, plan::ParamPlan::Query(q) if q.populated) && self.batches[p].is_empty()
+        };
+        if self.systems[i].params.iter().enumerate().any(empty) {
+            return Ok(());
+        }
         self.grant_frame_time(size);
         self.ensure_frame_buffer(size, i)?;
         let base = self.buffer_ptr as usize;

@@ -44,6 +44,8 @@ pub(super) struct QueryPlan {
     /// The tick of the system's last run, for the filters (as a Bevy
     /// system's `last_run`: at first, everything is newer).
     pub(super) last_run: Tick,
+    /// `Populated`: the system is not called when this matches nothing.
+    pub(super) populated: bool,
 }
 
 impl QueryPlan {
@@ -208,7 +210,7 @@ impl ModInstance {
     ) -> Result<ParamPlan, PlanError> {
         let channel = |m: u32| channels.get(m as usize).copied().ok_or_else(|| format!("unknown message id {m}"));
         Ok(match p {
-            ParamDecl::Query { terms, with, without, entities, changed, added } => {
+            ParamDecl::Query { terms, with, without, entities, changed, added, populated } => {
                 let mut plan = QueryPlan {
                     eager_ids: *entities || !self.fetches_ids,
                     terms: Vec::new(),
@@ -219,6 +221,7 @@ impl ModInstance {
                     changed: Vec::new(),
                     added: Vec::new(),
                     last_run: Tick::new(world.read_change_tick().get().wrapping_sub(MAX_CHANGE_AGE)),
+                    populated: *populated,
                 };
                 for t in terms {
                     let component = self.component(t.component)?;
