@@ -10,7 +10,7 @@ use super::plan::{ParamPlan, QueryPlan};
 use crate::runtime::components::NamedComponent;
 use crate::runtime::error::ModError;
 use crate::runtime::messages::ModMessages;
-use bevy::ecs::change_detection::Tick;
+use bevy::ecs::change_detection::{MAX_CHANGE_AGE, Tick};
 use bevy::ecs::storage::{Table, TableId};
 use bevy::prelude::*;
 use mod_api::abi::{self, BatchHeader, DATA_ALIGN, FRAME_HEADER_SIZE, FrameHeader, QueryHeader, align_up};
@@ -65,6 +65,12 @@ impl ModInstance {
                 match param {
                     ParamPlan::Query(q) => {
                         q.update(world);
+                        // A last run older than Bevy's oldest comparable tick
+                        // (a `Populated` system skipped for days) is clamped,
+                        // as Bevy clamps its systems' (`check_change_ticks`).
+                        if this_run.get().wrapping_sub(q.last_run.get()) > MAX_CHANGE_AGE {
+                            q.last_run = Tick::new(this_run.get().wrapping_sub(MAX_CHANGE_AGE));
+                        }
                         let batches = &mut self.batches[p];
                         batches.clear();
                         let stride = align_up(size_of::<BatchHeader>() + 4 * q.terms.len(), 4);
