@@ -369,6 +369,28 @@ fn query_entities_for_a_query_that_matched_nothing_answers_zero() {
     game_goes_on(&mut app);
 }
 
+/// `query_locate` (ABI 1.6) asked about bits that are no entity, an entity
+/// the query does not match, a slot that holds no query, a negative slot,
+/// or outside a system call: it answers -1, and never traps.
+#[test]
+fn query_locate_with_nonsense_answers_minus_one() {
+    let ql = r#"(import "bevy_mod" "query_locate" (func $ql (param i32 i64) (result i64)))"#;
+    let desc = descriptor("locator", "Query(terms: [(component: 0, access: Read)])");
+    let packed = ((desc.len() as u64) << 32) | 16;
+    let minus_one = |slot: i32, bits: i64| {
+        format!("(if (i64.ne (call $ql (i32.const {slot}) (i64.const {bits})) (i64.const -1)) (then unreachable))")
+    };
+    let body = [minus_one(0, -1), minus_one(0, 0), minus_one(0, 1 << 40), minus_one(5, 0), minus_one(-3, 12345)];
+    let locator = Wat::new(&desc, &format!("{} (i32.const 0)", body.concat()))
+        .import(ql)
+        .init(&format!("{} (i64.const {packed})", minus_one(0, 0)))
+        .build();
+    let (_dir, mut app) = game(&[("locator.wasm", locator)]);
+    run(&mut app, 10);
+    assert_eq!(status(&app, "locator.wasm"), ModStatus::Running);
+    game_goes_on(&mut app);
+}
+
 /// A system whose `Populated` query (ABI 1.6 `populated`) matches nothing is
 /// not called: a body that traps runs only once a `Thing` exists.
 #[test]
