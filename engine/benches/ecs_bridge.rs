@@ -114,16 +114,23 @@ fn collisions(world: &mut World, count: usize) -> Vec<Collision> {
     (0..count).map(|_| Collision { a: pick(), b: pick() }).collect()
 }
 
-/// A world with the mover mod instantiated in it, running optimized code or
+/// A schedule with the single-threaded executor, as in `benches/plugins`:
+/// one system does not need the thread pool's wake-ups (about 10 µs a run).
+fn single_threaded() -> Schedule {
+    let mut schedule = Schedule::default();
+    schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+    schedule
+}
+
+/// `world` with the mover mod instantiated in it, running optimized code or
 /// the baseline code a mod runs for its first frames after a (re)load.
-fn mod_world(bytes: &[u8], n: usize, tier: Tier) -> (World, ModInstance) {
+fn mod_world(bytes: &[u8], mut world: World, tier: Tier) -> (World, ModInstance) {
     let runtime = WasmRuntime::new(Default::default());
     let asset = match tier {
         Tier::Optimized => compile(&runtime.engine, "mover.wasm", bytes),
         Tier::Baseline => runtime.compile("mover.wasm", bytes),
     }
     .expect("mover compiles");
-    let mut world = populated_world(n);
     prepare_world(&mut world);
     expose::component::<Transform2d>(&mut world, ModAccess::ReadWrite);
     expose::component::<Velocity>(&mut world, ModAccess::ReadWrite);
@@ -181,16 +188,13 @@ fn benches(c: &mut Criterion) {
     {
         let mut world = populated_world(N);
         world.insert_resource(Dt(DT));
-        // The single-threaded executor, as in `benches/plugins`: one system
-        // does not need the thread pool's wake-ups (about 10 µs a run).
-        let mut schedule = Schedule::default();
-        schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+        let mut schedule = single_threaded();
         schedule.add_systems(integrate);
         schedule.run(&mut world);
         group.bench_function("native", |b| b.iter(|| schedule.run(&mut world)));
     }
     for (function, tier) in [("wasm_mod", Tier::Optimized), ("wasm_mod_baseline", Tier::Baseline)] {
-        let (mut world, mut instance) = mod_world(&bytes, N, tier);
+        let (mut world, mut instance) = mod_world(&bytes, populated_world(N), tier);
         let h = header();
         instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
         group.bench_function(function, |b| {
@@ -214,20 +218,13 @@ fn benches(c: &mut Criterion) {
     {
         let mut world = sparse_world();
         world.insert_resource(Dt(DT));
-        let mut schedule = Schedule::default();
-        schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+        let mut schedule = single_threaded();
         schedule.add_systems(integrate_sparse);
         schedule.run(&mut world);
         group.bench_function("native", |b| b.iter(|| schedule.run(&mut world)));
     }
     {
-        let runtime = WasmRuntime::new(Default::default());
-        let asset = compile(&runtime.engine, "mover.wasm", &bytes).expect("mover compiles");
-        let mut world = sparse_world();
-        prepare_world(&mut world);
-        expose::component::<Transform2d>(&mut world, ModAccess::ReadWrite);
-        expose::component::<Velocity>(&mut world, ModAccess::ReadWrite);
-        let mut instance = ModInstance::new(&runtime, &asset.module, "mover.wasm", &mut world, None).expect("mover");
+        let (mut world, mut instance) = mod_world(&bytes, sparse_world(), Tier::Optimized);
         let h = header();
         instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
         group.bench_function("wasm_mod", |b| {
@@ -246,8 +243,7 @@ fn benches(c: &mut Criterion) {
         let mut world = bodies();
         let hits = collisions(&mut world, 250);
         world.init_resource::<Messages<Collision>>();
-        let mut schedule = Schedule::default();
-        schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+        let mut schedule = single_threaded();
         schedule.add_systems(push_apart);
         let mut run = |world: &mut World| {
             let mut messages = world.resource_mut::<Messages<Collision>>();
@@ -285,7 +281,7 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("idle_system");
     {
-        let (mut world, mut instance) = mod_world(&bytes, 0, Tier::Optimized);
+        let (mut world, mut instance) = mod_world(&bytes, populated_world(0), Tier::Optimized);
         world.spawn(Transform2d::default()); // matches nothing: no Velocity
         let h = header();
         group.bench_function("wasm_mod", |b| {
@@ -321,8 +317,7 @@ fn benches(c: &mut Criterion) {
     {
         let (mut world, _, _) = swarm_world(N);
         world.insert_resource(Dt(DT));
-        let mut schedule = Schedule::default();
-        schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+        let mut schedule = single_threaded();
         schedule.add_systems(integrate_transform);
         schedule.run(&mut world);
         group.bench_function("native", |b| b.iter(|| schedule.run(&mut world)));
