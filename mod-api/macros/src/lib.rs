@@ -263,8 +263,10 @@ pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
     quote! {
         #func
 
+        // No `#[used]` on these two: rustc always emits a wasm static with a
+        // `link_section` as a custom section, and `#[used]` would also keep
+        // a copy in the data segment, some 170 bytes (issue 15).
         #[doc(hidden)]
-        #[used]
         #[unsafe(link_section = "bevy_mod_abi")]
         static __MOD_ABI_VERSION: [u8; 4] = {
             let major = ::mod_api::abi::ABI_MAJOR.to_le_bytes();
@@ -275,7 +277,6 @@ pub fn mod_main(attr: TokenStream, item: TokenStream) -> TokenStream {
         // The manifest, as the host reads it before compiling the mod
         // (include_bytes! also makes cargo rebuild when the file changes).
         #[doc(hidden)]
-        #[used]
         #[unsafe(link_section = "bevy_mod_manifest")]
         static __MOD_MANIFEST: [u8; #len] = *include_bytes!(#file);
 

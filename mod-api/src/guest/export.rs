@@ -110,7 +110,13 @@ pub fn run(system: i32, frame_ptr: i32) -> i32 {
     let Some(mut sys) = taken else { return status::UNKNOWN_SYSTEM };
     // SAFETY: the host wrote a frame for this system at `frame_ptr`.
     unsafe { sys.run(&FrameCtx::new(frame_ptr as usize as *mut u8)) };
-    registry::with(|r| r.systems[system as usize].1 = sys);
+    // `get_mut`, not indexing: the system is there (it was taken from
+    // there), and a bounds check's message would link integer formatting.
+    registry::with(|r| {
+        if let Some((_, slot)) = r.systems.get_mut(system as usize) {
+            *slot = sys;
+        }
+    });
     status::OK
 }
 

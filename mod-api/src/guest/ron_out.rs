@@ -56,19 +56,19 @@ pub(crate) const HEX: &[u8; 16] = b"0123456789abcdef";
 // inlined copies cost every mod about 2 KiB.
 #[inline(never)]
 pub(crate) fn push_u64(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = n;
+    // Most significant digit first, by division: no digit buffer to index,
+    // so no bounds-check panic, whose message would link `core::fmt`'s
+    // integer formatting into every mod (issue 15).
+    let mut unit = 1;
+    while n / unit >= 10 {
+        unit *= 10;
+    }
     loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
+        out.push((b'0' + (n / unit % 10) as u8) as char);
+        if unit == 1 {
             break;
         }
-    }
-    for &d in &digits[at..] {
-        out.push(d as char);
+        unit /= 10;
     }
 }
 
@@ -100,14 +100,13 @@ impl Ron {
         self.raw(if b { "true" } else { "false" })
     }
 
-    /// `[a,b,…]`, each item written by `item`.
+    /// `[a,b,…,]`, each item written by `item`. RON takes the trailing
+    /// comma, and writing one after every item is less code than between.
     fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Self, &T)) -> &mut Self {
         self.0.push('[');
-        for (i, x) in items.iter().enumerate() {
-            if i > 0 {
-                self.0.push(',');
-            }
+        for x in items {
             item(self, x);
+            self.0.push(',');
         }
         self.0.push(']');
         self
@@ -126,24 +125,34 @@ impl Ron {
     }
 
     fn ty(&mut self, t: &Shape) -> &mut Self {
-        match *t {
+        // The scalars' names are picked first and written by one call:
+        // LLVM makes that a table, where a call per arm costs code.
+        let scalar = match *t {
             Shape::Array { of, len, stride } => {
-                self.raw("Array(of:").ty(of).raw(",len:").num(len as u64).raw(",stride:").num(stride as u64).raw(")")
+                return self
+                    .raw("Array(of:")
+                    .ty(of)
+                    .raw(",len:")
+                    .num(len as u64)
+                    .raw(",stride:")
+                    .num(stride as u64)
+                    .raw(")");
             }
-            Shape::Struct(fields) => self.raw("Struct(").fields(fields).raw(")"),
-            Shape::Bool => self.raw("Bool"),
-            Shape::U8 => self.raw("U8"),
-            Shape::I8 => self.raw("I8"),
-            Shape::U16 => self.raw("U16"),
-            Shape::I16 => self.raw("I16"),
-            Shape::U32 => self.raw("U32"),
-            Shape::I32 => self.raw("I32"),
-            Shape::U64 => self.raw("U64"),
-            Shape::I64 => self.raw("I64"),
-            Shape::F32 => self.raw("F32"),
-            Shape::F64 => self.raw("F64"),
-            Shape::Entity => self.raw("Entity"),
-        }
+            Shape::Struct(fields) => return self.raw("Struct(").fields(fields).raw(")"),
+            Shape::Bool => "Bool",
+            Shape::U8 => "U8",
+            Shape::I8 => "I8",
+            Shape::U16 => "U16",
+            Shape::I16 => "I16",
+            Shape::U32 => "U32",
+            Shape::I32 => "I32",
+            Shape::U64 => "U64",
+            Shape::I64 => "I64",
+            Shape::F32 => "F32",
+            Shape::F64 => "F64",
+            Shape::Entity => "Entity",
+        };
+        self.raw(scalar)
     }
 
     fn fields(&mut self, fields: &[Field]) -> &mut Self {
@@ -241,7 +250,7 @@ pub(crate) struct Described<'a> {
 /// `d.systems` (the registry keeps them beside the systems themselves).
 #[inline(never)]
 pub(crate) fn descriptor<'a>(d: &Described<'_>, systems: impl Iterator<Item = &'a SystemDecl>) -> String {
-    let mut r = Ron(String::with_capacity(256));
+    let mut r = Ron(String::new());
     r.raw("(name:").text(d.name).raw(",version:").text(d.version);
     r.raw(",components:").list(d.components, |r, c| {
         r.component(c);
@@ -314,6 +323,15 @@ mod tests {
                 plain("bytes", 16, FieldType::Array { of: Box::new(FieldType::U8), len: 16, stride: 1 }),
                 plain("who", 24, FieldType::Entity),
             ]),
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for n in [0, 7, 10, 99, 100, 1_000_000_007, 10u64.pow(19), u64::MAX] {
+            let mut out = String::from("x");
+            push_u64(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
         }
     }
 
