@@ -391,6 +391,24 @@ fn query_locate_with_nonsense_answers_minus_one() {
     game_goes_on(&mut app);
 }
 
+/// A system whose query matched nothing still hands back its commands:
+/// the host skips the checks and write-back of a run with nothing to hand
+/// back, and commands are something. The system spawns a `Thing` only while
+/// its query (of `Thing`s) has no batch, so exactly one is ever spawned.
+#[test]
+fn a_system_whose_query_matched_nothing_still_sends_its_commands() {
+    let params = "Query(terms: [(component: 0, access: Write)]), Commands";
+    let stream = spawn_thing(5);
+    let batches = "(i32.load (i32.add (local.get $frame) (i32.load (i32.add (local.get $frame) (i32.const 128)))))";
+    let body = format!("(if (i32.eqz {batches}) (then {})) (i32.const 0)", out(1, SCRATCH, stream.len() as u32));
+    let seeder = Wat::new(&descriptor("seeder", &params), &body).data(SCRATCH, stream).build();
+    let (_dir, mut app) = game(&[("seeder.wasm", seeder)]);
+    run(&mut app, 10);
+    assert_eq!(status(&app, "seeder.wasm"), ModStatus::Running);
+    assert_eq!(with_component(&mut app, "hostile::Thing"), 1, "spawned once, by the run whose query matched nothing");
+    game_goes_on(&mut app);
+}
+
 /// A system whose `Populated` query (ABI 1.6 `populated`) matches nothing is
 /// not called: a body that traps runs only once a `Thing` exists.
 #[test]
