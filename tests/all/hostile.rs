@@ -401,7 +401,7 @@ fn a_system_whose_query_matched_nothing_still_sends_its_commands() {
     let stream = spawn_thing(5);
     let batches = "(i32.load (i32.add (local.get $frame) (i32.load (i32.add (local.get $frame) (i32.const 128)))))";
     let body = format!("(if (i32.eqz {batches}) (then {})) (i32.const 0)", out(1, SCRATCH, stream.len() as u32));
-    let seeder = Wat::new(&descriptor("seeder", &params), &body).data(SCRATCH, stream).build();
+    let seeder = Wat::new(&descriptor("seeder", params), &body).data(SCRATCH, stream).build();
     let (_dir, mut app) = game(&[("seeder.wasm", seeder)]);
     run(&mut app, 10);
     assert_eq!(status(&app, "seeder.wasm"), ModStatus::Running);
