@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Major version of the ABI. A mod built against another major is refused.
 pub const ABI_MAJOR: u16 = 1;
 /// Minor version: additions only. A host accepts mods with a minor up to its own.
-pub const ABI_MINOR: u16 = 6;
+pub const ABI_MINOR: u16 = 7;
 
 /// Name of the custom section that carries the ABI version a mod was built
 /// against: 4 bytes, `major: u16 LE`, `minor: u16 LE`. The host reads it
@@ -133,6 +133,12 @@ const _: () = assert!(core::mem::size_of::<FrameHeader>() == FRAME_HEADER_SIZE);
 /// host-written data, relative to the header. Output parameters (message
 /// writers, commands): the host zeroes the slot, the guest writes the
 /// absolute address and byte length of its output before returning.
+///
+/// A query's slot is also an output (ABI 1.7): a mod that sets its `len` to
+/// [`TOUCHED_LOCATED`] before returning says it changed only rows it found
+/// with `query_locate` in this run, so the host compares and writes back
+/// only those; any other value (the one the host wrote, or
+/// [`TOUCHED_ALL`]) and every row is compared.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ParamSlot {
@@ -142,6 +148,14 @@ pub struct ParamSlot {
     /// Byte length of the data.
     pub len: u32,
 }
+
+/// A query slot's `len` on return: the system changed only rows it found
+/// with `query_locate` during the call (ABI 1.7; see [`ParamSlot`]).
+pub const TOUCHED_LOCATED: u32 = u32::MAX - 1;
+
+/// A query slot's `len` on return: the system may have changed any row
+/// (ABI 1.7; the same as leaving the slot as the host wrote it).
+pub const TOUCHED_ALL: u32 = u32::MAX;
 
 /// Head of a query parameter's data: `batch_count` batches follow, each a
 /// [`BatchHeader`] and then one `u32` column offset per column term of the

@@ -409,6 +409,68 @@ fn a_system_whose_query_matched_nothing_still_sends_its_commands() {
     game_goes_on(&mut app);
 }
 
+/// A mod writing 99 into every `Thing` of its one batch; with `report`, it
+/// sets its query slot's `len` to `TOUCHED_LOCATED` (ABI 1.7) after asking
+/// `query_locate` for the batch's second entity.
+fn toucher(name: &str, report: bool) -> Vec<u8> {
+    let ql = r#"(import "bevy_mod" "query_locate" (func $ql (param i32 i64) (result i64)))"#;
+    let params = "Query(terms: [(component: 0, access: Write)], entities: true)";
+    let report = if report {
+        format!(
+            "(i32.store (i32.add (local.get $frame) (i32.const 132)) (i32.const {}))",
+            mod_api::abi::TOUCHED_LOCATED as i32
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "(local $b i32)
+         (local.set $b (i32.add (i32.add (local.get $frame) (i32.load (i32.add (local.get $frame) (i32.const 128)))) (i32.const 8)))
+         (block $done (loop $rows
+           (br_if $done (i32.ge_u (local.get $i) (i32.load (local.get $b))))
+           (i32.store (i32.add (i32.add (local.get $frame) (i32.load (i32.add (local.get $b) (i32.const 8))))
+                               (i32.mul (local.get $i) (i32.const 4))) (i32.const 99))
+           (local.set $i (i32.add (local.get $i) (i32.const 1)))
+           (br $rows)))
+         (drop (call $ql (i32.const 0)
+           (i64.load (i32.add (i32.add (local.get $frame) (i32.load (i32.add (local.get $b) (i32.const 4)))) (i32.const 8)))))
+         {report}
+         (i32.const 0)"
+    );
+    Wat::new(&descriptor(name, params), &body).import(ql).build()
+}
+
+/// ABI 1.7: a query slot whose `len` says `TOUCHED_LOCATED` gets back only
+/// the rows `query_locate` found in the run (the mod's writes to the others
+/// are not taken); left as the host wrote it, every changed row is.
+#[test]
+fn a_query_that_reports_touched_located_gets_back_only_the_rows_it_found() {
+    for (report, expected) in [(true, [1, 99, 3]), (false, [99, 99, 99])] {
+        let name = if report { "reporter" } else { "silent" };
+        let (_dir, mut app) = game(&[(&format!("{name}.wasm"), toucher(name, report))]);
+        run(&mut app, 2);
+        let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
+        let things: Vec<Entity> = (1..=3u32)
+            .map(|v| {
+                let mut e = app.world_mut().spawn_empty();
+                // SAFETY: `hostile::Thing` is 4 bytes of plain data; the value is moved in.
+                engine::bevy::ptr::OwningPtr::make(v, |ptr| unsafe {
+                    e.insert_by_id(thing, ptr);
+                });
+                e.id()
+            })
+            .collect();
+        run(&mut app, 1);
+        assert_eq!(status(&app, &format!("{name}.wasm")), ModStatus::Running);
+        let values: Vec<u32> = things
+            .iter()
+            // SAFETY: a `Thing` is a `u32`.
+            .map(|&e| unsafe { app.world().get_by_id(e, thing).unwrap().deref::<u32>() }.to_owned())
+            .collect();
+        assert_eq!(values, expected, "report {report}");
+    }
+}
+
 /// A system whose `Populated` query (ABI 1.6 `populated`) matches nothing is
 /// not called: a body that traps runs only once a `Thing` exists.
 #[test]

@@ -39,6 +39,14 @@ impl FrameCtx {
         unsafe { self.slots.add(i).write_unaligned(slot) }
     }
     /// Address of a host-written block at `offset` in the frame.
+    /// Sets query slot `i`'s `len` to what the system may have changed
+    /// (`abi::TOUCHED_LOCATED` or `abi::TOUCHED_ALL`, ABI 1.7). `i` is a
+    /// slot [`slot`](Self::slot) has read.
+    pub(crate) fn report_touched(&self, i: usize, touched: u32) {
+        // SAFETY: slot `i` is in the slot array (checked when it was read);
+        // `len` is its second word.
+        unsafe { (self.slots.add(i) as *mut u32).add(1).write_unaligned(touched) }
+    }
     pub(crate) fn at(&self, offset: u32) -> *mut u8 {
         // SAFETY: offsets come from the host, inside the buffer it sized.
         unsafe { self.base.add(offset as usize) }

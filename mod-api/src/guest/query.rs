@@ -369,6 +369,12 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
         }
     }
 
+    /// Tells the host the system may change any row of this query (it
+    /// takes them mutably by iterating), not only those `get_mut` found.
+    fn touch_all(&self) {
+        self.frame.report_touched(self.slot, crate::abi::TOUCHED_ALL);
+    }
+
     fn batch_count(&self) -> usize {
         // SAFETY: see `batch`.
         unsafe { (*self.header).batch_count as usize }
@@ -417,6 +423,7 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
     /// # fn main() {}
     /// ```
     pub fn for_each_mut(&mut self, mut f: impl FnMut(D::Item<'_>)) {
+        self.touch_all();
         for i in 0..self.batch_count() {
             let (len, fetch) = self.batch_fetch::<D>(i);
             // SAFETY: every row < len, each visited once.
@@ -435,6 +442,7 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
 
     /// Every matching entity's data.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = D::Item<'_>> + '_ {
+        self.touch_all();
         let this = &*self;
         (0..this.batch_count()).flat_map(move |i| {
             let (len, fetch) = this.batch_fetch::<D>(i);
@@ -465,6 +473,7 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
     /// # fn main() {}
     /// ```
     pub fn iter_batches_mut(&mut self) -> impl Iterator<Item = D::Slice<'_>> + '_ {
+        self.touch_all();
         let this = &*self;
         (0..this.batch_count()).map(move |i| {
             let (len, fetch) = this.batch_fetch::<D>(i);
@@ -541,6 +550,9 @@ unsafe impl<D: QueryData + 'static, F: QueryFilter + 'static> SystemParam for Qu
     }
     unsafe fn fetch<'s>(_: &'s mut (), frame: &'s FrameCtx, slot: usize) -> Query<'s, D, F> {
         let header = frame.at(frame.slot(slot).offset) as *const QueryHeader;
+        // Until the system takes rows mutably by iterating, it changes only
+        // those `get_mut` finds (`query_locate`): the host compares no other.
+        frame.report_touched(slot, crate::abi::TOUCHED_LOCATED);
         Query { frame, header, slot, _marker: PhantomData }
     }
 }

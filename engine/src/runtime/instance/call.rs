@@ -113,6 +113,13 @@ impl ModInstance {
         self.store.data_mut().world = Some(std::ptr::NonNull::from(&mut *world));
         let called = self.call_system(i, base);
         let state = self.store.data_mut();
+        // The rows it found, for the write-back; the store gets the last
+        // run's list back, emptied.
+        std::mem::swap(&mut self.found, &mut state.found);
+        match &mut state.found {
+            Some(found) => found.clear(),
+            None => state.found = Some(Vec::new()),
+        }
         state.world = None;
         state.lazy_ids.clear();
         state.query_slots.clear();

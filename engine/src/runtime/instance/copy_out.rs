@@ -10,6 +10,7 @@ use crate::runtime::components::NamedComponent;
 use crate::runtime::messages::ModMessages;
 use bevy::ecs::change_detection::Tick;
 use bevy::prelude::*;
+use mod_api::abi::{FRAME_HEADER_SIZE, TOUCHED_LOCATED};
 
 impl ModInstance {
     /// Copies the written columns and resources of the run of system `i`
@@ -19,7 +20,18 @@ impl ModInstance {
             let frame = &self.memory.data(&self.store)[base..base + size];
             for (p, param) in self.systems[i].params.iter_mut().enumerate() {
                 match param {
-                    ParamPlan::Query(q) => read_back_query(frame, q, &self.batches[p], world, change_tick),
+                    ParamPlan::Query(q) => {
+                        // What the system reported it may have changed (ABI 1.7).
+                        let at = FRAME_HEADER_SIZE + 8 * p + 4;
+                        let reported = u32::from_le_bytes(frame[at..at + 4].try_into().expect("4 bytes"));
+                        match &self.found {
+                            Some(found) if reported == TOUCHED_LOCATED => {
+                                let found = found.iter().filter(|f| f.0 == p as u32).map(|&(_, b, r)| (b, r));
+                                write_back_found(frame, q, &self.batches[p], found, world, change_tick);
+                            }
+                            _ => read_back_query(frame, q, &self.batches[p], world, change_tick),
+                        }
+                    }
                     ParamPlan::Reader { channel, cursor } => {
                         *cursor = world.resource::<ModMessages>().unread(*channel, *cursor).1;
                     }
@@ -102,25 +114,74 @@ fn scatter(
     world: &World,
     tick: Tick,
 ) {
-    let size = c.size as usize;
     let item = item_size(world, c);
-    for (view, &r) in views.chunks_exact(size).zip(rows) {
-        let r = r as usize;
-        // SAFETY: row `r` of the column, `item` bytes; exclusive world
-        // access, and the cells are `UnsafeCell`s.
-        let value = unsafe { column.add(r * item) };
-        // SAFETY: as above, for row `r`'s change tick.
-        let t = unsafe { &mut *ticks[r].get() };
-        match c.adapter {
-            // SAFETY: one checked view for the one component at `value`.
-            Some(adapter) => unsafe { (adapter.apply_views)(view, value, std::slice::from_mut(t), tick) },
-            None => {
-                // SAFETY: `size` bytes of plain data at `value`.
-                let old = unsafe { std::slice::from_raw_parts_mut(value, size) };
-                if old != view {
-                    old.copy_from_slice(view);
-                    *t = tick;
-                }
+    for (view, &r) in views.chunks_exact(c.size as usize).zip(rows) {
+        write_row(view, column, ticks, c, r as usize, item, tick);
+    }
+}
+
+/// Writes back, of query `q`'s `&mut` columns, only the batch rows in
+/// `found` (`(batch, row)`, what `query_locate` found): a system that
+/// reported `TOUCHED_LOCATED` changed no other (ABI 1.7).
+fn write_back_found(
+    frame: &[u8],
+    q: &QueryPlan,
+    batches: &[BatchLayout],
+    found: impl Iterator<Item = (u32, u32)>,
+    world: &World,
+    tick: Tick,
+) {
+    for (batch, row) in found {
+        let Some(b) = batches.get(batch as usize).filter(|b| (row as usize) < b.len) else { continue };
+        let row = row as usize;
+        let table = &world.storages().tables[b.table];
+        let table_row = b.rows.as_ref().map_or(row, |rows| rows[row] as usize);
+        for (t, &at) in q.terms.iter().zip(&b.columns_at) {
+            if !t.write || at == 0 || t.component.size == 0 {
+                continue;
+            }
+            // A game function the system called may have shrunk the table.
+            let len = table.entity_count() as usize;
+            if table_row >= len {
+                continue;
+            }
+            let (Some(column), Some(ticks)) =
+                (column_ptr(table, t.component, len), table.get_changed_ticks_slice_for(t.component.id))
+            else {
+                continue;
+            };
+            let size = t.component.size as usize;
+            let view = &frame[at + row * size..at + (row + 1) * size];
+            write_row(view, column, ticks, t.component, table_row, item_size(world, t.component), tick);
+        }
+    }
+}
+
+/// Writes `view` back to row `r` of component `c`'s `column` (values of
+/// `item` bytes) if it differs, and then sets the row's tick to `tick`.
+fn write_row(
+    view: &[u8],
+    column: *mut u8,
+    ticks: &[std::cell::UnsafeCell<Tick>],
+    c: NamedComponent,
+    r: usize,
+    item: usize,
+    tick: Tick,
+) {
+    // SAFETY: row `r` of the column, `item` bytes; exclusive world
+    // access, and the cells are `UnsafeCell`s.
+    let value = unsafe { column.add(r * item) };
+    // SAFETY: as above, for row `r`'s change tick.
+    let t = unsafe { &mut *ticks[r].get() };
+    match c.adapter {
+        // SAFETY: one checked view for the one component at `value`.
+        Some(adapter) => unsafe { (adapter.apply_views)(view, value, std::slice::from_mut(t), tick) },
+        None => {
+            // SAFETY: `size` bytes of plain data at `value`.
+            let old = unsafe { std::slice::from_raw_parts_mut(value, c.size as usize) };
+            if old != view {
+                old.copy_from_slice(view);
+                *t = tick;
             }
         }
     }

@@ -8,6 +8,10 @@ use bevy::prelude::*;
 use mod_api::abi;
 use wasmtime::{Caller, Linker, StoreLimits};
 
+/// At most this many rows found by `query_locate` are remembered in one
+/// call (12 bytes each); beyond, the run's queries compare every row.
+pub(super) const MAX_LOCATED: usize = 1 << 20;
+
 /// What the host keeps inside each mod's `Store`.
 pub struct HostState {
     pub(super) module: String,
@@ -39,6 +43,10 @@ pub struct HostState {
     /// The batches of the current frame's queries, for `query_locate`;
     /// empty outside a system call.
     pub(super) located: Vec<LocatedBatch>,
+    /// What `query_locate` found in the current call, `(slot, batch, row)`:
+    /// the rows a query that reports `TOUCHED_LOCATED` may have changed.
+    /// `None` once it would outgrow [`MAX_LOCATED`]: every row is compared.
+    pub(super) found: Option<Vec<(u32, u32, u32)>>,
     /// The world, during a system call: game functions run on it
     /// (`call_function`). `None` outside a system call.
     pub(super) world: Option<std::ptr::NonNull<World>>,
@@ -70,6 +78,7 @@ impl HostState {
             lazy_ids: Vec::new(),
             query_slots: Vec::new(),
             located: Vec::new(),
+            found: Some(Vec::new()),
             world: None,
             functions: Vec::new(),
             called: Vec::new(),
@@ -209,8 +218,8 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         abi::IMPORT_MODULE,
         abi::imports::QUERY_LOCATE,
-        |caller: Caller<'_, HostState>, slot: i32, entity: i64| -> i64 {
-            let state = caller.data();
+        |mut caller: Caller<'_, HostState>, slot: i32, entity: i64| -> i64 {
+            let state = caller.data_mut();
             let (Some(world), Some(entity)) = (state.world, Entity::try_from_bits(entity as u64)) else {
                 return -1;
             };
@@ -231,7 +240,13 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 let rows = unsafe { std::slice::from_raw_parts(b.rows.0, b.rows.1) };
                 rows.binary_search(&row).ok().map(|i| i as u32)
             };
-            index.map_or(-1, |i| (i64::from(b.batch) << 32) | i64::from(i))
+            let Some(i) = index else { return -1 };
+            let batch = b.batch;
+            match &mut state.found {
+                Some(found) if found.len() < MAX_LOCATED => found.push((slot as u32, batch, i)),
+                _ => state.found = None,
+            }
+            (i64::from(batch) << 32) | i64::from(i)
         },
     )?;
     linker.func_wrap(

@@ -81,6 +81,9 @@ pub struct ModInstance {
     batches: Vec<Vec<BatchLayout>>,
     /// The parameter slots of the current run (reused).
     slots: Vec<abi::ParamSlot>,
+    /// The rows `query_locate` found in the current run (`HostState::found`,
+    /// taken after the call; reused).
+    found: Option<Vec<(u32, u32, u32)>>,
     /// The mod imports `query_entities` (ABI 1.4): it gets entity ids only
     /// for queries that declare `entities`, and asks for the others.
     fetches_ids: bool,
@@ -211,6 +214,7 @@ impl ModInstance {
                 .imports()
                 .any(|i| i.module() == abi::IMPORT_MODULE && i.name() == abi::imports::QUERY_ENTITIES),
             slots: Vec::new(),
+            found: Some(Vec::new()),
             scratch: Vec::new(),
             sent_in_frame: (0, 0),
             next_deadline: Deadline::Call(limits.call_deadline_ms),
