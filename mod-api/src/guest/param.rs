@@ -38,7 +38,6 @@ impl FrameCtx {
         // SAFETY: as above.
         unsafe { self.slots.add(i).write_unaligned(slot) }
     }
-    /// Address of a host-written block at `offset` in the frame.
     /// Sets query slot `i`'s `len` to what the system may have changed
     /// (`abi::TOUCHED_LOCATED` or `abi::TOUCHED_ALL`, ABI 1.7). `i` is a
     /// slot [`slot`](Self::slot) has read.
@@ -47,6 +46,7 @@ impl FrameCtx {
         // `len` is its second word.
         unsafe { (self.slots.add(i) as *mut u32).add(1).write_unaligned(touched) }
     }
+    /// Address of a host-written block at `offset` in the frame.
     pub(crate) fn at(&self, offset: u32) -> *mut u8 {
         // SAFETY: offsets come from the host, inside the buffer it sized.
         unsafe { self.base.add(offset as usize) }
