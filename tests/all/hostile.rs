@@ -409,6 +409,41 @@ fn a_system_whose_query_matched_nothing_still_sends_its_commands() {
     game_goes_on(&mut app);
 }
 
+/// A run whose queries match nothing, with no messages waiting, gets its
+/// frame written without the full layout pass; the frame is still the one
+/// ABI.md lays out. Four parameters: 128 header bytes and 32 of slots, so
+/// the first query's header is at 160 (batch count 0, stride 8 + 4 for one
+/// term), the reader's empty block and the second query's header at 176,
+/// the commands slot empty. The mod checks each word and stops with
+/// `unreachable` on the first that differs; a `Thing` in the world gives
+/// both queries a batch, and the check stops being made.
+#[test]
+fn a_run_whose_queries_match_nothing_gets_the_frame_abi_md_lays_out() {
+    let params = "Query(terms: [(component: 0, access: Write)]), MessageReader(message: 0), Commands, \
+                  Query(terms: [(component: 0, access: Read)])";
+    let expect = [(4, 4), (128, 160), (132, 16), (136, 176), (140, 0), (144, 0), (148, 0), (152, 176), (156, 16)];
+    let expect = expect.iter().chain(&[(160, 0), (164, 12), (176, 0), (180, 12)]);
+    let checks: String = expect
+        .map(|(at, v)| {
+            format!("(if (i32.ne (i32.load (i32.add (local.get $frame) (i32.const {at}))) (i32.const {v})) (then unreachable))")
+        })
+        .collect();
+    let batches = "(i32.load (i32.add (local.get $frame) (i32.load (i32.add (local.get $frame) (i32.const 128)))))";
+    let body = format!("(if (i32.eqz {batches}) (then {checks})) (i32.const 0)");
+    let (_dir, mut app) = game(&[("checker.wasm", Wat::new(&descriptor("checker", params), &body).build())]);
+    run(&mut app, 5);
+    assert_eq!(status(&app, "checker.wasm"), ModStatus::Running, "the empty frames were as ABI.md lays them out");
+    let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
+    let mut e = app.world_mut().spawn_empty();
+    // SAFETY: `hostile::Thing` is 4 bytes of plain data; the value is moved in.
+    engine::bevy::ptr::OwningPtr::make(7u32, |ptr| unsafe {
+        e.insert_by_id(thing, ptr);
+    });
+    run(&mut app, 5);
+    assert_eq!(status(&app, "checker.wasm"), ModStatus::Running);
+    game_goes_on(&mut app);
+}
+
 /// A mod writing 99 into every `Thing` of its one batch; with `report`, it
 /// sets its query slot's `len` to `TOUCHED_LOCATED` (ABI 1.7) after asking
 /// `query_locate` for the batch's second entity.

@@ -89,6 +89,7 @@ impl ModInstance {
     }
 
     /// Calls system `i` on the frame at `base`, under the armed deadline.
+    #[inline(always)]
     pub(super) fn call_system(&mut self, i: usize, base: usize) -> Result<(), ModError> {
         arm(&mut self.store, self.next_deadline);
         let index = self.systems[i].index;

@@ -10,7 +10,7 @@ use super::plan::{ParamPlan, QueryPlan};
 use crate::runtime::components::NamedComponent;
 use crate::runtime::error::ModError;
 use crate::runtime::messages::ModMessages;
-use bevy::ecs::change_detection::{MAX_CHANGE_AGE, Tick};
+use bevy::ecs::change_detection::Tick;
 use bevy::ecs::storage::{Table, TableId};
 use bevy::prelude::*;
 use mod_api::abi::{self, BatchHeader, DATA_ALIGN, FRAME_HEADER_SIZE, FrameHeader, QueryHeader, align_up};
@@ -25,6 +25,19 @@ pub(super) struct BatchLayout {
     /// The table rows in the batch, ascending, for a query with `Changed`
     /// or `Added` filters; `None`: every row, `0..len`.
     pub(super) rows: Option<Vec<u32>>,
+}
+
+/// What [`ModInstance::write_empty_frame`] did.
+pub(super) enum EmptyFrame {
+    /// The run has something to copy in: nothing was written, the full
+    /// steps lay out and copy its frame.
+    No,
+    /// Every query matched nothing, and one of them is `Populated`: the
+    /// system does not run (its change filters keep their last run, as in
+    /// Bevy).
+    NotRun,
+    /// The frame was written; it is this many bytes.
+    Written(usize),
 }
 
 /// The rows of `table` that pass query `q`'s change filters: each `Changed`
@@ -64,13 +77,7 @@ impl ModInstance {
             for (p, param) in self.systems[i].params.iter_mut().enumerate() {
                 match param {
                     ParamPlan::Query(q) => {
-                        q.update(world);
-                        // A last run older than Bevy's oldest comparable tick
-                        // (a `Populated` system skipped for days) is clamped,
-                        // as Bevy clamps its systems' (`check_change_ticks`).
-                        if this_run.get().wrapping_sub(q.last_run.get()) > MAX_CHANGE_AGE {
-                            q.last_run = Tick::new(this_run.get().wrapping_sub(MAX_CHANGE_AGE));
-                        }
+                        q.prepare(world, this_run);
                         let batches = &mut self.batches[p];
                         batches.clear();
                         let stride = align_up(size_of::<BatchHeader>() + 4 * q.terms.len(), 4);
@@ -135,6 +142,76 @@ impl ModInstance {
         Ok(size)
     }
 
+    /// Steps 1 to 3 at once for a run with nothing to copy in: no query
+    /// matches a row, no reader has records waiting, no resource is read.
+    /// The frame is the header, the slots and each query's header with no
+    /// batches, at the offsets [`lay_out`](Self::lay_out) gives them, but
+    /// without its pass over batches and blocks. (`idle_system` in
+    /// `benches/ecs_bridge.rs`: most systems of a game find nothing to do
+    /// in most frames.)
+    pub(super) fn write_empty_frame(
+        &mut self,
+        i: usize,
+        world: &World,
+        header: &FrameHeader,
+        seed: u64,
+        this_run: Tick,
+    ) -> Result<EmptyFrame, ModError> {
+        let tables = &world.storages().tables;
+        let mut populated = false;
+        for param in self.systems[i].params.iter_mut() {
+            match param {
+                ParamPlan::Query(q) => {
+                    q.prepare(world, this_run);
+                    if q.tables.iter().any(|&t| tables.get(t).is_some_and(|t| !t.is_empty())) {
+                        return Ok(EmptyFrame::No);
+                    }
+                    populated |= q.populated;
+                }
+                ParamPlan::Reader { channel, cursor } => {
+                    if !world.resource::<ModMessages>().unread(*channel, *cursor).0.is_empty() {
+                        return Ok(EmptyFrame::No);
+                    }
+                }
+                ParamPlan::Resource { .. } => return Ok(EmptyFrame::No),
+                ParamPlan::Writer { .. } | ParamPlan::Commands | ParamPlan::Guest => {}
+            }
+        }
+        if populated {
+            return Ok(EmptyFrame::NotRun);
+        }
+        let params = &self.systems[i].params;
+        let queries = params.iter().filter(|p| matches!(p, ParamPlan::Query(_))).count();
+        let head_at = align_up(FRAME_HEADER_SIZE + 8 * params.len(), DATA_ALIGN);
+        let query_size = align_up(size_of::<QueryHeader>(), DATA_ALIGN);
+        let size = head_at + queries * query_size;
+        self.ensure_frame_buffer(size, i)?;
+        let params = &self.systems[i].params;
+        self.slots.clear();
+        self.slots.resize(params.len(), abi::ParamSlot::default());
+        self.batches.resize_with(params.len(), Vec::new);
+        let base = self.buffer_ptr as usize;
+        let (mem, state) = self.memory.data_and_store_mut(&mut self.store);
+        let frame = &mut mem[base..base + size];
+        Self::write_header(frame, header, seed, params.len());
+        let mut at = head_at;
+        for (p, param) in params.iter().enumerate() {
+            match param {
+                ParamPlan::Query(q) => {
+                    self.batches[p].clear();
+                    self.slots[p] = abi::ParamSlot { offset: at as u32, len: query_size as u32 };
+                    state.query_slots.push(p as u32);
+                    write_query(frame, base, at, p, q, &[], world, &mut state.lazy_ids);
+                    at += query_size;
+                }
+                ParamPlan::Reader { .. } => self.slots[p] = abi::ParamSlot { offset: at as u32, len: 0 },
+                _ => {}
+            }
+        }
+        write_slots(frame, &self.slots);
+        Ok(EmptyFrame::Written(size))
+    }
+
     /// Step 3: writes the frame laid out by [`lay_out`](Self::lay_out) at
     /// `base` in the mod's memory: header, slots, query data, records and
     /// resource values.
@@ -153,11 +230,7 @@ impl ModInstance {
             let (mem, state) = self.memory.data_and_store_mut(&mut self.store);
             let frame = &mut mem[base..base + size];
             Self::write_header(frame, header, seed, nparams);
-            for (p, slot) in slots.iter().enumerate() {
-                let at = FRAME_HEADER_SIZE + 8 * p;
-                frame[at..at + 4].copy_from_slice(&slot.offset.to_le_bytes());
-                frame[at + 4..at + 8].copy_from_slice(&slot.len.to_le_bytes());
-            }
+            write_slots(frame, &slots);
             for (p, param) in self.systems[i].params.iter().enumerate() {
                 match param {
                     ParamPlan::Query(q) => {
@@ -197,13 +270,24 @@ impl ModInstance {
     /// Writes the frame header (with `seed` and the parameter count) at the
     /// start of the frame buffer `frame`.
     pub(super) fn write_header(frame: &mut [u8], header: &FrameHeader, seed: u64, param_count: usize) {
-        let mut h = *header;
-        h.seed = seed;
-        h.param_count = param_count as u32;
         // SAFETY: FrameHeader is repr(C) plain data of FRAME_HEADER_SIZE bytes.
         frame[..FRAME_HEADER_SIZE].copy_from_slice(unsafe {
-            std::slice::from_raw_parts(&h as *const FrameHeader as *const u8, FRAME_HEADER_SIZE)
+            std::slice::from_raw_parts(header as *const FrameHeader as *const u8, FRAME_HEADER_SIZE)
         });
+        // Patched in place: a copy of the header with the two fields set
+        // stalled on the store that set them (`idle_system`).
+        put_u32(frame, std::mem::offset_of!(FrameHeader, param_count), param_count as u32);
+        let at = std::mem::offset_of!(FrameHeader, seed);
+        frame[at..at + 8].copy_from_slice(&seed.to_le_bytes());
+    }
+}
+
+/// Writes the parameter slots after the frame header.
+fn write_slots(frame: &mut [u8], slots: &[abi::ParamSlot]) {
+    for (p, slot) in slots.iter().enumerate() {
+        let at = FRAME_HEADER_SIZE + 8 * p;
+        put_u32(frame, at, slot.offset);
+        put_u32(frame, at + 4, slot.len);
     }
 }
 

@@ -6,7 +6,9 @@
 //!    and channels by name, parameters, the systems' order);
 //! 1. to 3. [`copy_in`]: lay out the frame, grow the mod's buffer with
 //!    `mod_alloc` only if the frame outgrew it, copy table columns in (one
-//!    `memcpy` per column, a conversion per row through an adapter);
+//!    `memcpy` per column, a conversion per row through an adapter); a run
+//!    whose queries match nothing gets only the header and empty query
+//!    headers (`write_empty_frame`);
 //! 4. [`call`]: one `mod_run`, under a CPU-time deadline;
 //! 5. [`check`]: every output checked before anything is applied;
 //! 6. [`copy_out`]: the columns and resources the system may write go back;
@@ -37,7 +39,7 @@ use super::usage::{ModUsage, Owner};
 use bevy::ecs::component::ComponentId;
 use bevy::prelude::*;
 use call::{arm, hit_memory_limit, on_epoch, packed_text, trap_error};
-use copy_in::BatchLayout;
+use copy_in::{BatchLayout, EmptyFrame};
 use mod_api::abi::{self, ComponentDecl, FRAME_HEADER_SIZE, FrameHeader, ModDescriptor, ScheduleLabel};
 use std::collections::HashMap;
 use wasmtime::{Instance, Memory, Store, StoreLimitsBuilder, TypedFunc};
@@ -337,7 +339,9 @@ impl ModInstance {
         for id in std::mem::take(&mut self.store.data_mut().called) {
             crate::runtime::expose::apply_function(world, id);
         }
-        ran
+        // Boxed until here: moving an 80-byte `Result` the callee wrote only
+        // the tag of stalled the load that copied it (`idle_system`).
+        ran.map_err(|e| *e)
     }
 
     /// The systems this mod registered.
@@ -351,7 +355,13 @@ impl ModInstance {
     }
 
     /// One run of system `i`, step by step (see the module's docs).
-    fn run_system(&mut self, i: usize, world: &mut World, header: &FrameHeader, seed: u64) -> Result<(), ModError> {
+    fn run_system(
+        &mut self,
+        i: usize,
+        world: &mut World,
+        header: &FrameHeader,
+        seed: u64,
+    ) -> Result<(), Box<ModError>> {
         // A system without parameters has nothing to lay out, copy or check:
         // the header, the call, the status. (`call_overhead` in BENCHMARKS.md.)
         if self.systems[i].params.is_empty() {
@@ -359,25 +369,33 @@ impl ModInstance {
             let base = self.buffer_ptr as usize;
             let mem = self.memory.data_mut(&mut self.store);
             Self::write_header(&mut mem[base..base + FRAME_HEADER_SIZE], header, seed, 0);
-            return self.call_system(i, base);
+            return Ok(self.call_system(i, base)?);
         }
         // This run's tick, as Bevy gives each system run its own: what the
         // mod writes is changed at it, and its change filters see what
         // changed between its last run and it.
         let this_run = world.increment_change_tick();
-        let size = self.lay_out(i, world, this_run)?;
-        // A `Populated` query that matched nothing: the system does not run
-        // (and its change filters keep their last run, as in Bevy).
-        let empty = |(p, param): (usize, &plan::ParamPlan)| {
-            matches!(param, plan::ParamPlan::Query(q) if q.populated) && self.batches[p].is_empty()
+        let size = match self.write_empty_frame(i, world, header, seed, this_run)? {
+            EmptyFrame::NotRun => return Ok(()),
+            EmptyFrame::Written(size) => size,
+            EmptyFrame::No => {
+                let size = self.lay_out(i, world, this_run)?;
+                // A `Populated` query that matched nothing: the system does
+                // not run (and its change filters keep their last run, as in
+                // Bevy).
+                let empty = |(p, param): (usize, &plan::ParamPlan)| {
+                    matches!(param, plan::ParamPlan::Query(q) if q.populated) && self.batches[p].is_empty()
+                };
+                if self.systems[i].params.iter().enumerate().any(empty) {
+                    return Ok(());
+                }
+                self.grant_frame_time(size);
+                self.ensure_frame_buffer(size, i)?;
+                self.copy_in(i, world, header, seed, self.buffer_ptr as usize, size);
+                size
+            }
         };
-        if self.systems[i].params.iter().enumerate().any(empty) {
-            return Ok(());
-        }
-        self.grant_frame_time(size);
-        self.ensure_frame_buffer(size, i)?;
         let base = self.buffer_ptr as usize;
-        self.copy_in(i, world, header, seed, base, size);
         let called = self.call_with_world(i, world, base);
         for param in &mut self.systems[i].params {
             if let plan::ParamPlan::Query(q) = param {

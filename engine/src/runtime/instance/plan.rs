@@ -57,6 +57,17 @@ impl QueryPlan {
 }
 
 impl QueryPlan {
+    /// Readies the query for a run at `this_run`: the tables of new
+    /// archetypes added, and a last run older than Bevy's oldest comparable
+    /// tick (a `Populated` system skipped for days) clamped, as Bevy clamps
+    /// its systems' (`check_change_ticks`).
+    pub(super) fn prepare(&mut self, world: &World, this_run: Tick) {
+        self.update(world);
+        if this_run.get().wrapping_sub(self.last_run.get()) > MAX_CHANGE_AGE {
+            self.last_run = Tick::new(this_run.get().wrapping_sub(MAX_CHANGE_AGE));
+        }
+    }
+
     /// Adds the tables of archetypes created since the last run.
     pub(super) fn update(&mut self, world: &World) {
         let archetypes = world.archetypes();
