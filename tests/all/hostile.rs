@@ -227,6 +227,17 @@ fn game_goes_on(app: &mut App) {
     assert!(x > 20.0, "mover kept moving (x = {x})");
 }
 
+/// Spawns an entity with a `hostile::Thing` holding `value`.
+fn spawn_with_thing(app: &mut App, value: u32) -> Entity {
+    let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
+    let mut e = app.world_mut().spawn_empty();
+    // SAFETY: `hostile::Thing` is 4 bytes of plain data; the value is moved in.
+    engine::bevy::ptr::OwningPtr::make(value, |ptr| unsafe {
+        e.insert_by_id(thing, ptr);
+    });
+    e.id()
+}
+
 /// Entities with the mod component named `name`.
 fn with_component(app: &mut App, name: &str) -> usize {
     let Some(c) = app.world().resource::<ModComponents>().get(name) else { return 0 };
@@ -433,12 +444,7 @@ fn a_run_whose_queries_match_nothing_gets_the_frame_abi_md_lays_out() {
     let (_dir, mut app) = game(&[("checker.wasm", Wat::new(&descriptor("checker", params), &body).build())]);
     run(&mut app, 5);
     assert_eq!(status(&app, "checker.wasm"), ModStatus::Running, "the empty frames were as ABI.md lays them out");
-    let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
-    let mut e = app.world_mut().spawn_empty();
-    // SAFETY: `hostile::Thing` is 4 bytes of plain data; the value is moved in.
-    engine::bevy::ptr::OwningPtr::make(7u32, |ptr| unsafe {
-        e.insert_by_id(thing, ptr);
-    });
+    spawn_with_thing(&mut app, 7);
     run(&mut app, 5);
     assert_eq!(status(&app, "checker.wasm"), ModStatus::Running);
     game_goes_on(&mut app);
@@ -484,19 +490,10 @@ fn a_query_that_reports_touched_located_gets_back_only_the_rows_it_found() {
         let name = if report { "reporter" } else { "silent" };
         let (_dir, mut app) = game(&[(&format!("{name}.wasm"), toucher(name, report))]);
         run(&mut app, 2);
-        let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
-        let things: Vec<Entity> = (1..=3u32)
-            .map(|v| {
-                let mut e = app.world_mut().spawn_empty();
-                // SAFETY: `hostile::Thing` is 4 bytes of plain data; the value is moved in.
-                engine::bevy::ptr::OwningPtr::make(v, |ptr| unsafe {
-                    e.insert_by_id(thing, ptr);
-                });
-                e.id()
-            })
-            .collect();
+        let things: Vec<Entity> = (1..=3u32).map(|v| spawn_with_thing(&mut app, v)).collect();
         run(&mut app, 1);
         assert_eq!(status(&app, &format!("{name}.wasm")), ModStatus::Running);
+        let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
         let values: Vec<u32> = things
             .iter()
             // SAFETY: a `Thing` is a `u32`.
@@ -515,12 +512,7 @@ fn a_populated_query_that_matches_nothing_is_not_run() {
     let (_dir, mut app) = game(&[("idler.wasm", idler)]);
     run(&mut app, 10);
     assert_eq!(status(&app, "idler.wasm"), ModStatus::Running, "never called: no entity has a Thing");
-    let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
-    let mut e = app.world_mut().spawn_empty();
-    // SAFETY: `hostile::Thing` is 4 bytes of plain data; the value is moved in.
-    engine::bevy::ptr::OwningPtr::make(7u32, |ptr| unsafe {
-        e.insert_by_id(thing, ptr);
-    });
+    spawn_with_thing(&mut app, 7);
     fails(&mut app, "idler.wasm", &["idler.wasm", "idler::attack", "unreachable"]);
     game_goes_on(&mut app);
 }
