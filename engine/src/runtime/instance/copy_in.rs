@@ -98,7 +98,7 @@ impl ModInstance {
                             .filter(|(_, len, _)| *len > 0)
                             .collect();
                         let head_at = size;
-                        size = align_up(size + size_of::<QueryHeader>() + stride * live.len(), DATA_ALIGN);
+                        size += query_headers_size(stride, live.len());
                         for (n, (table, len, rows)) in live.into_iter().enumerate() {
                             let entities_at = size;
                             size = align_up(size + 8 * len, DATA_ALIGN);
@@ -183,7 +183,7 @@ impl ModInstance {
         let params = &self.systems[i].params;
         let queries = params.iter().filter(|p| matches!(p, ParamPlan::Query(_))).count();
         let head_at = align_up(FRAME_HEADER_SIZE + 8 * params.len(), DATA_ALIGN);
-        let query_size = align_up(size_of::<QueryHeader>(), DATA_ALIGN);
+        let query_size = query_headers_size(0, 0);
         let size = head_at + queries * query_size;
         self.ensure_frame_buffer(size, i)?;
         let params = &self.systems[i].params;
@@ -280,6 +280,13 @@ impl ModInstance {
         let at = std::mem::offset_of!(FrameHeader, seed);
         frame[at..at + 8].copy_from_slice(&seed.to_le_bytes());
     }
+}
+
+/// Bytes of a query's block of headers (ABI.md, "Layout"): its
+/// `QueryHeader`, then `batches` batch headers `stride` bytes apart, padded
+/// to the data alignment (the block starts aligned).
+fn query_headers_size(stride: usize, batches: usize) -> usize {
+    align_up(size_of::<QueryHeader>() + stride * batches, DATA_ALIGN)
 }
 
 /// Writes the parameter slots after the frame header.
