@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Major version of the ABI. A mod built against another major is refused.
 pub const ABI_MAJOR: u16 = 1;
 /// Minor version: additions only. A host accepts mods with a minor up to its own.
-pub const ABI_MINOR: u16 = 7;
+pub const ABI_MINOR: u16 = 8;
 
 /// Name of the custom section that carries the ABI version a mod was built
 /// against: 4 bytes, `major: u16 LE`, `minor: u16 LE`. The host reads it
@@ -63,9 +63,15 @@ pub mod imports {
     /// of the current frame, as `(batch << 32) | row`; -1 if it is not
     /// there. Constant time in the number of entities the query matched.
     pub const QUERY_LOCATE: &str = "query_locate";
+    /// (ABI 1.8) `query_fetch(slot: i32) -> i32`: writes the columns of
+    /// every batch of the query in parameter slot `slot` of the current
+    /// frame. A mod that imports it gets its queries' columns only when it
+    /// asks, or one row at a time from `query_locate`; 0 if that slot holds
+    /// a query of the current call, 1 otherwise.
+    pub const QUERY_FETCH: &str = "query_fetch";
     /// Every function the host provides: a mod importing anything else is
     /// refused at load.
-    pub const ALL: [&str; 5] = [LOG, PANIC, QUERY_ENTITIES, CALL_FUNCTION, QUERY_LOCATE];
+    pub const ALL: [&str; 6] = [LOG, PANIC, QUERY_ENTITIES, CALL_FUNCTION, QUERY_LOCATE, QUERY_FETCH];
 }
 
 /// Status codes returned by `mod_run`. Fixed numbers, never reused.

@@ -450,6 +450,13 @@ fn a_run_whose_queries_match_nothing_gets_the_frame_abi_md_lays_out() {
     game_goes_on(&mut app);
 }
 
+/// The `Thing` of each of `things`.
+fn thing_values(app: &App, things: &[Entity]) -> Vec<u32> {
+    let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
+    // SAFETY: a `Thing` is a `u32`.
+    things.iter().map(|&e| unsafe { app.world().get_by_id(e, thing).unwrap().deref::<u32>() }.to_owned()).collect()
+}
+
 /// A mod writing 99 into every `Thing` of its one batch; with `report`, it
 /// sets its query slot's `len` to `TOUCHED_LOCATED` (ABI 1.7) after asking
 /// `query_locate` for the batch's second entity.
@@ -493,13 +500,73 @@ fn a_query_that_reports_touched_located_gets_back_only_the_rows_it_found() {
         let things: Vec<Entity> = (1..=3u32).map(|v| spawn_with_thing(&mut app, v)).collect();
         run(&mut app, 1);
         assert_eq!(status(&app, &format!("{name}.wasm")), ModStatus::Running);
-        let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
-        let values: Vec<u32> = things
-            .iter()
-            // SAFETY: a `Thing` is a `u32`.
-            .map(|&e| unsafe { app.world().get_by_id(e, thing).unwrap().deref::<u32>() }.to_owned())
-            .collect();
+        let values = thing_values(&app, &things);
         assert_eq!(values, expected, "report {report}");
+    }
+}
+
+/// A mod that imports `query_fetch` (ABI 1.8) and fills every row of its
+/// one batch of `Thing`s with 77, then looks up the second entity: the host
+/// writes that row (its value, 2), and the mod makes it 99. A second lookup
+/// keeps the 99. With `fetch`, it then asks for every column: rows 0 and 2
+/// hold the world's values again, row 1 still its 99, and it makes row 2 55.
+/// Any other content traps.
+fn fetcher(name: &str, fetch: bool) -> Vec<u8> {
+    let ql = r#"(import "bevy_mod" "query_locate" (func $ql (param i32 i64) (result i64)))"#;
+    let qf = r#"(import "bevy_mod" "query_fetch" (func $qf (param i32) (result i32)))"#;
+    let params = "Query(terms: [(component: 0, access: Write)], entities: true)";
+    let row = |n: u32, value: u32| {
+        format!("(if (i32.ne (i32.load offset={} (local.get $col)) (i32.const {value})) (then unreachable))", 4 * n)
+    };
+    let second = "(drop (call $ql (i32.const 0) (i64.load offset=8 (i32.add (local.get $frame)                   (i32.load offset=4 (local.get $b))))))";
+    let fetch = if fetch {
+        format!(
+            "(if (call $qf (i32.const 0)) (then unreachable)) {} {} {}
+             (i32.store offset=8 (local.get $col) (i32.const 55))",
+            row(0, 1),
+            row(1, 99),
+            row(2, 3)
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "(local $b i32) (local $col i32)
+         (local.set $b (i32.add (local.get $frame) (i32.load (i32.add (local.get $frame) (i32.const 128)))))
+         (if (i32.eqz (i32.load (local.get $b))) (then (return (i32.const 0))))
+         (local.set $b (i32.add (local.get $b) (i32.const 8)))
+         (local.set $col (i32.add (local.get $frame) (i32.load offset=8 (local.get $b))))
+         (block $done (loop $rows
+           (br_if $done (i32.ge_u (local.get $i) (i32.load (local.get $b))))
+           (i32.store (i32.add (local.get $col) (i32.mul (local.get $i) (i32.const 4))) (i32.const 77))
+           (local.set $i (i32.add (local.get $i) (i32.const 1)))
+           (br $rows)))
+         {second} {row1}
+         (i32.store offset=4 (local.get $col) (i32.const 99))
+         {second} {row1_kept}
+         {fetch}
+         (i32.const 0)",
+        row1 = row(1, 2),
+        row1_kept = row(1, 99),
+    );
+    Wat::new(&descriptor(name, params), &body).import(ql).import(qf).build()
+}
+
+/// ABI 1.8: a mod that imports `query_fetch` gets its columns only when it
+/// asks, or row by row from `query_locate`; a row it changed stays changed
+/// when it asks for the rest; and rows the host never wrote (the 77s) never
+/// go back into the world.
+#[test]
+fn a_mod_that_imports_query_fetch_gets_the_rows_it_asks_for_and_gives_back_only_those() {
+    for (fetch, expected) in [(false, [1, 99, 3]), (true, [1, 99, 55])] {
+        let name = if fetch { "fetcher" } else { "locator" };
+        let (_dir, mut app) = game(&[(&format!("{name}.wasm"), fetcher(name, fetch))]);
+        run(&mut app, 2);
+        let things: Vec<Entity> = (1..=3u32).map(|v| spawn_with_thing(&mut app, v)).collect();
+        run(&mut app, 1);
+        assert_eq!(status(&app, &format!("{name}.wasm")), ModStatus::Running, "every row held what ABI.md says");
+        let values = thing_values(&app, &things);
+        assert_eq!(values, expected, "fetch {fetch}");
     }
 }
 

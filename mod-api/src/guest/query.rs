@@ -369,9 +369,19 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
         }
     }
 
-    /// Tells the host the system may change any row of this query (it
-    /// takes them mutably by iterating), not only those `get_mut` found.
+    /// Asks the host for every row of this query (ABI 1.8, `query_fetch`),
+    /// before the system iterates: until then the host writes only the rows
+    /// `get` finds, so a system that only looks entities up copies nothing
+    /// else.
+    fn fetch_all(&self) {
+        super::sys::query_fetch(self.slot);
+    }
+
+    /// Asks for every row, and tells the host the system may change any of
+    /// them (it takes them mutably by iterating), not only those `get_mut`
+    /// found.
     fn touch_all(&self) {
+        self.fetch_all();
         self.frame.report_touched(self.slot, crate::abi::TOUCHED_ALL);
     }
 
@@ -398,6 +408,7 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
 
     /// Calls `f` with every matching entity's data, read-only.
     pub fn for_each(&self, mut f: impl FnMut(<D::ReadOnly as QueryData>::Item<'_>)) {
+        self.fetch_all();
         for i in 0..self.batch_count() {
             let (len, fetch) = self.batch_fetch::<D::ReadOnly>(i);
             // SAFETY: every row < len.
@@ -433,6 +444,7 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
 
     /// Every matching entity's data, read-only.
     pub fn iter(&self) -> impl Iterator<Item = <D::ReadOnly as QueryData>::Item<'_>> + '_ {
+        self.fetch_all();
         (0..self.batch_count()).flat_map(move |i| {
             let (len, fetch) = self.batch_fetch::<D::ReadOnly>(i);
             // SAFETY: row < len.

@@ -9,22 +9,22 @@ unsafe extern "C" {
     fn host_log(level: i32, ptr: *const u8, len: usize);
     #[link_name = "panic"]
     fn host_panic(ptr: *const u8, len: usize);
-    #[link_name = "query_entities"]
-    fn host_query_entities(slot: i32) -> i32;
     #[link_name = "call_function"]
     fn host_call_function(function: i32, input: *const u8, input_len: usize, output: *mut u8, cap: usize) -> i32;
     #[link_name = "query_locate"]
     fn host_query_locate(slot: i32, entity: i64) -> i64;
+    #[link_name = "query_fetch"]
+    fn host_query_fetch(slot: i32) -> i32;
 }
 
-/// Keeps `query_entities` among the mod's imports, though the SDK never
-/// calls it: a mod that imports it tells the host it fetches entity ids on
-/// demand (ABI 1.4), so the host skips writing them for queries that do not
-/// declare `entities`. The SDK needs them nowhere else: `Query::get` asks
-/// the host where an entity is (`query_locate`).
+/// Keeps `query_fetch` among the mod's imports even in a mod that never
+/// iterates a query (one that only calls `get`): a mod that imports it
+/// tells the host it asks for columns and entity ids (ABI 1.8), so the host
+/// writes neither up front, but only the rows `query_locate` finds, and
+/// what the SDK asks for before it iterates.
 #[cfg(target_arch = "wasm32")]
 #[used]
-static FETCHES_IDS_ON_DEMAND: unsafe extern "C" fn(i32) -> i32 = host_query_entities;
+static FETCHES_ON_DEMAND: unsafe extern "C" fn(i32) -> i32 = host_query_fetch;
 
 #[cfg(not(target_arch = "wasm32"))]
 unsafe fn host_log(level: i32, ptr: *const u8, len: usize) {
@@ -39,6 +39,11 @@ unsafe fn host_panic(_ptr: *const u8, _len: usize) {}
 #[cfg(not(target_arch = "wasm32"))]
 unsafe fn host_query_locate(_slot: i32, _entity: i64) -> i64 {
     -1
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+unsafe fn host_query_fetch(_slot: i32) -> i32 {
+    1
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -87,4 +92,12 @@ pub(crate) fn query_locate(slot: usize, entity: crate::Entity) -> Option<(usize,
     // SAFETY: a plain call; the host reads nothing of the mod's memory.
     let at = unsafe { host_query_locate(slot as i32, entity.0 as i64) };
     (at >= 0).then_some(((at >> 32) as usize, at as u32 as usize))
+}
+
+/// Asks the host for every column of the query in parameter slot `slot`
+/// (ABI.md, `query_fetch`): until then only the rows `query_locate` found
+/// are written.
+pub(crate) fn query_fetch(slot: usize) {
+    // SAFETY: a plain call; the host writes only the query's own columns.
+    unsafe { host_query_fetch(slot as i32) };
 }

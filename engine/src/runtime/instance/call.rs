@@ -121,6 +121,10 @@ impl ModInstance {
             Some(found) => found.clear(),
             None => state.found = Some(Vec::new()),
         }
+        // The queries whose columns were left out, for the checks and the
+        // write-back.
+        std::mem::swap(&mut self.deferred, &mut state.deferred);
+        state.deferred.clear();
         state.world = None;
         state.lazy_ids.clear();
         state.query_slots.clear();

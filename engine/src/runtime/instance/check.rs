@@ -139,8 +139,11 @@ impl ModInstance {
     pub(super) fn check_views(&self, i: usize, base: usize, size: usize) -> Result<(), ModError> {
         let frame = &self.memory.data(&self.store)[base..base + size];
         for (p, param) in self.systems[i].params.iter().enumerate() {
+            // Columns left out and never all written (ABI 1.8): only the
+            // rows the host wrote can go back, so only they are checked.
+            let written = self.deferred.iter().find(|d| d.slot == p as u32).and_then(|d| d.unfetched_rows());
             if let ParamPlan::Query(q) = param
-                && let Err((local, e)) = check_query_views(frame, q, &self.batches[p])
+                && let Err((local, e)) = check_query_views(frame, q, &self.batches[p], written)
             {
                 return Err(self.system_error(i, format!("component {}: {e}", self.component_name(local))));
             }
@@ -347,13 +350,28 @@ impl<'a> Cursor<'a> {
 
 /// Checks the views a mod wrote into query `q`'s writable adapter columns;
 /// the error names the term's local component id.
-pub(super) fn check_query_views(frame: &[u8], q: &QueryPlan, batches: &[BatchLayout]) -> Result<(), (u32, String)> {
-    for b in batches {
+pub(super) fn check_query_views(
+    frame: &[u8],
+    q: &QueryPlan,
+    batches: &[BatchLayout],
+    only: Option<impl Iterator<Item = (u32, u32)>>,
+) -> Result<(), (u32, String)> {
+    // Only views written back through an adapter are checked.
+    if !q.terms.iter().any(|t| t.write && t.component.adapter.is_some()) {
+        return Ok(());
+    }
+    let check = |b: &BatchLayout, rows: std::ops::Range<usize>| {
         for (t, &at) in q.terms.iter().zip(&b.columns_at) {
             let Some(adapter) = t.component.adapter.filter(|_| t.write && at != 0) else { continue };
-            let bytes = t.component.size as usize * b.len;
-            (adapter.check)(&frame[at..at + bytes]).map_err(|e| (t.local, e))?;
+            let size = t.component.size as usize;
+            (adapter.check)(&frame[at + size * rows.start..at + size * rows.end]).map_err(|e| (t.local, e))?;
         }
+        Ok(())
+    };
+    match only {
+        Some(mut rows) => {
+            rows.try_for_each(|(batch, row)| check(&batches[batch as usize], row as usize..row as usize + 1))
+        }
+        None => batches.iter().try_for_each(|b| check(b, 0..b.len)),
     }
-    Ok(())
 }

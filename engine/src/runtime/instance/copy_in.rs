@@ -6,6 +6,7 @@
 
 use super::ModInstance;
 use super::host::{LazyIds, LocatedBatch, write_entity_ids};
+use super::on_demand::DeferredQuery;
 use super::plan::{ParamPlan, QueryPlan};
 use crate::runtime::components::NamedComponent;
 use crate::runtime::error::ModError;
@@ -201,7 +202,7 @@ impl ModInstance {
                     self.batches[p].clear();
                     self.slots[p] = abi::ParamSlot { offset: at as u32, len: query_size as u32 };
                     state.query_slots.push(p as u32);
-                    write_query(frame, base, at, p, q, &[], world, &mut state.lazy_ids);
+                    write_query(frame, base, at, p, q, &[], world, &mut state.lazy_ids, None);
                     at += query_size;
                 }
                 ParamPlan::Reader { .. } => self.slots[p] = abi::ParamSlot { offset: at as u32, len: 0 },
@@ -243,7 +244,9 @@ impl ModInstance {
                             len: b.len as u32,
                             rows: b.rows.as_ref().map_or((std::ptr::null(), 0), |r| (r.as_ptr(), r.len())),
                         }));
-                        write_query(frame, base, head_at, p, q, &self.batches[p], world, &mut state.lazy_ids);
+                        let deferred = self.fetches_columns.then_some(&mut state.deferred);
+                        let batches = &self.batches[p];
+                        write_query(frame, base, head_at, p, q, batches, world, &mut state.lazy_ids, deferred);
                     }
                     ParamPlan::Reader { channel, cursor } => {
                         let (bytes, _) = world.resource::<ModMessages>().unread(*channel, *cursor);
@@ -304,7 +307,10 @@ pub(super) fn put_u32(frame: &mut [u8], at: usize, v: u32) {
 
 /// Writes query `q`'s data at `head_at` of `frame` (which starts at `base`
 /// in the mod's memory). Entity ids the plan leaves out go to `lazy`, for
-/// `query_entities` on parameter slot `slot`.
+/// `query_entities` on parameter slot `slot`. With `deferred` (the mod
+/// imports `query_fetch`, ABI 1.8), the columns are laid out but not
+/// written: the query goes to `deferred`, for `query_fetch` and
+/// `query_locate` to write them.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write_query(
     frame: &mut [u8],
@@ -315,6 +321,7 @@ pub(super) fn write_query(
     batches: &[BatchLayout],
     world: &World,
     lazy: &mut Vec<LazyIds>,
+    deferred: Option<&mut Vec<DeferredQuery>>,
 ) {
     let stride = align_up(size_of::<BatchHeader>() + 4 * q.terms.len(), 4);
     put_u32(frame, head_at, batches.len() as u32);
@@ -335,26 +342,40 @@ pub(super) fn write_query(
             None if q.eager_ids => write_entity_ids(ids_out, &ids[..b.len]),
             None => lazy.push(LazyIds { slot: slot as u32, at: base + b.entities_at, ids: ids.as_ptr(), len: b.len }),
         }
-        for (n, (t, &at)) in q.terms.iter().zip(&b.columns_at).enumerate() {
+        for (n, &at) in b.columns_at.iter().enumerate() {
             put_u32(frame, b.header_at + size_of::<BatchHeader>() + 4 * n, at as u32);
-            if at == 0 {
-                continue;
-            }
-            let bytes = t.component.size as usize * b.len;
-            if let Some(rows) = &b.rows {
-                gather(frame, at, table, t.component, rows, world);
-                continue;
-            }
-            if let Some(src) = column_ptr(table, t.component, b.len) {
-                let out = &mut frame[at..at + bytes];
-                match t.component.adapter {
-                    // SAFETY: the column holds `len` values of the adapter's
-                    // component; `out` has room for `len` views.
-                    Some(adapter) => unsafe { (adapter.to_views)(src, b.len, out) },
-                    // SAFETY: the column holds `len` values of `size` bytes; the
-                    // destination range was laid out for exactly that.
-                    None => unsafe { std::ptr::copy_nonoverlapping(src, out.as_mut_ptr(), bytes) },
-                }
+        }
+        if deferred.is_none() {
+            write_columns(frame, q, b, world);
+        }
+    }
+    if let Some(deferred) = deferred.filter(|_| !batches.is_empty()) {
+        deferred.push(DeferredQuery::new(slot, base, q, batches));
+    }
+}
+
+/// Writes the columns of batch `b` of query `q` into `frame`, at the
+/// offsets laid out for them.
+pub(super) fn write_columns(frame: &mut [u8], q: &QueryPlan, b: &BatchLayout, world: &World) {
+    let table = &world.storages().tables[b.table];
+    for (t, &at) in q.terms.iter().zip(&b.columns_at) {
+        if at == 0 {
+            continue;
+        }
+        let bytes = t.component.size as usize * b.len;
+        if let Some(rows) = &b.rows {
+            gather(frame, at, table, t.component, rows, world);
+            continue;
+        }
+        if let Some(src) = column_ptr(table, t.component, b.len) {
+            let out = &mut frame[at..at + bytes];
+            match t.component.adapter {
+                // SAFETY: the column holds `len` values of the adapter's
+                // component; `out` has room for `len` views.
+                Some(adapter) => unsafe { (adapter.to_views)(src, b.len, out) },
+                // SAFETY: the column holds `len` values of `size` bytes; the
+                // destination range was laid out for exactly that.
+                None => unsafe { std::ptr::copy_nonoverlapping(src, out.as_mut_ptr(), bytes) },
             }
         }
     }
@@ -362,11 +383,17 @@ pub(super) fn write_query(
 
 /// Copies the `rows` of component `c`'s column in `table` into `frame` at
 /// `at`, one after another (through the adapter's view, for one).
-fn gather(frame: &mut [u8], at: usize, table: &Table, c: NamedComponent, rows: &[u32], world: &World) {
+pub(super) fn gather(frame: &mut [u8], at: usize, table: &Table, c: NamedComponent, rows: &[u32], world: &World) {
     let size = c.size as usize;
     let Some(src) = column_ptr(table, c, table.entity_count() as usize) else { return };
     let item = item_size(world, c);
+    let len = table.entity_count() as usize;
     for (i, &r) in rows.iter().enumerate() {
+        // Written during a call (ABI 1.8), after a game function the
+        // system called may have shrunk the table.
+        if r as usize >= len {
+            continue;
+        }
         let out = &mut frame[at + i * size..at + (i + 1) * size];
         // SAFETY: row `r` < the table's rows; each value is `item` bytes
         // (the view's `size` for plain data).

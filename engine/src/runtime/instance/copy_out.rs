@@ -21,6 +21,13 @@ impl ModInstance {
             for (p, param) in self.systems[i].params.iter_mut().enumerate() {
                 match param {
                     ParamPlan::Query(q) => {
+                        // Columns left out and never all written (ABI 1.8):
+                        // only the rows the host wrote can go back.
+                        let deferred = self.deferred.iter().find(|d| d.slot == p as u32);
+                        if let Some(written) = deferred.and_then(|d| d.unfetched_rows()) {
+                            write_back_found(frame, q, &self.batches[p], written, world, change_tick);
+                            continue;
+                        }
                         // What the system reported it may have changed (ABI 1.7).
                         let at = FRAME_HEADER_SIZE + 8 * p + 4;
                         let reported = u32::from_le_bytes(frame[at..at + 4].try_into().expect("4 bytes"));

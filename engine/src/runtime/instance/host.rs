@@ -4,6 +4,7 @@
 
 use super::call::Deadline;
 use super::limits::MAX_LOG_LINES_PER_CALL;
+use super::on_demand::DeferredQuery;
 use bevy::prelude::*;
 use mod_api::abi;
 use wasmtime::{Caller, Linker, StoreLimits};
@@ -43,6 +44,11 @@ pub struct HostState {
     /// The batches of the current frame's queries, for `query_locate`;
     /// empty outside a system call.
     pub(super) located: Vec<LocatedBatch>,
+    /// The queries of the current frame whose columns were left out until
+    /// the mod asks (`query_fetch`, ABI 1.8); empty outside a system call.
+    pub(super) deferred: Vec<DeferredQuery>,
+    /// The mod's memory, once it is instantiated.
+    pub(super) memory: Option<wasmtime::Memory>,
     /// What `query_locate` found in the current call, `(slot, batch, row)`:
     /// the rows a query that reports `TOUCHED_LOCATED` may have changed.
     /// `None` once it would outgrow [`MAX_LOCATED`]: every row is compared.
@@ -78,6 +84,8 @@ impl HostState {
             lazy_ids: Vec::new(),
             query_slots: Vec::new(),
             located: Vec::new(),
+            deferred: Vec::new(),
+            memory: None,
             found: Some(Vec::new()),
             world: None,
             functions: Vec::new(),
@@ -219,7 +227,8 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         abi::IMPORT_MODULE,
         abi::imports::QUERY_LOCATE,
         |mut caller: Caller<'_, HostState>, slot: i32, entity: i64| -> i64 {
-            let state = caller.data_mut();
+            let Some(memory) = caller.data().memory else { return -1 };
+            let (mem, state) = memory.data_and_store_mut(&mut caller);
             let (Some(world), Some(entity)) = (state.world, Entity::try_from_bits(entity as u64)) else {
                 return -1;
             };
@@ -246,7 +255,32 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Some(found) if found.len() < MAX_LOCATED => found.push((slot as u32, batch, i)),
                 _ => state.found = None,
             }
+            // Columns left out (ABI 1.8): the row the mod asked for is written.
+            if let Some(d) = state.deferred.iter_mut().find(|d| d.slot == slot as u32) {
+                d.locate(mem, world, batch, i);
+            }
             (i64::from(batch) << 32) | i64::from(i)
+        },
+    )?;
+    linker.func_wrap(
+        abi::IMPORT_MODULE,
+        abi::imports::QUERY_FETCH,
+        |mut caller: Caller<'_, HostState>, slot: i32| -> i32 {
+            let Some(memory) = caller.data().memory else { return 1 };
+            let (mem, state) = memory.data_and_store_mut(&mut caller);
+            // A query slot of this call: its columns are in place afterwards,
+            // whether they were left out, written up front, or there are
+            // none (the query matched no entity).
+            let Some(world) = state.world.filter(|_| state.query_slots.contains(&(slot as u32))) else {
+                return 1;
+            };
+            // SAFETY: set by `run_system` for this call, which holds the world
+            // exclusively; nothing changes it while this function reads it.
+            let world = unsafe { world.as_ref() };
+            if let Some(d) = state.deferred.iter_mut().find(|d| d.slot == slot as u32) {
+                d.fetch(mem, world);
+            }
+            0
         },
     )?;
     linker.func_wrap(

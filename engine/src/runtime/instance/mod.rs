@@ -26,6 +26,7 @@ mod copy_out;
 mod handover;
 mod host;
 mod limits;
+mod on_demand;
 mod plan;
 
 pub(crate) use call::Deadline;
@@ -47,6 +48,11 @@ use wasmtime::{Instance, Memory, Store, StoreLimitsBuilder, TypedFunc};
 /// How errors name a module's start function (wasm's `start`), which runs
 /// during instantiation under [`ModLimits::init_deadline_ms`].
 const START_FUNCTION: &str = "its start function";
+
+/// Whether `module` imports the host function `name`.
+fn imports(module: &wasmtime::Module, name: &str) -> bool {
+    module.imports().any(|i| i.module() == abi::IMPORT_MODULE && i.name() == name)
+}
 
 /// One instantiated mod.
 pub struct ModInstance {
@@ -86,9 +92,17 @@ pub struct ModInstance {
     /// The rows `query_locate` found in the current run (`HostState::found`,
     /// taken after the call; reused).
     found: Option<Vec<(u32, u32, u32)>>,
-    /// The mod imports `query_entities` (ABI 1.4): it gets entity ids only
-    /// for queries that declare `entities`, and asks for the others.
+    /// The mod imports `query_entities` (ABI 1.4) or `query_fetch` (1.8):
+    /// it gets entity ids only for queries that declare `entities`, and
+    /// asks for the others.
     fetches_ids: bool,
+    /// The mod imports `query_fetch` (ABI 1.8): its queries' columns are
+    /// written only when it asks, or row by row as `query_locate` finds
+    /// them ([`on_demand`]).
+    fetches_columns: bool,
+    /// The queries of the current run whose columns were left out
+    /// (`HostState::deferred`, taken after the call; reused).
+    deferred: Vec<on_demand::DeferredQuery>,
     /// Scratch for aligned component values while applying commands.
     scratch: Vec<u128>,
     /// Message bytes sent in frame `.0`, against `max_message_bytes_per_frame`.
@@ -154,6 +168,7 @@ impl ModInstance {
         let memory = instance
             .get_memory(&mut store, abi::exports::MEMORY)
             .ok_or_else(|| instantiate_err("the export `memory` is not a memory".into()))?;
+        store.data_mut().memory = Some(memory);
         let typed_err =
             |name: &str, e: wasmtime::Error| instantiate_err(format!("export `{name}` has the wrong signature: {e}"));
         let run = instance
@@ -212,9 +227,10 @@ impl ModInstance {
             order: Default::default(),
             foreign: HashMap::new(),
             batches: Vec::new(),
-            fetches_ids: module
-                .imports()
-                .any(|i| i.module() == abi::IMPORT_MODULE && i.name() == abi::imports::QUERY_ENTITIES),
+            // A mod that asks for columns (1.8) asks for ids too.
+            fetches_ids: imports(module, abi::imports::QUERY_ENTITIES) || imports(module, abi::imports::QUERY_FETCH),
+            fetches_columns: imports(module, abi::imports::QUERY_FETCH),
+            deferred: Vec::new(),
             slots: Vec::new(),
             found: Some(Vec::new()),
             scratch: Vec::new(),
