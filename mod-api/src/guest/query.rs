@@ -374,7 +374,11 @@ impl<'s, D: QueryData, F: QueryFilter> Query<'s, D, F> {
     /// `get` finds, so a system that only looks entities up copies nothing
     /// else.
     fn fetch_all(&self) {
-        super::sys::query_fetch(self.slot);
+        // Nothing to ask for when the query matched nothing: the common
+        // idle run makes no host call.
+        if self.batch_count() != 0 {
+            super::sys::query_fetch(self.slot);
+        }
     }
 
     /// Asks for every row, and tells the host the system may change any of
