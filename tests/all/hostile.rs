@@ -460,6 +460,11 @@ fn after_one_run_on_three_things(name: &str, wasm: Vec<u8>) -> Vec<u32> {
     let things: Vec<Entity> = (1..=3u32).map(|v| spawn_with_thing(&mut app, v)).collect();
     run(&mut app, 1);
     assert_eq!(status(&app, &file), ModStatus::Running, "{name} ran without trapping");
+    thing_values(&app, &things)
+}
+
+/// The `Thing` of each of `things`.
+fn thing_values(app: &App, things: &[Entity]) -> Vec<u32> {
     let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
     // SAFETY: a `Thing` is a `u32`.
     things.iter().map(|&e| unsafe { app.world().get_by_id(e, thing).unwrap().deref::<u32>() }.to_owned()).collect()
@@ -567,6 +572,42 @@ fn a_mod_that_imports_query_fetch_gets_the_rows_it_asks_for_and_gives_back_only_
         let values = after_one_run_on_three_things(name, fetcher(name, fetch));
         assert_eq!(values, expected, "fetch {fetch}");
     }
+}
+
+/// ABI 1.8 with a change filter: the batch holds chosen rows of the table,
+/// so the row `query_locate` writes, and the one written back, are the
+/// table's row of the batch's row. The mod imports `query_fetch`, looks up
+/// the first entity of its one batch (`Changed<Thing>`) and adds 100 to
+/// the value the host wrote there.
+#[test]
+fn a_row_found_among_chosen_rows_is_written_and_given_back_at_its_table_row() {
+    let ql = r#"(import "bevy_mod" "query_locate" (func $ql (param i32 i64) (result i64)))"#;
+    let qf = r#"(import "bevy_mod" "query_fetch" (func $qf (param i32) (result i32)))"#;
+    let params = "Query(terms: [(component: 0, access: Write)], entities: true, changed: [0])";
+    let body = "(local $b i32) (local $at i64) (local $col i32)
+         (local.set $b (i32.add (local.get $frame) (i32.load (i32.add (local.get $frame) (i32.const 128)))))
+         (if (i32.eqz (i32.load (local.get $b))) (then (return (i32.const 0))))
+         (local.set $b (i32.add (local.get $b) (i32.const 8)))
+         (local.set $at (call $ql (i32.const 0)
+           (i64.load (i32.add (local.get $frame) (i32.load offset=4 (local.get $b))))))
+         (if (i64.ne (local.get $at) (i64.const 0)) (then unreachable))
+         (local.set $col (i32.add (local.get $frame) (i32.load offset=8 (local.get $b))))
+         (i32.store (local.get $col) (i32.add (i32.load (local.get $col)) (i32.const 100)))
+         (i32.const 0)";
+    let wasm = Wat::new(&descriptor("chooser", params), body).import(ql).import(qf).build();
+    let (_dir, mut app) = game(&[("chooser.wasm", wasm)]);
+    run(&mut app, 2);
+    let things: Vec<Entity> = (1..=3u32).map(|v| spawn_with_thing(&mut app, v)).collect();
+    // All three are new: the batch is rows 0, 1, 2, and the mod finds the first.
+    run(&mut app, 1);
+    assert_eq!(thing_values(&app, &things), [101, 2, 3]);
+    // Only the third changes: the batch is its row alone (table row 2).
+    let thing = app.world().resource::<ModComponents>().get("hostile::Thing").unwrap().id;
+    // SAFETY: a `Thing` is a `u32`.
+    unsafe { *app.world_mut().get_mut_by_id(things[2], thing).unwrap().into_inner().deref_mut::<u32>() = 30 };
+    run(&mut app, 1);
+    assert_eq!(thing_values(&app, &things), [101, 2, 130]);
+    assert_eq!(status(&app, "chooser.wasm"), ModStatus::Running);
 }
 
 /// A system whose `Populated` query (ABI 1.6 `populated`) matches nothing is
