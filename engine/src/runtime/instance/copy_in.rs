@@ -385,9 +385,9 @@ pub(super) fn write_columns(frame: &mut [u8], q: &QueryPlan, b: &BatchLayout, wo
 /// `at`, one after another (through the adapter's view, for one).
 pub(super) fn gather(frame: &mut [u8], at: usize, table: &Table, c: NamedComponent, rows: &[u32], world: &World) {
     let size = c.size as usize;
-    let Some(src) = column_ptr(table, c, table.entity_count() as usize) else { return };
-    let item = item_size(world, c);
     let len = table.entity_count() as usize;
+    let Some(src) = column_ptr(table, c, len) else { return };
+    let item = item_size(world, c);
     for (i, &r) in rows.iter().enumerate() {
         // Written during a call (ABI 1.8), after a game function the
         // system called may have shrunk the table.

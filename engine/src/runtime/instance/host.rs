@@ -204,9 +204,7 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         abi::IMPORT_MODULE,
         abi::imports::QUERY_ENTITIES,
         |mut caller: Caller<'_, HostState>, slot: i32| -> i32 {
-            let Some(memory) = caller.get_export(abi::exports::MEMORY).and_then(|e| e.into_memory()) else {
-                return 1;
-            };
+            let Some(memory) = caller.data().memory else { return 1 };
             let (mem, state) = memory.data_and_store_mut(&mut caller);
             // A query slot of this call: its ids are in place afterwards,
             // whether they were left out, written up front, or there are
