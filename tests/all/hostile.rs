@@ -334,50 +334,55 @@ fn a_mod_alloc_that_never_returns_is_stopped_at_its_deadline() {
     game_goes_on(&mut app);
 }
 
-/// `query_entities` (ABI 1.4) asked for a slot that holds no query, a
-/// negative slot, or outside a system call: it answers 1 and writes nothing.
+/// `query_entities` (ABI 1.4) and `query_fetch` (1.8) asked for a slot
+/// that holds no query, a negative slot, or outside a system call: each
+/// answers 1 and writes nothing.
 #[test]
-fn query_entities_outside_a_query_answers_one() {
-    let qe = r#"(import "bevy_mod" "query_entities" (func $qe (param i32) (result i32)))"#;
-    let (name, desc) = ("asker", descriptor("asker", ""));
-    let packed = ((desc.len() as u64) << 32) | 16;
-    let asker = Wat::new(
-        &desc,
-        "(if (i32.ne (call $qe (i32.const 7)) (i32.const 1)) (then unreachable))
-         (if (i32.ne (call $qe (i32.const -1)) (i32.const 1)) (then unreachable))
-         (i32.const 0)",
-    )
-    .import(qe)
-    .init(&format!("(if (i32.ne (call $qe (i32.const 0)) (i32.const 1)) (then unreachable)) (i64.const {packed})"))
-    .build();
-    let (_dir, mut app) = game(&[(&format!("{name}.wasm"), asker)]);
-    run(&mut app, 10);
-    assert_eq!(status(&app, "asker.wasm"), ModStatus::Running);
-    game_goes_on(&mut app);
+fn query_entities_and_query_fetch_outside_a_query_answer_one() {
+    for import in ["query_entities", "query_fetch"] {
+        let qe = format!(r#"(import "bevy_mod" "{import}" (func $qe (param i32) (result i32)))"#);
+        let (name, desc) = ("asker", descriptor("asker", ""));
+        let packed = ((desc.len() as u64) << 32) | 16;
+        let asker = Wat::new(
+            &desc,
+            "(if (i32.ne (call $qe (i32.const 7)) (i32.const 1)) (then unreachable))
+             (if (i32.ne (call $qe (i32.const -1)) (i32.const 1)) (then unreachable))
+             (i32.const 0)",
+        )
+        .import(&qe)
+        .init(&format!("(if (i32.ne (call $qe (i32.const 0)) (i32.const 1)) (then unreachable)) (i64.const {packed})"))
+        .build();
+        let (_dir, mut app) = game(&[(&format!("{name}.wasm"), asker)]);
+        run(&mut app, 10);
+        assert_eq!(status(&app, "asker.wasm"), ModStatus::Running, "{import}");
+        game_goes_on(&mut app);
+    }
 }
 
-/// `query_entities` for a query that matched nothing (no entity has the
-/// component: zero batches) answers 0, as for any query slot of the call:
-/// there are no ids to write, and none missing. (It answered 1 once, and the
+/// `query_entities` (and `query_fetch`) for a query that matched nothing (no
+/// entity has the component: zero batches) answers 0, as for any query slot
+/// of the call: there is nothing to write, and nothing missing. (It answered 1 once, and the
 /// Rust SDK's lookups trapped the demo's `rules` mod when no bullet flew.)
 #[test]
-fn query_entities_for_a_query_that_matched_nothing_answers_zero() {
-    let qe = r#"(import "bevy_mod" "query_entities" (func $qe (param i32) (result i32)))"#;
-    let params = "Query(terms: [(component: 0, access: Read)]), Commands";
-    let asker = Wat::new(
-        &descriptor("empty", params),
-        "(if (i32.ne (call $qe (i32.const 0)) (i32.const 0)) (then unreachable))
-         (if (i32.ne (call $qe (i32.const 0)) (i32.const 0)) (then unreachable))
-         (if (i32.ne (call $qe (i32.const 1)) (i32.const 1)) (then unreachable))
-         (i32.const 0)",
-    )
-    .import(qe)
-    .build();
-    let (_dir, mut app) = game(&[("empty.wasm", asker)]);
-    run(&mut app, 10);
-    assert_eq!(status(&app, "empty.wasm"), ModStatus::Running);
-    assert_eq!(with_component(&mut app, "hostile::Thing"), 0, "the query matched nothing");
-    game_goes_on(&mut app);
+fn query_entities_and_query_fetch_for_a_query_that_matched_nothing_answer_zero() {
+    for import in ["query_entities", "query_fetch"] {
+        let qe = format!(r#"(import "bevy_mod" "{import}" (func $qe (param i32) (result i32)))"#);
+        let params = "Query(terms: [(component: 0, access: Read)]), Commands";
+        let asker = Wat::new(
+            &descriptor("empty", params),
+            "(if (i32.ne (call $qe (i32.const 0)) (i32.const 0)) (then unreachable))
+             (if (i32.ne (call $qe (i32.const 0)) (i32.const 0)) (then unreachable))
+             (if (i32.ne (call $qe (i32.const 1)) (i32.const 1)) (then unreachable))
+             (i32.const 0)",
+        )
+        .import(&qe)
+        .build();
+        let (_dir, mut app) = game(&[("empty.wasm", asker)]);
+        run(&mut app, 10);
+        assert_eq!(status(&app, "empty.wasm"), ModStatus::Running, "{import}");
+        assert_eq!(with_component(&mut app, "hostile::Thing"), 0, "the query matched nothing");
+        game_goes_on(&mut app);
+    }
 }
 
 /// `query_locate` (ABI 1.6) asked about bits that are no entity, an entity
