@@ -455,6 +455,72 @@ fn a_run_whose_queries_match_nothing_gets_the_frame_abi_md_lays_out() {
     game_goes_on(&mut app);
 }
 
+/// A system whose parameters are only queries gets, in every run that
+/// matches nothing, the frame ABI.md lays out (the host writes it again
+/// from what it kept, `IdleFrame`): the mod scribbles over its slots and
+/// query headers after checking them, and checks that the header's frame
+/// number moves on. An entity that arrives in a new table, or in a table
+/// the system already matched while it was empty, is in the next run's
+/// frame: the mod sets its `Thing` to 99.
+#[test]
+fn a_system_that_matches_nothing_gets_its_frame_anew_and_sees_what_arrives() {
+    let params = "Query(terms: [(component: 0, access: Write)]), Query(terms: [(component: 0, access: Read)])";
+    let expect = [(4, 2), (128, 144), (132, 16), (136, 160), (140, 16), (144, 0), (148, 12), (160, 0), (164, 12)];
+    let checks: String = expect
+        .iter()
+        .map(|(at, v)| {
+            format!("(if (i32.ne (i32.load (i32.add (local.get $frame) (i32.const {at}))) (i32.const {v})) (then unreachable))")
+        })
+        .collect();
+    let scribble: String = (128..176)
+        .step_by(8)
+        .map(|at| format!("(i64.store (i32.add (local.get $frame) (i32.const {at})) (i64.const -1))"))
+        .collect();
+    // The next frame number it may see, kept at SCRATCH.
+    let frame_moves_on = format!(
+        "(if (i64.lt_u (i64.load (i32.add (local.get $frame) (i32.const 16))) (i64.load (i32.const {SCRATCH})))
+           (then unreachable))
+         (i64.store (i32.const {SCRATCH}) (i64.add (i64.load (i32.add (local.get $frame) (i32.const 16))) (i64.const 1)))"
+    );
+    let body = format!(
+        "(local $b i32)
+         (local.set $b (i32.add (local.get $frame) (i32.load (i32.add (local.get $frame) (i32.const 128)))))
+         (if (i32.eqz (i32.load (local.get $b)))
+           (then {checks} {frame_moves_on} {scribble})
+           (else
+             (local.set $b (i32.add (local.get $b) (i32.const 8)))
+             (block $done (loop $rows
+               (br_if $done (i32.ge_u (local.get $i) (i32.load (local.get $b))))
+               (i32.store (i32.add (i32.add (local.get $frame) (i32.load (i32.add (local.get $b) (i32.const 8))))
+                                   (i32.mul (local.get $i) (i32.const 4))) (i32.const 99))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br $rows)))))
+         (i32.const 0)"
+    );
+    let (_dir, mut app) = game(&[("idler.wasm", Wat::new(&descriptor("idler", params), &body).build())]);
+    let running = |app: &App, when: &str| {
+        let idler = entry(app, "idler.wasm");
+        assert_eq!(idler.status(), ModStatus::Running, "{when}: {:?}", idler.error());
+    };
+    run(&mut app, 5);
+    running(&app, "five runs that matched nothing");
+    // A new archetype, in a table of its own.
+    let first = spawn_with_thing(&mut app, 1);
+    run(&mut app, 1);
+    assert_eq!(thing_values(&app, &[first]), [99], "the entity in a new table was in the frame");
+    app.world_mut().despawn(first);
+    run(&mut app, 5);
+    running(&app, "idle again, its table empty");
+    // The same table, which the system has matched while it was empty.
+    let second = spawn_with_thing(&mut app, 2);
+    run(&mut app, 1);
+    assert_eq!(thing_values(&app, &[second]), [99], "the entity in a table matched before was in the frame");
+    app.world_mut().despawn(second);
+    run(&mut app, 5);
+    running(&app, "idle once more");
+    game_goes_on(&mut app);
+}
+
 /// Runs mod `name` (`wasm`) alone for two frames, spawns three entities
 /// with a `Thing` of 1, 2 and 3 (one table, rows in that order), runs one
 /// more frame and returns their `Thing`s, after checking the mod still runs.

@@ -5,7 +5,7 @@
 //! seen through an adapter).
 
 use super::ModInstance;
-use super::host::{LazyIds, LocatedBatch, write_entity_ids};
+use super::host::{LazyIds, LocatedBatch, instance_memory, write_entity_ids};
 use super::on_demand::DeferredQuery;
 use super::plan::{ParamPlan, QueryPlan};
 use crate::runtime::components::NamedComponent;
@@ -39,6 +39,28 @@ pub(super) enum EmptyFrame {
     NotRun,
     /// The frame was written; it is this many bytes.
     Written(usize),
+    /// The frame of a system whose parameters are queries and the guest's
+    /// own (`Res<Time>`, `Local`) was written again from its [`IdleFrame`]:
+    /// nothing can come back from the run (no rows, writer, commands,
+    /// reader or resource), so the caller skips the checks and the
+    /// write-back.
+    Idle,
+}
+
+/// The frame [`ModInstance::write_empty_frame`] last wrote for a system
+/// whose parameters are only queries and guest-side ones, kept per system
+/// and written again while no archetype was created since (so the queries
+/// match the same tables) and those tables are still empty. Everything
+/// after the header is the same bytes then; the header is the frame's own.
+/// Checking this is a comparison and a loop over the (usually no) matched
+/// tables, where writing the frame anew walks every parameter.
+pub(crate) struct IdleFrame {
+    /// `world.archetypes().len()` when it was written.
+    archetypes: usize,
+    /// The frame after its header: the slots and the empty query headers.
+    tail: Box<[u8]>,
+    /// The query slots, for the host functions' slot checks.
+    query_slots: Box<[u32]>,
 }
 
 /// The rows of `table` that pass query `q`'s change filters: each `Changed`
@@ -158,6 +180,9 @@ impl ModInstance {
         seed: u64,
         this_run: Tick,
     ) -> Result<EmptyFrame, ModError> {
+        if self.rewrite_idle_frame(i, world, header, seed, this_run) {
+            return Ok(EmptyFrame::Idle);
+        }
         let tables = &world.storages().tables;
         let mut populated = false;
         for param in self.systems[i].params.iter_mut() {
@@ -192,7 +217,7 @@ impl ModInstance {
         self.slots.resize(params.len(), abi::ParamSlot::default());
         self.batches.resize_with(params.len(), Vec::new);
         let base = self.buffer_ptr as usize;
-        let (mem, state) = self.memory.data_and_store_mut(&mut self.store);
+        let (mem, state) = instance_memory(&mut self.store);
         let frame = &mut mem[base..base + size];
         Self::write_header(frame, header, seed, params.len());
         let mut at = head_at;
@@ -210,7 +235,43 @@ impl ModInstance {
             }
         }
         write_slots(frame, &self.slots);
+        if params.iter().all(|p| matches!(p, ParamPlan::Query(_) | ParamPlan::Guest)) {
+            let idle = IdleFrame {
+                archetypes: world.archetypes().len(),
+                tail: frame[FRAME_HEADER_SIZE..].into(),
+                query_slots: state.query_slots.as_slice().into(),
+            };
+            self.systems[i].idle = Some(idle);
+        }
         Ok(EmptyFrame::Written(size))
+    }
+
+    /// Writes system `i`'s [`IdleFrame`] again, if it has one and it still
+    /// holds: no archetype was created since, and every table its queries
+    /// match is still empty. Returns whether it did.
+    fn rewrite_idle_frame(&mut self, i: usize, world: &World, header: &FrameHeader, seed: u64, this_run: Tick) -> bool {
+        let system = &mut self.systems[i];
+        let Some(idle) = &system.idle else { return false };
+        let size = FRAME_HEADER_SIZE + idle.tail.len();
+        if idle.archetypes != world.archetypes().len() || size > self.buffer_cap as usize {
+            return false;
+        }
+        let tables = &world.storages().tables;
+        for param in system.params.iter_mut() {
+            if let ParamPlan::Query(q) = param {
+                if q.tables.iter().any(|&t| tables.get(t).is_some_and(|t| !t.is_empty())) {
+                    return false;
+                }
+                q.clamp_last_run(this_run);
+            }
+        }
+        let base = self.buffer_ptr as usize;
+        let (mem, state) = instance_memory(&mut self.store);
+        let frame = &mut mem[base..base + size];
+        Self::write_header(frame, header, seed, system.params.len());
+        frame[FRAME_HEADER_SIZE..].copy_from_slice(&idle.tail);
+        state.query_slots.extend_from_slice(&idle.query_slots);
+        true
     }
 
     /// Step 3: writes the frame laid out by [`lay_out`](Self::lay_out) at
@@ -228,7 +289,7 @@ impl ModInstance {
         let nparams = self.systems[i].params.len();
         let slots = std::mem::take(&mut self.slots);
         {
-            let (mem, state) = self.memory.data_and_store_mut(&mut self.store);
+            let (mem, state) = instance_memory(&mut self.store);
             let frame = &mut mem[base..base + size];
             Self::write_header(frame, header, seed, nparams);
             write_slots(frame, &slots);

@@ -1,13 +1,14 @@
-//! What the host keeps in each mod's `Store`, and the functions it gives
-//! mods (ABI.md, "Provided by the host"): `log`, `panic`,
-//! `query_entities`, `call_function` and `query_locate`.
+//! What the host keeps in each mod's `Store` (with the mod's memory as last
+//! seen, [`WithMemory`]), and the functions it gives mods (ABI.md,
+//! "Provided by the host"): `log`, `panic`, `query_entities`,
+//! `call_function`, `query_locate` and `query_fetch`.
 
 use super::call::Deadline;
 use super::limits::MAX_LOG_LINES_PER_CALL;
 use super::on_demand::DeferredQuery;
 use bevy::prelude::*;
 use mod_api::abi;
-use wasmtime::{Caller, Linker, StoreLimits};
+use wasmtime::{AsContextMut, Caller, Linker, ResourceLimiter, Store, StoreLimits};
 
 /// At most this many rows found by `query_locate` are remembered in one
 /// call (12 bytes each); beyond, the run's queries compare every row.
@@ -17,7 +18,7 @@ pub(super) const MAX_LOCATED: usize = 1 << 20;
 pub struct HostState {
     pub(super) module: String,
     pub(super) panic: Option<String>,
-    pub(super) limits: StoreLimits,
+    pub(super) limits: Limits,
     /// `log` lines written in the current call.
     pub(super) logs: u32,
     /// The frame of the current system run (`FrameHeader::frame`).
@@ -49,6 +50,9 @@ pub struct HostState {
     pub(super) deferred: Vec<DeferredQuery>,
     /// The mod's memory, once it is instantiated.
     pub(super) memory: Option<wasmtime::Memory>,
+    /// Its base and length when the host last looked it up, good until it
+    /// grows ([`Limits::memory_grew`]; see [`WithMemory`]).
+    view: (*mut u8, usize),
     /// What `query_locate` found in the current call, `(slot, batch, row)`:
     /// the rows a query that reports `TOUCHED_LOCATED` may have changed.
     /// `None` once it would outgrow [`MAX_LOCATED`]: every row is compared.
@@ -73,7 +77,7 @@ impl HostState {
         HostState {
             module,
             panic: None,
-            limits,
+            limits: Limits { store: limits, memory_grew: true },
             logs: 0,
             frame: 0,
             logged: (0, 0),
@@ -86,6 +90,7 @@ impl HostState {
             located: Vec::new(),
             deferred: Vec::new(),
             memory: None,
+            view: (std::ptr::null_mut(), 0),
             found: Some(Vec::new()),
             world: None,
             functions: Vec::new(),
@@ -93,6 +98,90 @@ impl HostState {
             host_error: None,
         }
     }
+}
+
+/// A store's limits ([`StoreLimits`]), which also remember that the mod's
+/// memory grew: wasmtime asks the limiter before every growth, and only a
+/// growth can move the memory or change its length.
+pub(super) struct Limits {
+    pub(super) store: StoreLimits,
+    /// The memory may have moved since [`WithMemory`] last looked it up.
+    memory_grew: bool,
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.memory_grew = true;
+        self.store.memory_growing(current, desired, maximum)
+    }
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.store.memory_grow_failed(error)
+    }
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.store.table_growing(current, desired, maximum)
+    }
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.store.table_grow_failed(error)
+    }
+    fn instances(&self) -> usize {
+        self.store.instances()
+    }
+    fn tables(&self) -> usize {
+        self.store.tables()
+    }
+    fn memories(&self) -> usize {
+        self.store.memories()
+    }
+}
+
+/// The mod's memory and the store's state together, as
+/// `Memory::data_and_store_mut` gives them, for the host's reads and writes
+/// of the frame (from a [`Store`]) and for host functions (from a
+/// [`Caller`]). The memory's base and length are kept in the state and
+/// looked up through the store again only after the memory grew: that
+/// lookup walks from the store to the instance to its memory, a fifth of
+/// a run of a system that matched nothing (`idle_system`).
+pub(super) trait WithMemory: AsContextMut<Data = HostState> {
+    fn state(&mut self) -> &mut HostState;
+
+    /// `None` before the mod's memory is known (during instantiation).
+    fn memory_and_state(&mut self) -> Option<(&mut [u8], &mut HostState)> {
+        let state = self.state();
+        let memory = state.memory?;
+        if state.limits.memory_grew || state.view.0.is_null() {
+            let (mem, state) = memory.data_and_store_mut(self.as_context_mut());
+            state.view = (mem.as_mut_ptr(), mem.len());
+            state.limits.memory_grew = false;
+        }
+        let state = self.state();
+        // SAFETY: `view` is the memory's base and length as wasmtime gave
+        // them after its last growth (`Limits::memory_grew` is set before
+        // any growth, so a moved or longer memory is looked up again above),
+        // and the memory lives as long as the store. The slice borrows the
+        // store mutably, as `data_and_store_mut`'s does: no wasm code runs
+        // and nothing else reaches the memory while it lives. It is not
+        // part of `HostState`, so it does not alias the state.
+        let mem = unsafe { std::slice::from_raw_parts_mut(state.view.0, state.view.1) };
+        Some((mem, state))
+    }
+}
+
+impl WithMemory for Store<HostState> {
+    fn state(&mut self) -> &mut HostState {
+        self.data_mut()
+    }
+}
+
+impl WithMemory for Caller<'_, HostState> {
+    fn state(&mut self) -> &mut HostState {
+        self.data_mut()
+    }
+}
+
+/// [`WithMemory::memory_and_state`] of a mod instance's store, whose
+/// memory is known from its instantiation on.
+pub(super) fn instance_memory(store: &mut Store<HostState>) -> (&mut [u8], &mut HostState) {
+    store.memory_and_state().expect("a mod instance's memory is set when it is instantiated")
 }
 
 /// One batch of a query in the current frame: the table it holds, for
@@ -204,8 +293,7 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         abi::IMPORT_MODULE,
         abi::imports::QUERY_ENTITIES,
         |mut caller: Caller<'_, HostState>, slot: i32| -> i32 {
-            let Some(memory) = caller.data().memory else { return 1 };
-            let (mem, state) = memory.data_and_store_mut(&mut caller);
+            let Some((mem, state)) = caller.memory_and_state() else { return 1 };
             // A query slot of this call: its ids are in place afterwards,
             // whether they were left out, written up front, or there are
             // none (the query matched no entity).
@@ -225,8 +313,7 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         abi::IMPORT_MODULE,
         abi::imports::QUERY_LOCATE,
         |mut caller: Caller<'_, HostState>, slot: i32, entity: i64| -> i64 {
-            let Some(memory) = caller.data().memory else { return -1 };
-            let (mem, state) = memory.data_and_store_mut(&mut caller);
+            let Some((mem, state)) = caller.memory_and_state() else { return -1 };
             let (Some(world), Some(entity)) = (state.world, Entity::try_from_bits(entity as u64)) else {
                 return -1;
             };
@@ -264,8 +351,7 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         abi::IMPORT_MODULE,
         abi::imports::QUERY_FETCH,
         |mut caller: Caller<'_, HostState>, slot: i32| -> i32 {
-            let Some(memory) = caller.data().memory else { return 1 };
-            let (mem, state) = memory.data_and_store_mut(&mut caller);
+            let Some((mem, state)) = caller.memory_and_state() else { return 1 };
             // A query slot of this call: its columns are in place afterwards,
             // whether they were left out, written up front, or there are
             // none (the query matched no entity).

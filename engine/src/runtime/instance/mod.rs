@@ -8,7 +8,8 @@
 //!    `mod_alloc` only if the frame outgrew it, copy table columns in (one
 //!    `memcpy` per column, a conversion per row through an adapter); a run
 //!    whose queries match nothing gets only the header and empty query
-//!    headers (`write_empty_frame`);
+//!    headers (`write_empty_frame`), written again from what the system
+//!    kept while nothing it matches changed (`IdleFrame`);
 //! 4. [`call`]: one `mod_run`, under a CPU-time deadline;
 //! 5. [`check`]: every output checked before anything is applied;
 //! 6. [`copy_out`]: the columns and resources the system may write go back;
@@ -41,6 +42,7 @@ use bevy::ecs::component::ComponentId;
 use bevy::prelude::*;
 use call::{arm, hit_memory_limit, on_epoch, packed_text, trap_error};
 use copy_in::{BatchLayout, EmptyFrame};
+use host::instance_memory;
 use mod_api::abi::{self, ComponentDecl, FRAME_HEADER_SIZE, FrameHeader, ModDescriptor, ScheduleLabel};
 use std::collections::HashMap;
 use wasmtime::{Instance, Memory, Store, StoreLimitsBuilder, TypedFunc};
@@ -383,7 +385,7 @@ impl ModInstance {
         if self.systems[i].params.is_empty() {
             self.ensure_frame_buffer(FRAME_HEADER_SIZE, i)?;
             let base = self.buffer_ptr as usize;
-            let mem = self.memory.data_mut(&mut self.store);
+            let (mem, _) = instance_memory(&mut self.store);
             Self::write_header(&mut mem[base..base + FRAME_HEADER_SIZE], header, seed, 0);
             return Ok(self.call_system(i, base)?);
         }
@@ -393,6 +395,11 @@ impl ModInstance {
         let this_run = world.increment_change_tick();
         let size = match self.write_empty_frame(i, world, header, seed, this_run)? {
             EmptyFrame::NotRun => return Ok(()),
+            EmptyFrame::Idle => {
+                let called = self.call_with_world(i, world, self.buffer_ptr as usize);
+                self.systems[i].set_last_run(this_run);
+                return Ok(called?);
+            }
             EmptyFrame::Written(size) => size,
             EmptyFrame::No => {
                 let size = self.lay_out(i, world, this_run)?;
@@ -413,11 +420,7 @@ impl ModInstance {
         };
         let base = self.buffer_ptr as usize;
         let called = self.call_with_world(i, world, base);
-        for param in &mut self.systems[i].params {
-            if let plan::ParamPlan::Query(q) = param {
-                q.last_run = this_run;
-            }
-        }
+        self.systems[i].set_last_run(this_run);
         called?;
         // Nothing the run could hand back (every query matched nothing, no
         // writer, commands, reader or `ResMut`): no outputs to check, no

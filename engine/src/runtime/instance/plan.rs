@@ -63,6 +63,11 @@ impl QueryPlan {
     /// its systems' (`check_change_ticks`).
     pub(super) fn prepare(&mut self, world: &World, this_run: Tick) {
         self.update(world);
+        self.clamp_last_run(this_run);
+    }
+
+    /// Keeps `last_run` within Bevy's oldest comparable tick of `this_run`.
+    pub(super) fn clamp_last_run(&mut self, this_run: Tick) {
         if this_run.get().wrapping_sub(self.last_run.get()) > MAX_CHANGE_AGE {
             self.last_run = Tick::new(this_run.get().wrapping_sub(MAX_CHANGE_AGE));
         }
@@ -110,6 +115,20 @@ pub struct SystemPlan {
     /// What this system mixes into its schedule run's seed: its mod's id
     /// and its name (`crate::runtime::schedule::system_seed_key`).
     pub(super) seed_key: u64,
+    /// The frame of its last run that matched nothing, to be written again
+    /// ([`IdleFrame`](super::copy_in::IdleFrame)).
+    pub(super) idle: Option<super::copy_in::IdleFrame>,
+}
+
+impl SystemPlan {
+    /// Its queries' change filters see what changes after `this_run`.
+    pub(super) fn set_last_run(&mut self, this_run: Tick) {
+        for param in &mut self.params {
+            if let ParamPlan::Query(q) = param {
+                q.last_run = this_run;
+            }
+        }
+    }
 }
 
 impl ModInstance {
@@ -183,6 +202,7 @@ impl ModInstance {
                 index: index as i32,
                 params,
                 seed_key,
+                idle: None,
             });
         }
         for schedule in [ScheduleLabel::Startup, ScheduleLabel::Update, ScheduleLabel::FixedUpdate] {
