@@ -504,20 +504,16 @@ fn a_system_that_matches_nothing_gets_its_frame_anew_and_sees_what_arrives() {
     };
     run(&mut app, 5);
     running(&app, "five runs that matched nothing");
-    // A new archetype, in a table of its own.
-    let first = spawn_with_thing(&mut app, 1);
-    run(&mut app, 1);
-    assert_eq!(thing_values(&app, &[first]), [99], "the entity in a new table was in the frame");
-    app.world_mut().despawn(first);
-    run(&mut app, 5);
-    running(&app, "idle again, its table empty");
-    // The same table, which the system has matched while it was empty.
-    let second = spawn_with_thing(&mut app, 2);
-    run(&mut app, 1);
-    assert_eq!(thing_values(&app, &[second]), [99], "the entity in a table matched before was in the frame");
-    app.world_mut().despawn(second);
-    run(&mut app, 5);
-    running(&app, "idle once more");
+    // The first entity makes a new archetype, in a table of its own; the
+    // second goes to that table, which the system matched while it was empty.
+    for (value, table) in [(1, "a new table"), (2, "a table matched while it was empty")] {
+        let e = spawn_with_thing(&mut app, value);
+        run(&mut app, 1);
+        assert_eq!(thing_values(&app, &[e]), [99], "the entity in {table} was in the frame");
+        app.world_mut().despawn(e);
+        run(&mut app, 5);
+        running(&app, &format!("idle again after the entity in {table} left"));
+    }
     game_goes_on(&mut app);
 }
 
