@@ -105,7 +105,8 @@ impl HostState {
 /// growth can move the memory or change its length.
 pub(super) struct Limits {
     pub(super) store: StoreLimits,
-    /// The memory may have moved since [`WithMemory`] last looked it up.
+    /// The memory may have moved since [`WithMemory`] last looked it up
+    /// (true until it first does).
     memory_grew: bool,
 }
 
@@ -139,8 +140,8 @@ impl ResourceLimiter for Limits {
 /// of the frame (from a [`Store`]) and for host functions (from a
 /// [`Caller`]). The memory's base and length are kept in the state and
 /// looked up through the store again only after the memory grew: that
-/// lookup walks from the store to the instance to its memory, a fifth of
-/// a run of a system that matched nothing (`idle_system`).
+/// lookup walks from the store to the instance to its memory, about a
+/// twelfth of a run of a system that matched nothing (`idle_system`).
 pub(super) trait WithMemory: AsContextMut<Data = HostState> {
     fn state(&mut self) -> &mut HostState;
 
@@ -148,7 +149,7 @@ pub(super) trait WithMemory: AsContextMut<Data = HostState> {
     fn memory_and_state(&mut self) -> Option<(&mut [u8], &mut HostState)> {
         let state = self.state();
         let memory = state.memory?;
-        if state.limits.memory_grew || state.view.0.is_null() {
+        if state.limits.memory_grew {
             let (mem, state) = memory.data_and_store_mut(self.as_context_mut());
             state.view = (mem.as_mut_ptr(), mem.len());
             state.limits.memory_grew = false;
@@ -221,7 +222,9 @@ pub(super) struct LazyIds {
 // while the host holds the world (see `ModInstance::run_system`).
 unsafe impl Send for LazyIds {}
 // SAFETY: `HostState::world` is set only for the duration of a system call
-// on the thread that holds the world exclusively (see `run_system`).
+// on the thread that holds the world exclusively (see `run_system`);
+// `view` points into the store's own memory and is read only through the
+// store (`WithMemory`), so it moves with the store.
 unsafe impl Send for HostState {}
 // SAFETY: as above; nothing reads it from two threads.
 unsafe impl Sync for HostState {}
