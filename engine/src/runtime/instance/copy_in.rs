@@ -189,7 +189,7 @@ impl ModInstance {
             match param {
                 ParamPlan::Query(q) => {
                     q.prepare(world, this_run);
-                    if q.tables.iter().any(|&t| tables.get(t).is_some_and(|t| !t.is_empty())) {
+                    if q.has_rows(tables) {
                         return Ok(EmptyFrame::No);
                     }
                     populated |= q.populated;
@@ -259,7 +259,7 @@ impl ModInstance {
         let tables = &world.storages().tables;
         for param in system.params.iter_mut() {
             if let ParamPlan::Query(q) = param {
-                if q.tables.iter().any(|&t| tables.get(t).is_some_and(|t| !t.is_empty())) {
+                if q.has_rows(tables) {
                     return false;
                 }
                 q.clamp_last_run(this_run);

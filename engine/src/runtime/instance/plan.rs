@@ -73,6 +73,11 @@ impl QueryPlan {
         }
     }
 
+    /// Whether any table the query matches has rows.
+    pub(super) fn has_rows(&self, tables: &bevy::ecs::storage::Tables) -> bool {
+        self.tables.iter().any(|&t| tables.get(t).is_some_and(|t| !t.is_empty()))
+    }
+
     /// Adds the tables of archetypes created since the last run.
     pub(super) fn update(&mut self, world: &World) {
         let archetypes = world.archetypes();
