@@ -8,9 +8,15 @@
 //! - `integrate_100k/wasm_mod_baseline`: the same with the baseline
 //!   compiler's code, which a mod runs for its first frames after a (re)load
 //!   until the optimized code is swapped in.
+//! - `integrate_100k/floor_own_memory`: the floor under `wasm_mod` and any
+//!   other bridge whose mod computes in its own memory: the same native
+//!   loop on a copy of the columns outside the world (never copied in
+//!   again), then that copy stored into the world's rows.
 //! - `idle_system/wasm_mod`: one mod system whose query matches nothing: the
 //!   fixed cost of running a mod system for a frame. `/wasm_mod_populated`:
 //!   the same with a `Populated` query, which the host does not call.
+//!   `/wasmtime_call`: wasmtime's own call of an export that returns at
+//!   once, the floor under any call into a mod.
 //! - `integrate_transform_100k/native` and `/wasm_mod`: the same integration
 //!   over Bevy's own `Transform` (and the Fireflies example's `Velocity`),
 //!   the mod side being the `swarm` mod's `fly` system, which sees
@@ -21,6 +27,9 @@
 //!   1% of them moving (the rest have a zero velocity): the `mover` mod
 //!   writes every row, the host writes back and marks changed only the rows
 //!   whose bytes changed; the native system skips the standing ones.
+//!   `/floor_own_memory`: the floor under a bridge that copies nothing in
+//!   while the mod's copy is current: that check (entity ids, change
+//!   ticks), the native loop on the copy, and only the changed rows stored.
 //! - `lookup_1k_of_100k/native` and `/wasm_mod`: 250 collisions a frame
 //!   among 100,000 bodies, each pushing its two bodies apart with two
 //!   `get` and two `get_mut` (1,000 lookups): the `impacts` mod, and the same
@@ -73,6 +82,114 @@ fn integrate(dt: Res<Dt>, mut q: Query<(&mut Transform2d, &Velocity)>) {
     for (mut t, v) in &mut q {
         t.translation += v.0 * dt.0;
     }
+}
+
+/// The floor under any bridge whose mod computes in its own memory: the
+/// same integration, by native code, on a copy of the columns kept outside
+/// the world (as a mod keeps them in its linear memory; here never copied
+/// in again), then the least a write-back can do: that copy stored into the
+/// world's column with one `memcpy`, and every row's change tick set.
+fn integrate_in_own_memory(world: &mut World, own: &mut OwnCopy) {
+    for (t, v) in own.transforms.iter_mut().zip(&own.velocities) {
+        t.translation += v.0 * DT;
+    }
+    let tick = world.increment_change_tick();
+    let id = world.component_id::<Transform2d>().expect("Transform2d is registered");
+    let table = table_with(world, id);
+    // SAFETY: the column holds `Transform2d`s; `&mut World` is exclusive,
+    // so nothing else reads or writes its cells meanwhile.
+    let (column, ticks) = unsafe {
+        (table.get_data_slice_for::<Transform2d>(id).unwrap(), table.get_changed_ticks_slice_for(id).unwrap())
+    };
+    assert_eq!(column.len(), own.transforms.len(), "one row per copied entity");
+    // SAFETY: as above; `UnsafeCell<T>` has `T`'s layout.
+    unsafe {
+        std::ptr::copy_nonoverlapping(own.transforms.as_ptr(), column.as_ptr() as *mut Transform2d, column.len());
+        std::slice::from_raw_parts_mut(ticks.as_ptr() as *mut bevy::ecs::change_detection::Tick, ticks.len())
+            .fill(tick);
+    }
+}
+
+/// The one table of `world` with rows and a column of component `id`.
+fn table_with(world: &World, id: bevy::ecs::component::ComponentId) -> &bevy::ecs::storage::Table {
+    let table = world.storages().tables.iter().find(|t| t.entity_count() > 0 && t.has_column(id));
+    table.expect("the world has a table of moving entities")
+}
+
+/// The columns a floor system keeps outside the world, as a mod keeps them
+/// in its memory.
+struct OwnCopy {
+    ids: Vec<Entity>,
+    transforms: Vec<Transform2d>,
+    velocities: Vec<Velocity>,
+    /// The tick of the last run, whose writes the copy holds.
+    last_run: bevy::ecs::change_detection::Tick,
+    /// The rows the last run changed.
+    changed: Vec<u32>,
+}
+
+impl OwnCopy {
+    /// A copy of `world`'s one table of moving entities.
+    fn of(world: &mut World) -> OwnCopy {
+        let rows: Vec<(Entity, Transform2d, Velocity)> =
+            world.query::<(Entity, &Transform2d, &Velocity)>().iter(world).map(|(e, t, v)| (e, *t, *v)).collect();
+        OwnCopy {
+            ids: rows.iter().map(|r| r.0).collect(),
+            transforms: rows.iter().map(|r| r.1).collect(),
+            velocities: rows.iter().map(|r| r.2).collect(),
+            last_run: world.increment_change_tick(),
+            changed: Vec::new(),
+        }
+    }
+}
+
+/// The floor under `sparse_write_100k` for any bridge whose mod computes
+/// in its own memory and never sees stale data: the copy it kept is checked
+/// to be current (the table's entity ids are the ones it holds, and no
+/// change tick of either column is newer than its last run), native code
+/// moves the entities with a velocity and lists the rows it changed (as a
+/// mod reporting its own writes would), and only those rows are stored
+/// back, with their change ticks.
+fn sparse_in_own_memory(world: &mut World, own: &mut OwnCopy) {
+    let this_run = world.increment_change_tick();
+    let ids = [world.component_id::<Transform2d>(), world.component_id::<Velocity>()];
+    let [Some(transform), Some(velocity)] = ids else { panic!("both components are registered") };
+    let table = table_with(world, transform);
+    // Ticks are newer than the last run when fewer ticks have passed since
+    // them than since the last run: a minimum over the column, which
+    // vectorizes.
+    let since_last = this_run.get().wrapping_sub(own.last_run.get());
+    let newer = |id| {
+        let ticks = table.get_changed_ticks_slice_for(id).expect("the table has the column");
+        // SAFETY: `&mut World` is exclusive: nothing writes the ticks.
+        let ticks = unsafe { std::slice::from_raw_parts(ticks.as_ptr() as *const u32, ticks.len()) };
+        ticks.iter().map(|&t| this_run.get().wrapping_sub(t)).min().unwrap_or(u32::MAX) < since_last
+    };
+    let current = table.entities() == own.ids.as_slice() && !newer(transform) && !newer(velocity);
+    assert!(current, "nothing else touched the world");
+    own.changed.clear();
+    for (row, (t, v)) in own.transforms.iter_mut().zip(&own.velocities).enumerate() {
+        if v.0 != Vec2::ZERO {
+            t.translation += v.0 * DT;
+            own.changed.push(row as u32);
+        }
+    }
+    // SAFETY: as in `integrate_in_own_memory`.
+    let (column, ticks) = unsafe {
+        (
+            table.get_data_slice_for::<Transform2d>(transform).unwrap(),
+            table.get_changed_ticks_slice_for(transform).unwrap(),
+        )
+    };
+    for &row in &own.changed {
+        let row = row as usize;
+        // SAFETY: `row` is below the table's length; `&mut World` is exclusive.
+        unsafe {
+            *column[row].get() = own.transforms[row];
+            *ticks[row].get() = this_run;
+        }
+    }
+    own.last_run = this_run;
 }
 
 /// Moves only the entities with a velocity, as a native system that changes
@@ -185,26 +302,38 @@ fn benches(c: &mut Criterion) {
     let bytes = mod_wasm("mover");
 
     let mut group = c.benchmark_group("integrate_100k");
-    {
+    let mut native = {
         let mut world = populated_world(N);
         world.insert_resource(Dt(DT));
         let mut schedule = single_threaded();
         schedule.add_systems(integrate);
         schedule.run(&mut world);
-        group.bench_function("native", |b| b.iter(|| schedule.run(&mut world)));
-    }
-    for (function, tier) in [("wasm_mod", Tier::Optimized), ("wasm_mod_baseline", Tier::Baseline)] {
+        move || schedule.run(&mut world)
+    };
+    group.bench_function("native", |b| b.iter(&mut native));
+    let mut floor = {
+        let mut world = populated_world(N);
+        let mut own = OwnCopy::of(&mut world);
+        integrate_in_own_memory(&mut world, &mut own);
+        let t = world.query::<&Transform2d>().iter(&world).next().copied().unwrap();
+        assert!(t.translation.y > 0.0, "the copy reached the world");
+        move || integrate_in_own_memory(&mut world, &mut own)
+    };
+    group.bench_function("floor_own_memory", |b| b.iter(&mut floor));
+    let mut mods = [Tier::Optimized, Tier::Baseline].map(|tier| {
         let (mut world, mut instance) = mod_world(&bytes, populated_world(N), tier);
         let h = header();
         instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
-        group.bench_function(function, |b| {
-            b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap())
-        });
         // Check the work was done: every entity moved by (1, 2) × dt per run.
         let t = world.query::<&Transform2d>().iter(&world).next().copied().unwrap();
         assert!(t.translation.y > 0.0, "the mod moved the entities");
-    }
+        move || instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap()
+    });
+    let [wasm, baseline] = &mut mods;
+    group.bench_function("wasm_mod", |b| b.iter(&mut *wasm));
+    group.bench_function("wasm_mod_baseline", |b| b.iter(&mut *baseline));
     group.finish();
+    interleaved("integrate_100k", &mut [("native", &mut native), ("floor_own_memory", &mut floor), ("wasm_mod", wasm)]);
 
     let mut group = c.benchmark_group("sparse_write_100k");
     let sparse_world = || {
@@ -215,23 +344,36 @@ fn benches(c: &mut Criterion) {
         }));
         world
     };
-    {
+    let mut native = {
         let mut world = sparse_world();
         world.insert_resource(Dt(DT));
         let mut schedule = single_threaded();
         schedule.add_systems(integrate_sparse);
         schedule.run(&mut world);
-        group.bench_function("native", |b| b.iter(|| schedule.run(&mut world)));
-    }
-    {
+        move || schedule.run(&mut world)
+    };
+    group.bench_function("native", |b| b.iter(&mut native));
+    let mut floor = {
+        let mut world = sparse_world();
+        let mut own = OwnCopy::of(&mut world);
+        sparse_in_own_memory(&mut world, &mut own);
+        let moved = world.query::<&Transform2d>().iter(&world).next().copied().unwrap();
+        assert!(moved.translation.y > 0.0, "the changed rows reached the world");
+        move || sparse_in_own_memory(&mut world, &mut own)
+    };
+    group.bench_function("floor_own_memory", |b| b.iter(&mut floor));
+    let mut wasm = {
         let (mut world, mut instance) = mod_world(&bytes, sparse_world(), Tier::Optimized);
         let h = header();
         instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
-        group.bench_function("wasm_mod", |b| {
-            b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap())
-        });
-    }
+        move || instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap()
+    };
+    group.bench_function("wasm_mod", |b| b.iter(&mut wasm));
     group.finish();
+    interleaved(
+        "sparse_write_100k",
+        &mut [("native", &mut native), ("floor_own_memory", &mut floor), ("wasm_mod", &mut wasm)],
+    );
 
     let mut group = c.benchmark_group("lookup_1k_of_100k");
     let bodies = || {
@@ -280,14 +422,33 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     let mut group = c.benchmark_group("idle_system");
-    {
+    let mut call = {
+        // The floor under any mod call: wasmtime's own call of an export
+        // that returns at once, with `mod_run`'s signature, in a store of
+        // the runtime's engine (epoch deadline armed per call, as the
+        // runtime does).
+        let runtime = WasmRuntime::new(Default::default());
+        let wat = r#"(module (func (export "run") (param i32 i32) (result i32) i32.const 0))"#;
+        let module = wasmtime::Module::new(&runtime.engine, wat).expect("the empty module compiles");
+        let mut store = wasmtime::Store::new(&runtime.engine, ());
+        store.epoch_deadline_callback(|_| Ok(wasmtime::UpdateDeadline::Continue(1)));
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).expect("the empty module instantiates");
+        let run = instance.get_typed_func::<(i32, i32), i32>(&mut store, "run").expect("run is exported");
+        move || {
+            // The runtime's epoch ticker stops when it is dropped.
+            let _ticking = &runtime;
+            store.set_epoch_deadline(1);
+            std::hint::black_box(run.call(&mut store, (0, 0)).unwrap());
+        }
+    };
+    group.bench_function("wasmtime_call", |b| b.iter(&mut call));
+    let mut idle = {
         let (mut world, mut instance) = mod_world(&bytes, populated_world(0), Tier::Optimized);
         world.spawn(Transform2d::default()); // matches nothing: no Velocity
         let h = header();
-        group.bench_function("wasm_mod", |b| {
-            b.iter(|| instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap())
-        });
-    }
+        move || instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap()
+    };
+    group.bench_function("wasm_mod", |b| b.iter(&mut idle));
     {
         // The same with `Populated`: `mods/watcher`'s `redden`, whose query
         // (sprites whose Transform2d changed) matches nothing here.
@@ -312,6 +473,7 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+    interleaved("idle_system", &mut [("wasmtime_call", &mut call), ("wasm_mod", &mut idle)]);
 
     let mut group = c.benchmark_group("integrate_transform_100k");
     {
@@ -338,6 +500,62 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
+/// The medians [`interleaved`] found, as lines to print at the end.
+static INTERLEAVED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Times `workloads` of `group` in turn, round after round, and keeps for
+/// the summary each one's median time and the median over the rounds of
+/// its time ÷ the first one's in the same round. This host's speed drifts
+/// by up to 2× within minutes, so criterion's groups, measured one after
+/// another, can put the baseline and the mod in different weather; a
+/// round measures them all within milliseconds, each after one untimed run.
+fn interleaved(group: &str, workloads: &mut [(&str, &mut dyn FnMut())]) {
+    const ROUNDS: usize = 101;
+    const SAMPLE: std::time::Duration = std::time::Duration::from_millis(2);
+    // Iterations per sample: about `SAMPLE` of each workload, warmed up.
+    let reps: Vec<u32> = workloads
+        .iter_mut()
+        .map(|(_, run)| {
+            let start = std::time::Instant::now();
+            let mut n = 0u32;
+            while start.elapsed() < SAMPLE * 10 {
+                run();
+                n += 1;
+            }
+            (n / 10).max(1)
+        })
+        .collect();
+    let mut times = vec![Vec::with_capacity(ROUNDS); workloads.len()];
+    for _ in 0..ROUNDS {
+        for (((_, run), &n), times) in workloads.iter_mut().zip(&reps).zip(&mut times) {
+            // One run untimed, so each sample starts with the workload's
+            // data in the caches, as criterion's repeated runs have it.
+            run();
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                run();
+            }
+            times.push(start.elapsed().as_secs_f64() * 1e9 / n as f64);
+        }
+    }
+    let median = |mut xs: Vec<f64>| {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    let base = workloads[0].0;
+    let mut lines = INTERLEAVED.lock().unwrap();
+    for (i, (name, _)) in workloads.iter().enumerate() {
+        let time = median(times[i].clone());
+        let ratio = median(times[i].iter().zip(&times[0]).map(|(t, b)| t / b).collect());
+        let time = if time < 1e3 { format!("{time:.1} ns") } else { format!("{:.1} µs", time / 1e3) };
+        lines.push(if i == 0 {
+            format!("  {group}  {name} {time}")
+        } else {
+            format!("  {group}  {name} {time}   {name}/{base} = {ratio:.2}")
+        });
+    }
+}
+
 /// Criterion's median estimate of `group/function`, in nanoseconds.
 fn median_ns(group: &str, function: &str) -> Option<f64> {
     let path = target_dir().join("criterion").join(group).join(function).join("new/estimates.json");
@@ -355,6 +573,15 @@ fn print_ratios() {
             w / n
         ),
         _ => println!("  integrate_100k: no estimates found under {}", target_dir().join("criterion").display()),
+    }
+    if let (Some(n), Some(f)) = (median_ns("integrate_100k", "native"), median_ns("integrate_100k", "floor_own_memory"))
+    {
+        println!(
+            "  integrate_100k  floor_own_memory {:>9.1} µs = {:.2} × native (native code on its own copy, stored \
+             back: no mod that computes in its memory can be faster)",
+            f / 1e3,
+            f / n
+        );
     }
     if let (Some(n), Some(w)) =
         (median_ns("integrate_100k", "native"), median_ns("integrate_100k", "wasm_mod_baseline"))
@@ -386,8 +613,25 @@ fn print_ratios() {
             );
         }
     }
+    if let (Some(n), Some(f)) =
+        (median_ns("sparse_write_100k", "native"), median_ns("sparse_write_100k", "floor_own_memory"))
+    {
+        println!(
+            "  sparse_write_100k  floor_own_memory {:>9.1} µs = {:.2} × native (its copy checked current, not \
+             copied; native code; only changed rows stored back)",
+            f / 1e3,
+            f / n
+        );
+    }
     if let Some(idle) = median_ns("idle_system", "wasm_mod") {
         println!("  idle_system     wasm_mod {:>9.3} µs per frame (target ≤ 0.050 µs)", idle / 1e3);
+    }
+    if let Some(call) = median_ns("idle_system", "wasmtime_call") {
+        println!(
+            "  idle_system     wasmtime_call {:>9.3} µs (wasmtime's call of an export that returns at once: \
+             the floor under any mod call)",
+            call / 1e3
+        );
     }
     if let Some(idle) = median_ns("idle_system", "wasm_mod_populated") {
         println!(
@@ -397,10 +641,22 @@ fn print_ratios() {
     }
 }
 
+/// The interleaved medians (see [`interleaved`]).
+fn print_interleaved() {
+    println!(
+        "\nInterleaved (each round times every workload of a group back to back; medians over the rounds, and \
+         of each round's ratio):"
+    );
+    for line in INTERLEAVED.lock().unwrap().iter() {
+        println!("{line}");
+    }
+}
+
 criterion_group!(ecs_bridge, benches);
 
 fn main() {
     ecs_bridge();
     Criterion::default().configure_from_args().final_summary();
     print_ratios();
+    print_interleaved();
 }
