@@ -298,42 +298,57 @@ fn integrate_transform(dt: Res<Dt>, mut q: Query<(&mut Transform, &fireflies_api
     }
 }
 
+/// A run of `system` on `world` (with its `Dt`), in a schedule of its own,
+/// as a closure the benches time.
+fn native_run<M>(
+    mut world: World,
+    system: impl IntoScheduleConfigs<bevy::ecs::system::ScheduleSystem, M>,
+) -> impl FnMut() {
+    world.insert_resource(Dt(DT));
+    let mut schedule = single_threaded();
+    schedule.add_systems(system);
+    schedule.run(&mut world);
+    move || schedule.run(&mut world)
+}
+
+/// A run of floor `system` on `world` and its own copy, checked once to
+/// move the first entity.
+fn floor_run(mut world: World, system: fn(&mut World, &mut OwnCopy)) -> impl FnMut() {
+    let mut own = OwnCopy::of(&mut world);
+    system(&mut world, &mut own);
+    let t = world.query::<&Transform2d>().iter(&world).next().copied().unwrap();
+    assert!(t.translation.y > 0.0, "the copy reached the world");
+    move || system(&mut world, &mut own)
+}
+
+/// A run of the mover mod's `Update` on `world`, checked once to move the
+/// first entity.
+fn mod_run(bytes: &[u8], world: World, tier: Tier) -> impl FnMut() {
+    let (mut world, mut instance) = mod_world(bytes, world, tier);
+    let h = header();
+    instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
+    let t = world.query::<&Transform2d>().iter(&world).next().copied().unwrap();
+    assert!(t.translation.y > 0.0, "the mod moved the entities");
+    move || instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap()
+}
+
 fn benches(c: &mut Criterion) {
     let bytes = mod_wasm("mover");
 
     let mut group = c.benchmark_group("integrate_100k");
-    let mut native = {
-        let mut world = populated_world(N);
-        world.insert_resource(Dt(DT));
-        let mut schedule = single_threaded();
-        schedule.add_systems(integrate);
-        schedule.run(&mut world);
-        move || schedule.run(&mut world)
-    };
+    let mut native = native_run(populated_world(N), integrate);
     group.bench_function("native", |b| b.iter(&mut native));
-    let mut floor = {
-        let mut world = populated_world(N);
-        let mut own = OwnCopy::of(&mut world);
-        integrate_in_own_memory(&mut world, &mut own);
-        let t = world.query::<&Transform2d>().iter(&world).next().copied().unwrap();
-        assert!(t.translation.y > 0.0, "the copy reached the world");
-        move || integrate_in_own_memory(&mut world, &mut own)
-    };
+    let mut floor = floor_run(populated_world(N), integrate_in_own_memory);
     group.bench_function("floor_own_memory", |b| b.iter(&mut floor));
-    let mut mods = [Tier::Optimized, Tier::Baseline].map(|tier| {
-        let (mut world, mut instance) = mod_world(&bytes, populated_world(N), tier);
-        let h = header();
-        instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
-        // Check the work was done: every entity moved by (1, 2) × dt per run.
-        let t = world.query::<&Transform2d>().iter(&world).next().copied().unwrap();
-        assert!(t.translation.y > 0.0, "the mod moved the entities");
-        move || instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap()
-    });
-    let [wasm, baseline] = &mut mods;
-    group.bench_function("wasm_mod", |b| b.iter(&mut *wasm));
-    group.bench_function("wasm_mod_baseline", |b| b.iter(&mut *baseline));
+    let mut wasm = mod_run(&bytes, populated_world(N), Tier::Optimized);
+    group.bench_function("wasm_mod", |b| b.iter(&mut wasm));
+    let mut baseline = mod_run(&bytes, populated_world(N), Tier::Baseline);
+    group.bench_function("wasm_mod_baseline", |b| b.iter(&mut baseline));
     group.finish();
-    interleaved("integrate_100k", &mut [("native", &mut native), ("floor_own_memory", &mut floor), ("wasm_mod", wasm)]);
+    interleaved(
+        "integrate_100k",
+        &mut [("native", &mut native), ("floor_own_memory", &mut floor), ("wasm_mod", &mut wasm)],
+    );
 
     let mut group = c.benchmark_group("sparse_write_100k");
     let sparse_world = || {
@@ -344,30 +359,11 @@ fn benches(c: &mut Criterion) {
         }));
         world
     };
-    let mut native = {
-        let mut world = sparse_world();
-        world.insert_resource(Dt(DT));
-        let mut schedule = single_threaded();
-        schedule.add_systems(integrate_sparse);
-        schedule.run(&mut world);
-        move || schedule.run(&mut world)
-    };
+    let mut native = native_run(sparse_world(), integrate_sparse);
     group.bench_function("native", |b| b.iter(&mut native));
-    let mut floor = {
-        let mut world = sparse_world();
-        let mut own = OwnCopy::of(&mut world);
-        sparse_in_own_memory(&mut world, &mut own);
-        let moved = world.query::<&Transform2d>().iter(&world).next().copied().unwrap();
-        assert!(moved.translation.y > 0.0, "the changed rows reached the world");
-        move || sparse_in_own_memory(&mut world, &mut own)
-    };
+    let mut floor = floor_run(sparse_world(), sparse_in_own_memory);
     group.bench_function("floor_own_memory", |b| b.iter(&mut floor));
-    let mut wasm = {
-        let (mut world, mut instance) = mod_world(&bytes, sparse_world(), Tier::Optimized);
-        let h = header();
-        instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
-        move || instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap()
-    };
+    let mut wasm = mod_run(&bytes, sparse_world(), Tier::Optimized);
     group.bench_function("wasm_mod", |b| b.iter(&mut wasm));
     group.finish();
     interleaved(
