@@ -608,16 +608,14 @@ fn print_ratios() {
                 w / n
             );
         }
-    }
-    if let (Some(n), Some(f)) =
-        (median_ns("sparse_write_100k", "native"), median_ns("sparse_write_100k", "floor_own_memory"))
-    {
-        println!(
-            "  sparse_write_100k  floor_own_memory {:>9.1} µs = {:.2} × native (its copy checked current, not \
-             copied; native code; only changed rows stored back)",
-            f / 1e3,
-            f / n
-        );
+        if let (Some(n), Some(f)) = (median_ns(group, "native"), median_ns(group, "floor_own_memory")) {
+            println!(
+                "  {group}  floor_own_memory {:>9.1} µs = {:.2} × native (its copy checked current, not copied; \
+                 native code; only changed rows stored back)",
+                f / 1e3,
+                f / n
+            );
+        }
     }
     if let Some(idle) = median_ns("idle_system", "wasm_mod") {
         println!("  idle_system     wasm_mod {:>9.3} µs per frame (target ≤ 0.050 µs)", idle / 1e3);
