@@ -323,7 +323,7 @@ fn floor_run(mut world: World, system: fn(&mut World, &mut OwnCopy)) -> impl FnM
 
 /// A run of the mover mod's `Update` on `world`, checked once to move the
 /// first entity.
-fn mod_run(bytes: &[u8], world: World, tier: Tier) -> impl FnMut() {
+fn mover_run(bytes: &[u8], world: World, tier: Tier) -> impl FnMut() {
     let (mut world, mut instance) = mod_world(bytes, world, tier);
     let h = header();
     instance.run_schedule(ScheduleLabel::Update, &mut world, &h).unwrap();
@@ -340,9 +340,9 @@ fn benches(c: &mut Criterion) {
     group.bench_function("native", |b| b.iter(&mut native));
     let mut floor = floor_run(populated_world(N), integrate_in_own_memory);
     group.bench_function("floor_own_memory", |b| b.iter(&mut floor));
-    let mut wasm = mod_run(&bytes, populated_world(N), Tier::Optimized);
+    let mut wasm = mover_run(&bytes, populated_world(N), Tier::Optimized);
     group.bench_function("wasm_mod", |b| b.iter(&mut wasm));
-    let mut baseline = mod_run(&bytes, populated_world(N), Tier::Baseline);
+    let mut baseline = mover_run(&bytes, populated_world(N), Tier::Baseline);
     group.bench_function("wasm_mod_baseline", |b| b.iter(&mut baseline));
     group.finish();
     interleaved(
@@ -363,7 +363,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("native", |b| b.iter(&mut native));
     let mut floor = floor_run(sparse_world(), sparse_in_own_memory);
     group.bench_function("floor_own_memory", |b| b.iter(&mut floor));
-    let mut wasm = mod_run(&bytes, sparse_world(), Tier::Optimized);
+    let mut wasm = mover_run(&bytes, sparse_world(), Tier::Optimized);
     group.bench_function("wasm_mod", |b| b.iter(&mut wasm));
     group.finish();
     interleaved(
