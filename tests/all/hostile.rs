@@ -5,8 +5,8 @@
 
 use engine::bevy::ecs::query::QueryBuilder;
 use engine::bevy::prelude::*;
-use engine::runtime::{ModComponents, ModLimits, ModMessages, ModRegistry, ModStatus, ModUsage};
-use rocks_api::{Transform2d, Velocity};
+use engine::runtime::{ModComponents, ModLimits, ModMessages, ModRegistry, ModStatus, ModUsage, Tier};
+use rocks_api::{Collider, Transform2d, Velocity};
 use rocks_game::{GameConfig, build_app};
 use tests::*;
 
@@ -675,6 +675,52 @@ fn a_row_found_among_chosen_rows_is_written_and_given_back_at_its_table_row() {
     run(&mut app, 1);
     assert_eq!(thing_values(&app, &things), [101, 2, 130]);
     assert_eq!(status(&app, "chooser.wasm"), ModStatus::Running);
+}
+
+/// The swap to optimized code (DESIGN.md, tiered compilation) is not a
+/// reload: a `Changed` filter sees, after it, only what changed since its
+/// system last ran. The game's `Collider`s exist before the mod starts, so
+/// the mod's first run is on baseline code (the swap is checked at the next
+/// frame boundary at the earliest), whenever the optimized code arrives.
+#[test]
+fn a_change_filter_sees_across_the_swap_to_optimized_code_only_what_changed() {
+    let descriptor = r#"(name: "grower", version: "1.0.0",
+        components: [(name: "rocks_api::Collider", size: 12, align: 4)], messages: [],
+        systems: [(name: "grower::grow", schedule: Update,
+                   params: [Query(terms: [(component: 0, access: Write)], changed: [0])])])"#;
+    // Adds 100 to the radius of the batch's first `Collider`.
+    let body = "(local $b i32) (local $col i32)
+         (local.set $b (i32.add (local.get $frame) (i32.load (i32.add (local.get $frame) (i32.const 128)))))
+         (if (i32.eqz (i32.load (local.get $b))) (then (return (i32.const 0))))
+         (local.set $b (i32.add (local.get $b) (i32.const 8)))
+         (local.set $col (i32.add (local.get $frame) (i32.load offset=8 (local.get $b))))
+         (f32.store (local.get $col) (f32.add (f32.load (local.get $col)) (f32.const 100)))
+         (i32.const 0)";
+    let wasm = Wat::new(descriptor, body).build();
+    let mut colliders = Vec::new();
+    let (_dir, mut app) = game_with(&[("grower.wasm", wasm)], ModLimits::default(), |app, _| {
+        colliders =
+            (1..=3).map(|r| app.world_mut().spawn(Collider { radius: r as f32, layer: 0, mask: 0 }).id()).collect();
+    });
+    let radii =
+        |app: &App| -> Vec<f32> { colliders.iter().map(|&e| app.world().get::<Collider>(e).unwrap().radius).collect() };
+    let tier = |app: &App| entry(app, "grower.wasm").instance().expect("the mod runs").tier();
+    assert_eq!(status(&app, "grower.wasm"), ModStatus::Running);
+    assert_eq!(tier(&app), Tier::Baseline, "the mod's first run was on baseline code");
+    assert_eq!(radii(&app), [101.0, 2.0, 3.0], "all three were new: the batch's first grew");
+    let t = std::time::Instant::now();
+    while tier(&app) == Tier::Baseline {
+        assert!(t.elapsed() < HANG_GUARD, "the optimized code did not arrive");
+        run(&mut app, 1);
+        assert_eq!(radii(&app), [101.0, 2.0, 3.0], "nothing changed since the last run");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    run(&mut app, 2);
+    assert_eq!(radii(&app), [101.0, 2.0, 3.0], "nothing changed since the last run, on either tier");
+    app.world_mut().get_mut::<Collider>(colliders[2]).unwrap().radius = 30.0;
+    run(&mut app, 1);
+    assert_eq!(radii(&app), [101.0, 2.0, 130.0], "the optimized code sees only the change");
+    assert_eq!(status(&app, "grower.wasm"), ModStatus::Running);
 }
 
 /// A system whose `Populated` query (ABI 1.6 `populated`) matches nothing is

@@ -122,7 +122,9 @@ impl ModInstance {
     /// Takes over from `old`, the same module compiled by the other tier:
     /// its whole linear memory (so every resource, `Local` and allocation
     /// of the mod carries over, not only its saved state), the components
-    /// it declared at run time, its frame buffer and its message cursors.
+    /// it declared at run time, its frame buffer, its message cursors and
+    /// its queries' last runs (a change filter sees, after the swap, only
+    /// what changed since its system last ran, as if no swap happened).
     /// Mutable globals that the module does not export are not copied; at a
     /// frame boundary the one a Rust mod has (the stack pointer) is back at
     /// its initial value anyway. Unlike a reload nothing may differ, so any
@@ -133,6 +135,19 @@ impl ModInstance {
             return Err("its component layouts differ from the running code's".into());
         }
         self.carry_over(old, world);
+        if self.systems.len() != old.systems.len() {
+            return Err("its systems differ from the running code's".into());
+        }
+        for (new, old) in self.systems.iter_mut().zip(&old.systems) {
+            if new.name != old.name || new.params.len() != old.params.len() {
+                return Err(format!("its system {} differs from the running code's", new.name));
+            }
+            for (new, old) in new.params.iter_mut().zip(&old.params) {
+                if let (ParamPlan::Query(new), ParamPlan::Query(old)) = (new, old) {
+                    new.last_run = old.last_run;
+                }
+            }
+        }
         let (have, need) = (self.memory.data_size(&self.store), old.memory.data_size(&old.store));
         if need > have {
             let pages = (need - have).div_ceil(65536) as u64;
