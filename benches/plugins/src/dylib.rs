@@ -28,8 +28,9 @@
 //! `STB_GNU_UNIQUE` symbols (C++ inline statics), or when, at the moment of
 //! `dlclose`, a live thread holds a thread-local destructor the library
 //! registered (through `__cxa_thread_atexit_impl`, which Rust's std uses for
-//! every `thread_local!` value that needs dropping); it does not try again
-//! later. `bench-dylib` has none of these: its own copy of std is linked
+//! every `thread_local!` value that needs dropping). In that last case the
+//! thread's exit does not unmap it either: the next `dlclose` of any
+//! library after the thread ended does. `bench-dylib` has none of these: its own copy of std is linked
 //! in, but the workload code touches no thread-local. So what a Rust plugin
 //! needs to be unloadable is to never touch a thread-local with a
 //! destructor, directly or through a library, on a thread that outlives it
@@ -279,21 +280,28 @@ mod tests {
     }
 
     #[test]
-    fn a_tls_destructor_pins_the_library() {
+    fn a_tls_destructor_pins_the_library_while_its_thread_lives() {
         let file = fresh_copy(&plugin_file());
-        // A thread of its own, so the destructor runs (and the test thread
-        // stays clean) before the check.
         let f = file.clone();
-        std::thread::spawn(move || {
+        // A thread of its own, which registers the destructor, closes the
+        // library and looks while the destructor is pending: whatever other
+        // tests close meanwhile, glibc keeps the library then.
+        let pinned = std::thread::spawn(move || {
             let guest = DylibGuest::load(&f).unwrap();
             // SAFETY: the probe's signature in `guests/dylib`.
             unsafe {
                 let probe: unsafe extern "C" fn() = symbol(&guest.lib, &f, "bench_probe_tls_destructor").unwrap();
                 probe();
             }
+            drop(guest);
+            is_mapped(&f)
         })
         .join()
         .unwrap();
-        assert!(is_mapped(&file), "expected glibc to keep a library with a TLS destructor mapped");
+        assert!(pinned, "expected glibc to keep a closed library mapped while its TLS destructor is pending");
+        // The thread has ended and its destructor ran: the next `dlclose`
+        // (of any library; here `unloads`' own copy) unmaps it.
+        assert!(unloads(), "dlclose left a library without a TLS destructor mapped");
+        assert!(!is_mapped(&file), "the library stayed mapped after its thread ended and another dlclose");
     }
 }
